@@ -1,0 +1,100 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+)
+
+// Run states a report can end in.
+const (
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Report is the account of one harvest run that operators read.
+type Report struct {
+	Source       string                 `json:"source"`
+	Set          string                 `json:"set,omitempty"`
+	HarvestID    string                 `json:"harvest_id"`
+	Status       string                 `json:"status"`
+	Error        string                 `json:"error,omitempty"`
+	From         string                 `json:"from,omitempty"`
+	Until        string                 `json:"until,omitempty"`
+	ResponseDate string                 `json:"response_date,omitempty"`
+	Counts       Counts                 `json:"counts"`
+	Quarantine   map[string]KindSummary `json:"quarantine,omitempty"`
+	StartedAt    time.Time              `json:"started_at"`
+	FinishedAt   time.Time              `json:"finished_at"`
+	Seconds      float64                `json:"seconds"`
+}
+
+// KindSummary counts the quarantined records of one kind and keeps a few.
+type KindSummary struct {
+	Count    int             `json:"count"`
+	Examples []QuarantineRef `json:"examples"`
+}
+
+// MaxExamples bounds the examples kept per kind (and in workflow state).
+const MaxExamples = 5
+
+// AddQuarantine folds page refs into a per-kind summary.
+func AddQuarantine(sum map[string]KindSummary, refs []QuarantineRef) map[string]KindSummary {
+	if len(refs) == 0 {
+		return sum
+	}
+	if sum == nil {
+		sum = map[string]KindSummary{}
+	}
+	for _, r := range refs {
+		k := sum[r.Kind]
+		k.Count++
+		if len(k.Examples) < MaxExamples {
+			k.Examples = append(k.Examples, r)
+		}
+		sum[r.Kind] = k
+	}
+	return sum
+}
+
+// FinishResult locates the report.
+type FinishResult struct {
+	ReportKey string `json:"report_key"`
+}
+
+// ReportKey is where the report of a run is kept; LatestReportKey holds a
+// copy of the newest one per source and set.
+func ReportKey(source, set, harvestID string) string {
+	return fmt.Sprintf("reports/%s/%s/%s.json", source, setPath(set), harvestID)
+}
+
+// LatestReportKey is the newest report of a source and set.
+func LatestReportKey(source, set string) string {
+	return fmt.Sprintf("reports/%s/%s/latest.json", source, setPath(set))
+}
+
+// FinishHarvest makes the run's writes visible to search and writes its
+// report, whatever the run's outcome.
+func (h *Harvest) FinishHarvest(ctx context.Context, r Report) (FinishResult, error) {
+	if r.Status == StatusCompleted {
+		if err := h.Index.Refresh(ctx, esindex.Catalog); err != nil {
+			return FinishResult{}, err
+		}
+	}
+	if !r.FinishedAt.IsZero() && !r.StartedAt.IsZero() {
+		r.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
+	}
+	key := ReportKey(r.Source, r.Set, r.HarvestID)
+	if err := h.Store.PutJSON(ctx, key, r); err != nil {
+		return FinishResult{}, err
+	}
+	if err := h.Store.PutJSON(ctx, LatestReportKey(r.Source, r.Set), r); err != nil {
+		return FinishResult{}, err
+	}
+	h.log().Info("harvest finished", "source", r.Source, "set", r.Set, "status", r.Status,
+		"records", r.Counts.Records, "indexed", r.Counts.Indexed, "quarantined", r.Counts.Quarantined, "report", key)
+	return FinishResult{ReportKey: key}, nil
+}

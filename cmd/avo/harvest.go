@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+func newHarvestCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "harvest",
+		Short: "Start, watch, cancel and list harvests",
+	}
+	cmd.AddCommand(newHarvestStartCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a))
+	return cmd
+}
+
+type harvestStartOptions struct {
+	set, from, until string
+	wait             bool
+}
+
+func newHarvestStartCmd(a *app) *cobra.Command {
+	var o harvestStartOptions
+	cmd := &cobra.Command{
+		Use:   "start SOURCE",
+		Short: "Start a harvest of a source from the sources file",
+		Long: `Start a harvest of SOURCE (one per configured set, or of --set). The
+harvest runs on the workers; --wait follows it to the end and exits 1 if
+it failed. A second harvest of a source and set that is running is
+refused (exit 4).`,
+		Args: exactArgs(1, "SOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.harvestStart(cmd.Context(), args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.set, "set", "", "harvest only this set")
+	f.StringVar(&o.from, "from", "", "harvest records changed from this datestamp (provider granularity)")
+	f.StringVar(&o.until, "until", "", "harvest records changed until this datestamp")
+	f.BoolVar(&o.wait, "wait", false, "follow the harvest until it ends")
+	return cmd
+}
+
+func (a *app) loadSource(id string) (sources.Source, error) {
+	f, err := sources.Load(a.cfg.Sources)
+	if err != nil {
+		return sources.Source{}, usageError{err}
+	}
+	src, err := f.Get(id)
+	if err != nil {
+		return sources.Source{}, fmt.Errorf("%w: %v", pipeline.ErrNotFound, err)
+	}
+	return src, nil
+}
+
+// harvestSets returns the sets one start command harvests.
+func harvestSets(src sources.Source, set string) []string {
+	if set != "" {
+		return []string{set}
+	}
+	if src.OAI != nil && len(src.OAI.Sets) > 0 {
+		return src.OAI.Sets
+	}
+	return []string{""}
+}
+
+func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions) error {
+	src, err := a.loadSource(id)
+	if err != nil {
+		return err
+	}
+	c, err := a.connect(ctx, pipeline.Need{Temporal: true, S3: true})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	type started struct {
+		Source     string `json:"source"`
+		Set        string `json:"set,omitempty"`
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+		run        client.WorkflowRun
+	}
+	var runs []started
+	for _, set := range harvestSets(src, o.set) {
+		run, err := c.StartHarvest(ctx, src, pipeline.HarvestOptions{Set: set, From: o.from, Until: o.until})
+		if err != nil {
+			return err
+		}
+		runs = append(runs, started{Source: src.ID, Set: set, WorkflowID: run.GetID(), RunID: run.GetRunID(), run: run})
+		if !a.json() {
+			fmt.Fprintf(a.out, "started harvest of %s%s: workflow %s, run %s\n", src.ID, setSuffix(set), run.GetID(), run.GetRunID())
+		}
+	}
+	if !o.wait {
+		if a.json() {
+			return a.emit(runs, nil)
+		}
+		return nil
+	}
+	var results []harvestOutcome
+	var failed []string
+	for _, r := range runs {
+		out := a.follow(ctx, c, r.run, r.Source, r.Set)
+		results = append(results, out)
+		if out.Error != "" {
+			failed = append(failed, r.Source+setSuffix(r.Set))
+		}
+	}
+	if err := a.emit(results, func(w io.Writer) { printOutcomes(w, results) }); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("harvest failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func setSuffix(set string) string {
+	if set == "" {
+		return ""
+	}
+	return " set " + set
+}
+
+// harvestOutcome is the end of one followed harvest.
+type harvestOutcome struct {
+	Source     string            `json:"source"`
+	Set        string            `json:"set,omitempty"`
+	WorkflowID string            `json:"workflow_id"`
+	Counts     activities.Counts `json:"counts"`
+	Seconds    float64           `json:"seconds"`
+	ReportKey  string            `json:"report_key,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// follow waits for a harvest, showing its progress: a redrawn line on a
+// terminal, a line every few seconds otherwise (logs, CI).
+func (a *app) follow(ctx context.Context, c *pipeline.Clients, run client.WorkflowRun, source, set string) harvestOutcome {
+	done := make(chan error, 1)
+	var res workflows.HarvestResult
+	go func() { done <- run.Get(ctx, &res) }()
+	interactive := a.interactive() && !a.json()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	start := time.Now()
+	last := ""
+	lastPrint := time.Time{}
+	for {
+		select {
+		case err := <-done:
+			if interactive {
+				fmt.Fprint(a.out, "\r\033[K")
+			}
+			out := harvestOutcome{Source: source, Set: set, WorkflowID: run.GetID(), Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
+			if err != nil {
+				out.Error = err.Error()
+				out.Seconds = time.Since(start).Seconds()
+				if st, serr := c.HarvestStatus(context.WithoutCancel(ctx), source, set); serr == nil && st.Report != nil {
+					out.Counts = st.Report.Counts
+				}
+			}
+			return out
+		case <-tick.C:
+			if a.json() {
+				continue
+			}
+			st, err := c.HarvestStatus(ctx, source, set)
+			if err != nil || st.Progress == nil {
+				continue
+			}
+			line := progressLine(st.Progress, time.Since(start))
+			switch {
+			case interactive:
+				fmt.Fprintf(a.out, "\r\033[K%s", line)
+			case line != last && time.Since(lastPrint) >= 3*time.Second:
+				fmt.Fprintln(a.out, line)
+				lastPrint = time.Now()
+			}
+			last = line
+		}
+	}
+}
+
+func progressLine(p *workflows.Status, elapsed time.Duration) string {
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(p.Counts.Records) / s
+	}
+	size := ""
+	if p.ListSize > 0 {
+		size = fmt.Sprintf("/%d", p.ListSize)
+	}
+	return fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %.0f records/s",
+		p.Source, setSuffix(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, rate)
+}
+
+func printOutcomes(w io.Writer, outs []harvestOutcome) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSET\tRECORDS\tINDEXED\tDELETED\tQUARANTINED\tSECONDS\tRESULT")
+	for _, o := range outs {
+		result := "ok"
+		if o.Error != "" {
+			result = "FAILED: " + o.Error
+		}
+		set := o.Set
+		if set == "" {
+			set = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%s\n", o.Source, set, o.Counts.Records, o.Counts.Indexed,
+			o.Counts.Deleted, o.Counts.Quarantined, o.Seconds, result)
+	}
+	tw.Flush()
+}
+
+func newHarvestStatusCmd(a *app) *cobra.Command {
+	var set string
+	cmd := &cobra.Command{
+		Use:   "status SOURCE",
+		Short: "Show a harvest's progress, or its report once it ended",
+		Args:  exactArgs(1, "SOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true, S3: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			st, err := c.HarvestStatus(cmd.Context(), args[0], set)
+			if err != nil {
+				return err
+			}
+			return a.emit(st, func(w io.Writer) { printState(w, st) })
+		},
+	}
+	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
+	return cmd
+}
+
+func printState(w io.Writer, st *pipeline.HarvestState) {
+	fmt.Fprintf(w, "workflow:  %s (run %s)\n", st.WorkflowID, st.RunID)
+	fmt.Fprintf(w, "status:    %s\n", st.Status)
+	fmt.Fprintf(w, "started:   %s\n", st.StartTime.Local().Format(time.DateTime))
+	if st.CloseTime != nil {
+		fmt.Fprintf(w, "ended:     %s\n", st.CloseTime.Local().Format(time.DateTime))
+	}
+	var counts *activities.Counts
+	var quarantine map[string]activities.KindSummary
+	if p := st.Progress; p != nil {
+		fmt.Fprintf(w, "page:      %d\n", p.Page)
+		if p.Cursor != "" {
+			fmt.Fprintf(w, "token:     %s\n", p.Cursor)
+		}
+		elapsed := time.Since(p.StartedAt).Seconds()
+		if elapsed > 0 {
+			fmt.Fprintf(w, "rate:      %.1f records/s\n", float64(p.Counts.Records)/elapsed)
+		}
+		counts, quarantine = &p.Counts, p.Quarantine
+	}
+	if r := st.Report; r != nil {
+		fmt.Fprintf(w, "result:    %s in %.1fs\n", r.Status, r.Seconds)
+		if r.Error != "" {
+			fmt.Fprintf(w, "error:     %s\n", r.Error)
+		}
+		counts, quarantine = &r.Counts, r.Quarantine
+	}
+	if counts != nil {
+		fmt.Fprintf(w, "records:   %d on %d pages: %d indexed, %d deleted, %d quarantined, %d with warnings\n",
+			counts.Records, counts.Pages, counts.Indexed, counts.Deleted, counts.Quarantined, counts.Warnings)
+	}
+	kinds := make([]string, 0, len(quarantine))
+	for k := range quarantine {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		q := quarantine[k]
+		fmt.Fprintf(w, "  %s: %d\n", k, q.Count)
+		for _, e := range q.Examples {
+			fmt.Fprintf(w, "    %s: %s\n", e.Key, e.Reason)
+		}
+	}
+}
+
+func newHarvestCancelCmd(a *app) *cobra.Command {
+	var set string
+	cmd := &cobra.Command{
+		Use:   "cancel SOURCE",
+		Short: "Cancel a running harvest (it stops after the current page and writes its report)",
+		Args:  exactArgs(1, "SOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.CancelHarvest(cmd.Context(), args[0], set); err != nil {
+				return err
+			}
+			return a.emit(map[string]string{"workflow_id": workflows.HarvestWorkflowID(args[0], set), "requested": "cancel"},
+				func(w io.Writer) {
+					fmt.Fprintf(w, "cancellation of %s requested\n", workflows.HarvestWorkflowID(args[0], set))
+				})
+		},
+	}
+	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
+	return cmd
+}
+
+func newHarvestListCmd(a *app) *cobra.Command {
+	var source string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List harvests, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit <= 0 {
+				return usagef("--limit must be positive")
+			}
+			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			rows, err := c.ListHarvests(cmd.Context(), source, limit)
+			if err != nil {
+				return err
+			}
+			return a.emit(rows, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tSTARTED\tENDED\tWORKFLOW")
+				for _, r := range rows {
+					ended := "-"
+					if r.CloseTime != nil {
+						ended = r.CloseTime.Local().Format(time.DateTime)
+					}
+					set := r.Set
+					if set == "" {
+						set = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "only harvests of this source")
+	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many harvests")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a usage error that names the argument.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{errors.New(cmd.CommandPath() + " takes " + names)}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/demo"
+	"github.com/archiefvooronderwijs/avo/internal/devstack"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+)
+
+// localOptions shape the local stack of `avo dev` and `avo demo`.
+type localOptions struct {
+	name                                  string
+	esPort, s3Port, temporalPort, oaiPort int
+	persistTemporal, fresh                bool
+}
+
+// local is the whole pipeline running on this machine: the servers, the
+// sample sources, and a worker.
+type local struct {
+	cache    string
+	stack    *devstack.Stack
+	cfg      config.Config
+	clients  *pipeline.Clients
+	provider *demo.Provider
+	sources  *sources.File
+	worker   worker.Worker
+}
+
+func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err error) {
+	cache, err := devstack.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	l = &local{cache: cache}
+	defer func() {
+		if err != nil {
+			l.stop()
+		}
+	}()
+	temporalFile := ""
+	if o.persistTemporal {
+		temporalFile = filepath.Join(cache, "temporal", o.name+".db")
+	}
+	l.stack, err = devstack.StartStack(ctx, devstack.StackOptions{
+		CacheDir: cache, Name: o.name, Fresh: o.fresh, Logger: a.log,
+		ElasticsearchPort: o.esPort, S3Port: o.s3Port, TemporalPort: o.temporalPort,
+		Temporal: true, TemporalFile: temporalFile,
+		Namespace: a.cfg.Temporal.Namespace, SearchAttributes: pipeline.SearchAttributes,
+	})
+	if err != nil {
+		return l, err
+	}
+	l.cfg = a.cfg
+	l.cfg.Temporal = config.Temporal{Address: l.stack.Temporal.Address, Namespace: a.cfg.Temporal.Namespace, TaskQueue: a.cfg.Temporal.TaskQueue}
+	l.cfg.S3.Endpoint, l.cfg.S3.Region, l.cfg.S3.PathStyle, l.cfg.S3.Profile = l.stack.S3Endpoint, devstack.S3Region, true, ""
+	l.cfg.Elasticsearch = config.Elasticsearch{URLs: []string{l.stack.ElasticsearchURL}, IndexPrefix: a.cfg.Elasticsearch.IndexPrefix}
+	// The local gateway's account, found by the standard credential chain
+	// like any other.
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": devstack.S3AccessKey, "AWS_SECRET_ACCESS_KEY": devstack.S3SecretKey, "AWS_SESSION_TOKEN": "",
+	} {
+		if err := os.Setenv(k, v); err != nil {
+			return l, err
+		}
+	}
+	if l.clients, err = pipeline.Connect(ctx, l.cfg, a.log, allClients); err != nil {
+		return l, err
+	}
+	if err = l.clients.Setup(ctx); err != nil {
+		return l, err
+	}
+	if l.provider, err = demo.Serve(o.oaiPort); err != nil {
+		return l, err
+	}
+	partner := l.cfg.S3
+	partner.Bucket = demo.PartnerBucket
+	store, err := s3store.New(ctx, partner)
+	if err != nil {
+		return l, err
+	}
+	if _, err = demo.SeedBucket(ctx, store); err != nil {
+		return l, err
+	}
+	if l.sources, err = demo.Sources(l.provider.URL); err != nil {
+		return l, err
+	}
+	l.worker = l.clients.NewWorker(worker.Options{})
+	if err = l.worker.Start(); err != nil {
+		return l, fmt.Errorf("start worker: %w", err)
+	}
+	return l, nil
+}
+
+// stop ends everything startLocal started, in reverse order.
+func (l *local) stop() error {
+	var errs []error
+	if l.worker != nil {
+		l.worker.Stop()
+	}
+	if l.clients != nil {
+		l.clients.Close()
+	}
+	if l.provider != nil {
+		errs = append(errs, l.provider.Close())
+	}
+	if l.stack != nil {
+		errs = append(errs, l.stack.Stop())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+)
+
+// Exit codes, documented in `avo --help`.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitNotFound    = 3
+	exitConflict    = 4
+	exitInterrupted = 130
+)
+
+// app is what every command shares: streams, configuration, logger.
+type app struct {
+	out, errOut io.Writer
+	cfg         config.Config
+	cfgFile     string
+	log         *slog.Logger
+	output      string
+}
+
+// usageError marks mistakes in how a command was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{out: stdout, errOut: stderr}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if !errors.As(err, &ee) {
+		fmt.Fprintln(stderr, "avo:", err)
+	}
+	return exitCode(ctx, err)
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var ue usageError
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
+		return exitUsage
+	case errors.Is(err, pipeline.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, pipeline.ErrAlreadyRunning):
+		return exitConflict
+	case ctx.Err() != nil:
+		return exitInterrupted
+	}
+	return exitFailure
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "avo",
+		Short: "Harvest, map and index partner metadata for the Archive for Education",
+		Long: `avo runs the metadata pipeline behind the Archive for Education: Temporal
+workflows harvest partner metadata (OAI-PMH, S3 buckets), map it to the
+education profile, keep it in S3 and index it into Elasticsearch.
+
+Configuration comes from defaults (the local stack of 'avo dev'), then a
+YAML file (--config, AVO_CONFIG or ./avo.yaml), then AVO_* environment
+variables, then flags. S3 credentials come from the standard AWS chain.
+
+Exit codes: 0 success, 1 failure, 2 usage or configuration error,
+3 not found, 4 already running, 130 interrupted.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       pipeline.Version,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.load(cmd)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	config.AddFlags(pf)
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(
+		newHarvestCmd(a),
+		newWorkerCmd(a),
+		newSearchCmd(a),
+		newSetupCmd(a),
+		newSourcesCmd(a),
+		newConfigCmd(a),
+		newDevCmd(a),
+		newDemoCmd(a),
+	)
+	return root
+}
+
+// load reads the configuration and sets up logging for the command.
+func (a *app) load(cmd *cobra.Command) error {
+	if a.output != "text" && a.output != "json" {
+		return usagef("--output %q: want text or json", a.output)
+	}
+	cfg, file, err := config.Load(cmd.Flags(), os.LookupEnv)
+	if err != nil {
+		return usageError{err}
+	}
+	a.cfg, a.cfgFile = cfg, file
+	a.log = newLogger(a.errOut, cfg.Log)
+	slog.SetDefault(a.log)
+	return nil
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// json reports whether output goes to a machine.
+func (a *app) json() bool { return a.output == "json" }
+
+// emit writes v as JSON, or calls text for people.
+func (a *app) emit(v any, text func(w io.Writer)) error {
+	if a.json() {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(a.out)
+	return nil
+}
+
+// interactive reports whether stdout is a terminal (progress redraws a line).
+func (a *app) interactive() bool {
+	f, ok := a.out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// connect opens the clients a command needs.
+func (a *app) connect(ctx context.Context, need pipeline.Need) (*pipeline.Clients, error) {
+	return pipeline.Connect(ctx, a.cfg, a.log, need)
+}

@@ -1,0 +1,214 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// TemporalOptions configure the embedded Temporal server.
+type TemporalOptions struct {
+	// DatabaseFile keeps workflows across restarts; empty keeps them in memory.
+	DatabaseFile string
+	// Port is the frontend gRPC port; 0 picks a free one.
+	Port      int
+	Namespace string
+	// SearchAttributes are registered on the namespace at creation.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// LogFile receives the server's own log (warnings and errors).
+	LogFile string
+}
+
+// TemporalServer is a complete Temporal server (frontend, history, matching
+// and worker services) running inside this process on SQLite.
+type TemporalServer struct {
+	server  temporal.Server
+	Address string
+}
+
+const clusterName = "active"
+
+// StartTemporal starts the server and waits until it accepts clients.
+func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, error) {
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	port, err := pickPort(o.Port, "temporal frontend")
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if o.DatabaseFile == "" {
+		sqlCfg.ConnectAttributes["mode"] = "memory"
+		sqlCfg.ConnectAttributes["cache"] = "shared"
+		sqlCfg.DatabaseName = fmt.Sprintf("avo-%d", time.Now().UnixNano())
+	} else {
+		sqlCfg.ConnectAttributes["mode"] = "rwc"
+		sqlCfg.DatabaseName = o.DatabaseFile
+		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := sqlite.SetupSchema(sqlCfg); err != nil {
+				return nil, fmt.Errorf("temporal: create SQLite schema in %s: %w", o.DatabaseFile, err)
+			}
+		}
+	}
+
+	cfg, err := temporalConfig(port, sqlCfg)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := sqlite.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: namespace %s: %w", o.Namespace, err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("temporal: create namespace %s: %w", o.Namespace, err)
+	}
+
+	var logger log.Logger = log.NewNoopLogger()
+	if o.LogFile != "" {
+		if err := os.MkdirAll(filepath.Dir(o.LogFile), 0o755); err != nil {
+			return nil, err
+		}
+		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: o.LogFile, Format: "json"}))
+	}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return nil, err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// New search attributes are visible at once, not after a cache refresh.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("temporal: start: %w", err)
+	}
+	ts := &TemporalServer{server: srv, Address: fmt.Sprintf("127.0.0.1:%d", port)}
+	err = waitFor(ctx, nil, time.Minute, "temporal on "+ts.Address, func(ctx context.Context) error {
+		c, err := client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: o.Namespace, Logger: quietLogger{}})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	})
+	if err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+	return ts, nil
+}
+
+// Stop shuts the server down.
+func (t *TemporalServer) Stop() error {
+	if t == nil {
+		return nil
+	}
+	return t.server.Stop()
+}
+
+func temporalConfig(port int, sqlCfg *config.SQL) (*config.Config, error) {
+	svc := func(grpc int) (config.Service, error) {
+		membership, err := FreePort()
+		if err != nil {
+			return config.Service{}, err
+		}
+		if grpc == 0 {
+			if grpc, err = FreePort(); err != nil {
+				return config.Service{}, err
+			}
+		}
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: "127.0.0.1"}}, nil
+	}
+	services := map[string]config.Service{}
+	for i, name := range []string{"frontend", "history", "matching", "worker"} {
+		grpc := 0
+		if i == 0 {
+			grpc = port
+		}
+		s, err := svc(grpc)
+		if err != nil {
+			return nil, err
+		}
+		services[name] = s
+	}
+	metricsPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	address := fmt.Sprintf("127.0.0.1:%d", port)
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: fmt.Sprintf("127.0.0.1:%d", metricsPort), HandlerPath: "/metrics",
+			}},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        clusterName,
+			CurrentClusterName:       clusterName,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: address},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services:            services,
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: address},
+	}, nil
+}
+
+// quietLogger keeps the readiness probe's dial attempts out of the output.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...interface{}) {}
+func (quietLogger) Info(string, ...interface{})  {}
+func (quietLogger) Warn(string, ...interface{})  {}
+func (quietLogger) Error(string, ...interface{}) {}

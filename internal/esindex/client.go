@@ -1,0 +1,237 @@
+// Package esindex manages avo's Elasticsearch indices: templates, versioned
+// physical indices behind aliases, and bulk writes whose every item result
+// is checked.
+package esindex
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/schemas"
+)
+
+// NewClient builds a client that retries 429 and 5xx responses of whole
+// requests with jittered exponential back-off.
+func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
+	cfg := elasticsearch.Config{
+		Addresses:     c.URLs,
+		Username:      c.Username,
+		Password:      c.Password,
+		APIKey:        c.APIKey,
+		RetryOnStatus: []int{429, 502, 503, 504},
+		MaxRetries:    5,
+		RetryBackoff: func(attempt int) time.Duration {
+			d := time.Duration(100<<min(attempt, 6)) * time.Millisecond
+			return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+		},
+	}
+	if c.CACert != "" {
+		pem, err := os.ReadFile(c.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("elasticsearch CA certificate: %w", err)
+		}
+		cfg.CACert = pem
+	}
+	es, err := elasticsearch.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch client: %w", err)
+	}
+	return es, nil
+}
+
+// Kinds of index avo keeps, each behind an alias PREFIX-KIND.
+const (
+	Catalog = "catalog"
+)
+
+// Indices names and manages avo's indices on one cluster.
+type Indices struct {
+	ES     *elasticsearch.Client
+	Prefix string
+}
+
+// Alias is the name clients read and write through.
+func (ix Indices) Alias(kind string) string { return ix.Prefix + "-" + kind }
+
+// Body returns the settings and mappings of an index kind from schemas/.
+func Body(kind string) (map[string]any, error) {
+	b, err := schemas.Elasticsearch.ReadFile("elasticsearch/" + kind + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("no index definition for %q: %w", kind, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, fmt.Errorf("schemas/elasticsearch/%s.json: %w", kind, err)
+	}
+	return body, nil
+}
+
+// Setup installs the index template of each kind and makes sure its alias
+// points at an index, creating PREFIX-KIND-TIMESTAMP when it does not. On
+// an existing index it applies the template's mappings, which succeeds for
+// added fields and fails with Elasticsearch's reason for incompatible ones.
+func (ix Indices) Setup(ctx context.Context, kinds ...string) error {
+	for _, kind := range kinds {
+		body, err := Body(kind)
+		if err != nil {
+			return err
+		}
+		alias := ix.Alias(kind)
+		tmpl := map[string]any{
+			"index_patterns": []string{alias + "-*"},
+			"priority":       200,
+			"template":       body,
+			"_meta":          map[string]any{"managed_by": "avo"},
+		}
+		if err := ix.do(ctx, http.MethodPut, "/_index_template/"+alias, tmpl, nil); err != nil {
+			return fmt.Errorf("install index template %s: %w", alias, err)
+		}
+		exists, err := ix.aliasExists(ctx, alias)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := ix.CreateIndex(ctx, kind, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := ix.do(ctx, http.MethodPut, "/"+alias+"/_mapping", body["mappings"], nil); err != nil {
+			return fmt.Errorf("update mappings of %s (an incompatible change needs a rebuild): %w", alias, err)
+		}
+	}
+	return nil
+}
+
+// CreateIndex creates a new physical index for kind, named after the current
+// time, optionally pointing the alias at it.
+func (ix Indices) CreateIndex(ctx context.Context, kind string, withAlias bool) (string, error) {
+	alias := ix.Alias(kind)
+	name := alias + "-" + time.Now().UTC().Format("20060102t150405.000")
+	name = strings.ReplaceAll(name, ".", "")
+	body := map[string]any{}
+	if withAlias {
+		body["aliases"] = map[string]any{alias: map[string]any{"is_write_index": true}}
+	}
+	if err := ix.do(ctx, http.MethodPut, "/"+name, body, nil); err != nil {
+		return "", fmt.Errorf("create index %s: %w", name, err)
+	}
+	return name, nil
+}
+
+func (ix Indices) aliasExists(ctx context.Context, alias string) (bool, error) {
+	res, err := ix.ES.Indices.ExistsAlias([]string{alias}, ix.ES.Indices.ExistsAlias.WithContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("check alias %s: %w", alias, err)
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("check alias %s: %s", alias, res.Status())
+}
+
+// Refresh makes recent writes to kind visible to search.
+func (ix Indices) Refresh(ctx context.Context, kind string) error {
+	return ix.do(ctx, http.MethodPost, "/"+ix.Alias(kind)+"/_refresh", nil, nil)
+}
+
+// Count returns the number of documents behind the alias of kind.
+func (ix Indices) Count(ctx context.Context, kind string) (int, error) {
+	var out struct {
+		Count int `json:"count"`
+	}
+	err := ix.do(ctx, http.MethodGet, "/"+ix.Alias(kind)+"/_count", nil, &out)
+	return out.Count, err
+}
+
+// do sends one request with a JSON body and decodes a JSON answer into out;
+// a status >= 300 is an error carrying Elasticsearch's reason.
+func (ix Indices) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := ix.ES.Perform(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode >= 300 {
+		return &Error{Status: res.StatusCode, Reason: reason(b)}
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+// Error is a failed Elasticsearch request.
+type Error struct {
+	Status int
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("elasticsearch: HTTP %d: %s", e.Status, e.Reason) }
+
+// IsStatus reports whether err is an Elasticsearch error with that status.
+func IsStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}
+
+// reason extracts error.type and error.reason from an error body.
+func reason(body []byte) string {
+	var e struct {
+		Error struct {
+			Type     string `json:"type"`
+			Reason   string `json:"reason"`
+			CausedBy *struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"caused_by"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error.Type == "" {
+		s := strings.TrimSpace(string(body))
+		if len(s) > 300 {
+			s = s[:300] + "…"
+		}
+		return s
+	}
+	r := e.Error.Type + ": " + e.Error.Reason
+	if c := e.Error.CausedBy; c != nil {
+		r += " (caused by " + c.Type + ": " + c.Reason + ")"
+	}
+	return r
+}

@@ -1,0 +1,149 @@
+package esindex
+
+import (
+	"strings"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+// CatalogDoc is a record as the catalog index holds it. Field names follow
+// the current Archive for Education index (flat snake_case, with .filter
+// keyword sub-fields in the mapping), so its frontend can move over as is.
+type CatalogDoc struct {
+	ExternalID         string        `json:"external_id"`
+	AdministrativeType string        `json:"administrative_type,omitempty"`
+	Title              string        `json:"dc_title"`
+	Series             string        `json:"dc_titles_serie,omitempty"`
+	Season             string        `json:"dc_titles_seizoen,omitempty"`
+	Episode            string        `json:"dc_titles_episode,omitempty"`
+	Programme          string        `json:"dc_titles_programma,omitempty"`
+	Abstract           string        `json:"dcterms_abstract,omitempty"`
+	Issued             string        `json:"dcterms_issued,omitempty"`
+	IssuedEDTF         string        `json:"dcterms_issued_edtf,omitempty"`
+	Created            string        `json:"dcterms_created,omitempty"`
+	CreatedEDTF        string        `json:"dcterms_created_edtf,omitempty"`
+	DurationSeconds    int           `json:"duration_seconds,omitempty"`
+	Thumbnail          string        `json:"thumbnail_path,omitempty"`
+	OriginalCP         string        `json:"original_cp,omitempty"`
+	OriginalCPID       string        `json:"original_cp_id,omitempty"`
+	Languages          []string      `json:"lom_languages,omitempty"`
+	Keywords           []string      `json:"lom_keywords,omitempty"`
+	Subjects           []string      `json:"dc_subjects,omitempty"`
+	Creators           []string      `json:"dc_creators,omitempty"`
+	Contributors       []string      `json:"dc_contributors,omitempty"`
+	Publishers         []string      `json:"dc_publishers,omitempty"`
+	Context            []string      `json:"lom_context,omitempty"`
+	TypicalAgeRange    []string      `json:"lom_typical_age_range,omitempty"`
+	Classification     []string      `json:"lom_classification,omitempty"`
+	ThemeLabels        []string      `json:"lom_thema,omitempty"`
+	LevelIDs           []string      `json:"lom_education_level_ids,omitempty"`
+	DegreeIDs          []string      `json:"lom_education_degree_ids,omitempty"`
+	SubjectIDs         []string      `json:"lom_subject_ids,omitempty"`
+	ThemeIDs           []string      `json:"lom_theme_ids,omitempty"`
+	EndUserRoles       []string      `json:"lom_intended_enduser_role,omitempty"`
+	ResourceTypes      []string      `json:"lom_learning_resource_type,omitempty"`
+	Licenses           []string      `json:"licenses,omitempty"`
+	RightsHolder       string        `json:"rights_holder,omitempty"`
+	Published          bool          `json:"is_published"`
+	Deleted            bool          `json:"is_deleted"`
+	PublishAt          *time.Time    `json:"publish_at,omitempty"`
+	DepublishAt        *time.Time    `json:"depublish_at,omitempty"`
+	ExpiryDate         *time.Time    `json:"expiry_date,omitempty"`
+	SourceID           string        `json:"source_id"`
+	Provenance         docProvenance `json:"provenance"`
+	Warnings           []string      `json:"validation_warnings,omitempty"`
+	UpdatedAt          time.Time     `json:"updated_at"`
+}
+
+type docProvenance struct {
+	Set            string `json:"set,omitempty"`
+	Format         string `json:"format"`
+	Identifier     string `json:"identifier"`
+	Datestamp      string `json:"datestamp,omitempty"`
+	ETag           string `json:"etag,omitempty"`
+	Raw            string `json:"raw"`
+	Record         string `json:"record,omitempty"`
+	Harvest        string `json:"harvest"`
+	MappingVersion string `json:"mapping_version"`
+}
+
+// NewCatalogDoc projects a mapped record; recordURI is where the record
+// itself is kept in S3.
+func NewCatalogDoc(r mappings.Record, recordURI string) CatalogDoc {
+	d := CatalogDoc{
+		ExternalID: r.ExternalID, AdministrativeType: r.Type, Title: r.Title,
+		Series: r.Series, Season: r.Season, Episode: r.Episode, Programme: r.Programme,
+		Abstract: r.Description, DurationSeconds: r.DurationSeconds, Thumbnail: r.Thumbnail,
+		OriginalCP: r.OriginalCP, OriginalCPID: r.OriginalCPID,
+		Languages: r.Languages, Keywords: r.Keywords, Subjects: r.PartnerKeywords,
+		Creators: names(r.Creators), Contributors: names(r.Contributors), Publishers: names(r.Publishers),
+		Context: r.Education.Context, TypicalAgeRange: r.Education.TypicalAgeRange,
+		Classification: r.Education.Classification,
+		EndUserRoles:   r.Education.EndUserRoles, ResourceTypes: r.Education.ResourceTypes,
+		Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
+		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
+		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate,
+		SourceID: r.Provenance.Source,
+		Provenance: docProvenance{
+			Set: r.Provenance.Set, Format: r.Provenance.Format, Identifier: r.Provenance.Identifier,
+			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, Raw: r.Provenance.Raw,
+			Record: recordURI, Harvest: r.Provenance.Harvest, MappingVersion: r.Provenance.Mapping,
+		},
+		Warnings:  r.Warnings,
+		UpdatedAt: r.Provenance.MappedAt,
+	}
+	d.Issued, d.IssuedEDTF = edtfLowerBound(r.Issued)
+	d.Created, d.CreatedEDTF = edtfLowerBound(r.Created)
+	d.LevelIDs, _ = split(r.Education.Levels)
+	d.DegreeIDs, _ = split(r.Education.Degrees)
+	d.SubjectIDs, _ = split(r.Education.Subjects)
+	var themeLabels []string
+	d.ThemeIDs, themeLabels = split(r.Education.Themes)
+	d.ThemeLabels = themeLabels
+	return d
+}
+
+func names(agents []mappings.Agent) []string {
+	var out []string
+	for _, a := range agents {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// split returns the URIs and the labels of concepts.
+func split(cs []mappings.Concept) (uris, labels []string) {
+	for _, c := range cs {
+		if c.URI != "" {
+			uris = append(uris, c.URI)
+		}
+		if c.Label != "" {
+			labels = append(labels, c.Label)
+		}
+	}
+	return uris, labels
+}
+
+// edtfLowerBound turns an EDTF date into the earliest date it allows, for
+// the date field (range filters and sorting), and returns the original
+// too when it said more than that date does (uncertain, approximate, an
+// interval).
+func edtfLowerBound(v string) (date, original string) {
+	if v == "" {
+		return "", ""
+	}
+	d := v
+	if a, b, ok := strings.Cut(d, "/"); ok {
+		d = a
+		if a == "" || a == ".." {
+			d = b
+		}
+	}
+	d = strings.TrimRight(d, "?~%")
+	d = strings.Replace(d, " ", "T", 1)
+	if d == v {
+		return d, ""
+	}
+	return d, v
+}

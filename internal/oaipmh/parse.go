@@ -1,0 +1,360 @@
+// Package oaipmh speaks OAI-PMH 2.0: a harvesting client that parses
+// responses as a stream, and a provider that serves a repository.
+package oaipmh
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Namespace of the protocol's own elements.
+const Namespace = "http://www.openarchives.org/OAI/2.0/"
+
+// Header is a record header.
+type Header struct {
+	Identifier string   `json:"identifier"`
+	Datestamp  string   `json:"datestamp"`
+	SetSpecs   []string `json:"set_specs,omitempty"`
+	Deleted    bool     `json:"deleted,omitempty"`
+}
+
+// Record is a harvested record. Metadata is the single element inside
+// <metadata>, as bytes that parse on their own: namespace declarations
+// made on enclosing elements are copied onto it.
+type Record struct {
+	Header   Header
+	Metadata []byte
+}
+
+// ResumptionToken continues a list; an empty Value ends it.
+type ResumptionToken struct {
+	Value            string `json:"value,omitempty"`
+	CompleteListSize int    `json:"complete_list_size,omitempty"` // 0 when the provider does not say
+	Cursor           int    `json:"cursor,omitempty"`
+	ExpirationDate   string `json:"expiration_date,omitempty"`
+}
+
+// Page is one response to ListRecords or ListIdentifiers.
+type Page struct {
+	ResponseDate string
+	Records      []Record
+	Token        ResumptionToken
+}
+
+// ParseList parses a ListRecords or ListIdentifiers response. A
+// noRecordsMatch error is an empty page, not a failure; any other protocol
+// error is returned as *Error.
+func ParseList(body []byte) (*Page, error) {
+	p := &listParser{body: body, dec: xml.NewDecoder(bytes.NewReader(body))}
+	p.dec.Strict = true
+	return p.parse()
+}
+
+type listParser struct {
+	body []byte
+	dec  *xml.Decoder
+	// scopes holds the namespace declarations of each open element.
+	scopes [][]xml.Attr
+	page   Page
+	errs   []*Error
+}
+
+func (p *listParser) parse() (*Page, error) {
+	sawRoot := false
+	for {
+		tok, err := p.dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, p.syntaxError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !sawRoot {
+				if t.Name.Space != Namespace || t.Name.Local != "OAI-PMH" {
+					return nil, fmt.Errorf("%w: root element is {%s}%s, not {%s}OAI-PMH", ErrNotOAIPMH, t.Name.Space, t.Name.Local, Namespace)
+				}
+				sawRoot = true
+			}
+			if err := p.start(t); err != nil {
+				return nil, err
+			}
+		case xml.EndElement:
+			p.scopes = p.scopes[:len(p.scopes)-1]
+		}
+	}
+	if !sawRoot {
+		return nil, fmt.Errorf("%w: empty response", ErrNotOAIPMH)
+	}
+	if len(p.errs) > 0 {
+		for _, e := range p.errs {
+			if e.Code != NoRecordsMatch {
+				return nil, e
+			}
+		}
+		return &p.page, nil // noRecordsMatch: an empty result
+	}
+	return &p.page, nil
+}
+
+func (p *listParser) start(t xml.StartElement) error {
+	p.scopes = append(p.scopes, nsDecls(t.Attr))
+	if t.Name.Space != Namespace {
+		return nil
+	}
+	switch t.Name.Local {
+	case "responseDate":
+		var s string
+		if err := p.decode(&s, t); err != nil {
+			return err
+		}
+		p.page.ResponseDate = strings.TrimSpace(s)
+	case "error":
+		var e struct {
+			Code    string `xml:"code,attr"`
+			Message string `xml:",chardata"`
+		}
+		if err := p.decode(&e, t); err != nil {
+			return err
+		}
+		p.errs = append(p.errs, &Error{Code: e.Code, Message: strings.TrimSpace(e.Message)})
+	case "header":
+		// ListIdentifiers: a bare header.
+		h, err := p.header(t)
+		if err != nil {
+			return err
+		}
+		p.page.Records = append(p.page.Records, Record{Header: h})
+	case "record":
+		r, err := p.record()
+		if err != nil {
+			return err
+		}
+		p.page.Records = append(p.page.Records, r)
+	case "resumptionToken":
+		var rt struct {
+			Value  string `xml:",chardata"`
+			Size   string `xml:"completeListSize,attr"`
+			Cursor string `xml:"cursor,attr"`
+			Expiry string `xml:"expirationDate,attr"`
+		}
+		if err := p.decode(&rt, t); err != nil {
+			return err
+		}
+		p.page.Token = ResumptionToken{Value: strings.TrimSpace(rt.Value), ExpirationDate: rt.Expiry}
+		p.page.Token.CompleteListSize, _ = strconv.Atoi(rt.Size)
+		p.page.Token.Cursor, _ = strconv.Atoi(rt.Cursor)
+	}
+	return nil
+}
+
+// decode reads the element t opened and pops its scope, as DecodeElement
+// consumes the end tag the main loop would otherwise see.
+func (p *listParser) decode(v any, t xml.StartElement) error {
+	if err := p.dec.DecodeElement(v, &t); err != nil {
+		return p.syntaxError(err)
+	}
+	p.scopes = p.scopes[:len(p.scopes)-1]
+	return nil
+}
+
+type rawHeader struct {
+	Status     string   `xml:"status,attr"`
+	Identifier string   `xml:"identifier"`
+	Datestamp  string   `xml:"datestamp"`
+	SetSpecs   []string `xml:"setSpec"`
+}
+
+func (p *listParser) header(t xml.StartElement) (Header, error) {
+	var h rawHeader
+	if err := p.decode(&h, t); err != nil {
+		return Header{}, err
+	}
+	out := Header{
+		Identifier: strings.TrimSpace(h.Identifier),
+		Datestamp:  strings.TrimSpace(h.Datestamp),
+		Deleted:    h.Status == "deleted",
+	}
+	for _, s := range h.SetSpecs {
+		out.SetSpecs = append(out.SetSpecs, strings.TrimSpace(s))
+	}
+	if out.Identifier == "" {
+		return out, fmt.Errorf("%w: a record header has no identifier", ErrMalformedResponse)
+	}
+	return out, nil
+}
+
+// record reads one <record> (its start tag already consumed) up to and
+// including its end tag.
+func (p *listParser) record() (Record, error) {
+	var r Record
+	seenHeader := false
+	for {
+		tok, err := p.dec.Token()
+		if err != nil {
+			return r, p.syntaxError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			p.scopes = append(p.scopes, nsDecls(t.Attr))
+			switch {
+			case t.Name.Space == Namespace && t.Name.Local == "header":
+				h, err := p.header(t)
+				if err != nil {
+					return r, err
+				}
+				r.Header, seenHeader = h, true
+			case t.Name.Space == Namespace && t.Name.Local == "metadata":
+				md, err := p.metadata()
+				if err != nil {
+					return r, fmt.Errorf("record %s: %w", r.Header.Identifier, err)
+				}
+				r.Metadata = md
+			default: // about, or anything a provider adds
+				if err := p.dec.Skip(); err != nil {
+					return r, p.syntaxError(err)
+				}
+				p.scopes = p.scopes[:len(p.scopes)-1]
+			}
+		case xml.EndElement:
+			p.scopes = p.scopes[:len(p.scopes)-1] // the record's own scope
+			if !seenHeader {
+				return r, fmt.Errorf("%w: a record has no header", ErrMalformedResponse)
+			}
+			return r, nil
+		}
+	}
+}
+
+// metadata returns the element inside <metadata> (whose start tag was just
+// read) as standalone bytes, and consumes </metadata>.
+func (p *listParser) metadata() ([]byte, error) {
+	var out []byte
+	for {
+		before := p.dec.InputOffset()
+		tok, err := p.dec.Token()
+		if err != nil {
+			return nil, p.syntaxError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if out != nil {
+				return nil, fmt.Errorf("%w: <metadata> holds more than one element", ErrMalformedResponse)
+			}
+			if err := p.dec.Skip(); err != nil {
+				return nil, p.syntaxError(err)
+			}
+			raw := p.body[before:p.dec.InputOffset()]
+			out = withScopes(raw, p.scopes, nsDecls(t.Attr))
+		case xml.EndElement:
+			p.scopes = p.scopes[:len(p.scopes)-1]
+			if out == nil {
+				return nil, fmt.Errorf("%w: empty <metadata>", ErrMalformedResponse)
+			}
+			return out, nil
+		}
+	}
+}
+
+// nsDecls returns the namespace declarations among attrs.
+func nsDecls(attrs []xml.Attr) []xml.Attr {
+	var out []xml.Attr
+	for _, a := range attrs {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// withScopes copies onto the start tag of raw every namespace declaration in
+// scope that the element does not make itself, so the bytes mean the same
+// thing outside the response as inside it.
+func withScopes(raw []byte, scopes [][]xml.Attr, own []xml.Attr) []byte {
+	declared := map[string]bool{}
+	for _, a := range own {
+		declared[a.Name.Space+":"+a.Name.Local] = true
+	}
+	var extra bytes.Buffer
+	for i := len(scopes) - 1; i >= 0; i-- { // innermost wins
+		for _, a := range scopes[i] {
+			k := a.Name.Space + ":" + a.Name.Local
+			if declared[k] {
+				continue
+			}
+			declared[k] = true
+			if a.Name.Space == "" {
+				fmt.Fprintf(&extra, ` xmlns="%s"`, escapeAttr(a.Value))
+			} else {
+				fmt.Fprintf(&extra, ` xmlns:%s="%s"`, a.Name.Local, escapeAttr(a.Value))
+			}
+		}
+	}
+	if extra.Len() == 0 {
+		return bytes.Clone(raw)
+	}
+	// The element name ends at the first space, '/', or '>' after '<'.
+	end := bytes.IndexAny(raw, " \t\r\n/>")
+	if end < 0 {
+		return bytes.Clone(raw)
+	}
+	out := make([]byte, 0, len(raw)+extra.Len())
+	out = append(out, raw[:end]...)
+	out = append(out, extra.Bytes()...)
+	return append(out, raw[end:]...)
+}
+
+func escapeAttr(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+}
+
+func (p *listParser) syntaxError(err error) error {
+	return fmt.Errorf("%w: %v (at byte %d)", ErrMalformedResponse, err, p.dec.InputOffset())
+}
+
+// Identity is what Identify says about a repository.
+type Identity struct {
+	RepositoryName    string   `xml:"repositoryName" json:"repository_name"`
+	BaseURL           string   `xml:"baseURL" json:"base_url"`
+	ProtocolVersion   string   `xml:"protocolVersion" json:"protocol_version"`
+	AdminEmails       []string `xml:"adminEmail" json:"admin_emails"`
+	EarliestDatestamp string   `xml:"earliestDatestamp" json:"earliest_datestamp"`
+	// DeletedRecord is no, transient or persistent.
+	DeletedRecord string `xml:"deletedRecord" json:"deleted_record"`
+	// Granularity is YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ.
+	Granularity string `xml:"granularity" json:"granularity"`
+}
+
+// ParseIdentify parses an Identify response.
+func ParseIdentify(body []byte) (*Identity, error) {
+	var doc struct {
+		XMLName  xml.Name  `xml:"http://www.openarchives.org/OAI/2.0/ OAI-PMH"`
+		Errors   []Error   `xml:"error"`
+		Identify *Identity `xml:"Identify"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+	}
+	if len(doc.Errors) > 0 {
+		e := doc.Errors[0]
+		return nil, &e
+	}
+	if doc.Identify == nil {
+		return nil, fmt.Errorf("%w: no <Identify> element", ErrMalformedResponse)
+	}
+	return doc.Identify, nil
+}
+
+// Sentinel errors for responses that are not usable protocol messages.
+var (
+	ErrNotOAIPMH         = errors.New("not an OAI-PMH response")
+	ErrMalformedResponse = errors.New("malformed OAI-PMH response")
+)

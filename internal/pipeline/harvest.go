@@ -1,0 +1,209 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+// ErrAlreadyRunning is returned when a harvest of the same source and set runs.
+var ErrAlreadyRunning = errors.New("a harvest of this source and set is already running")
+
+// ErrNotFound is returned for a harvest Temporal does not know.
+var ErrNotFound = errors.New("no such harvest")
+
+// HarvestOptions are an operator's choices for one harvest.
+type HarvestOptions struct {
+	Set   string
+	From  string
+	Until string
+	// MaxPagesPerRun overrides the continue-as-new interval (tests use a small one).
+	MaxPagesPerRun int
+}
+
+// StartHarvest starts a harvest workflow; Temporal refuses a second one
+// for the same source and set while the first runs.
+func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o HarvestOptions) (client.WorkflowRun, error) {
+	in := workflows.HarvestInput{
+		Source: src, Set: o.Set, From: o.From, Until: o.Until, MaxPagesPerRun: o.MaxPagesPerRun,
+		HarvestID: time.Now().UTC().Format("20060102T150405.000Z"),
+	}
+	id := workflows.HarvestWorkflowID(src.ID, o.Set)
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                c.Config.Temporal.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SourceAttribute.ValueSet(src.ID),
+			workflows.SetAttribute.ValueSet(o.Set),
+		),
+	}, workflows.Harvest, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("%w: %s (workflow %s); watch it with `avo harvest status %s`", ErrAlreadyRunning, src.ID, id, src.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start harvest of %s: %w", src.ID, err)
+	}
+	return run, nil
+}
+
+// HarvestState is a harvest as `avo harvest status` shows it: Temporal's
+// view of the workflow and, when it answers, the workflow's own progress.
+type HarvestState struct {
+	WorkflowID string            `json:"workflow_id"`
+	RunID      string            `json:"run_id"`
+	Status     string            `json:"status"` // Running, Completed, Failed, Canceled, ...
+	StartTime  time.Time         `json:"start_time"`
+	CloseTime  *time.Time        `json:"close_time,omitempty"`
+	Progress   *workflows.Status `json:"progress,omitempty"`
+	// Report is the run's report, once it finished.
+	Report *activities.Report `json:"report,omitempty"`
+}
+
+// HarvestStatus describes the newest harvest of a source and set.
+func (c *Clients) HarvestStatus(ctx context.Context, source, set string) (*HarvestState, error) {
+	id := workflows.HarvestWorkflowID(source, set)
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, fmt.Errorf("%w: %s has never been harvested (workflow %s)", ErrNotFound, source, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", id, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	st := &HarvestState{
+		WorkflowID: id, RunID: info.GetExecution().GetRunId(),
+		Status:    statusName(info.GetStatus()),
+		StartTime: info.GetStartTime().AsTime(),
+	}
+	if info.GetCloseTime() != nil {
+		t := info.GetCloseTime().AsTime()
+		st.CloseTime = &t
+	}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		q, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery)
+		if err == nil {
+			var p workflows.Status
+			if q.Get(&p) == nil {
+				st.Progress = &p
+			}
+		}
+	} else if c.Store != nil {
+		var r activities.Report
+		if err := c.Store.GetJSON(ctx, activities.LatestReportKey(source, set), &r); err == nil {
+			st.Report = &r
+		}
+	}
+	return st, nil
+}
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "Running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "Completed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "Failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "Canceled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "Terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "ContinuedAsNew"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "TimedOut"
+	}
+	return s.String()
+}
+
+// CancelHarvest asks a running harvest to stop; it writes a report saying so.
+func (c *Clients) CancelHarvest(ctx context.Context, source, set string) error {
+	id := workflows.HarvestWorkflowID(source, set)
+	err := c.Temporal.CancelWorkflow(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%w: no running harvest of %s (workflow %s)", ErrNotFound, source, id)
+	}
+	return err
+}
+
+// HarvestListing is one row of `avo harvest list`.
+type HarvestListing struct {
+	WorkflowID string     `json:"workflow_id"`
+	RunID      string     `json:"run_id"`
+	Source     string     `json:"source"`
+	Set        string     `json:"set,omitempty"`
+	Status     string     `json:"status"`
+	StartTime  time.Time  `json:"start_time"`
+	CloseTime  *time.Time `json:"close_time,omitempty"`
+}
+
+// ListHarvests lists harvest runs, newest first, optionally of one source.
+func (c *Clients) ListHarvests(ctx context.Context, source string, limit int) ([]HarvestListing, error) {
+	query := "WorkflowType = 'Harvest' AND ExecutionStatus != 'ContinuedAsNew'"
+	if source != "" {
+		query += fmt.Sprintf(" AND %s = '%s'", workflows.SourceAttribute.GetName(), source)
+	}
+	var out []HarvestListing
+	var token []byte
+	for len(out) < limit {
+		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: c.Config.Temporal.Namespace, Query: query, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list harvests: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			l := HarvestListing{
+				WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
+				Status: statusName(e.GetStatus()), StartTime: e.GetStartTime().AsTime(),
+			}
+			if e.GetCloseTime() != nil {
+				t := e.GetCloseTime().AsTime()
+				l.CloseTime = &t
+			}
+			if sa := e.GetSearchAttributes(); sa != nil {
+				l.Source = keywordAttr(sa.GetIndexedFields(), workflows.SourceAttribute.GetName())
+				l.Set = keywordAttr(sa.GetIndexedFields(), workflows.SetAttribute.GetName())
+			}
+			out = append(out, l)
+			if len(out) == limit {
+				break
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+func keywordAttr(fields map[string]*commonpb.Payload, name string) string {
+	p, ok := fields[name]
+	if !ok {
+		return ""
+	}
+	var v string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
+		return ""
+	}
+	return v
+}

@@ -1,0 +1,196 @@
+// Package sources reads the sources file: which partners avo harvests, how
+// to reach them, and which mapping their records take.
+package sources
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+// Kinds of source.
+const (
+	KindOAIPMH = "oai-pmh"
+	KindS3     = "s3"
+)
+
+// Source is one partner source. It travels in workflow inputs, so a run's
+// history records exactly the settings it ran with; secrets stay out of it
+// (only the names of the environment variables that hold them).
+type Source struct {
+	ID      string `yaml:"id" json:"id"`
+	Name    string `yaml:"name" json:"name,omitempty"`
+	Kind    string `yaml:"kind" json:"kind"`
+	Mapping string `yaml:"mapping" json:"mapping"`
+	OAI     *OAI   `yaml:"oai,omitempty" json:"oai,omitempty"`
+	S3      *S3    `yaml:"s3,omitempty" json:"s3,omitempty"`
+}
+
+// OAI configures an OAI-PMH source.
+type OAI struct {
+	URL            string `yaml:"url" json:"url"`
+	MetadataPrefix string `yaml:"metadata_prefix" json:"metadata_prefix"`
+	// Sets to harvest, each its own harvest; empty harvests the whole repository.
+	Sets []string `yaml:"sets,omitempty" json:"sets,omitempty"`
+	// AuthHeader is sent with every request; its value is read from the
+	// environment variable AuthEnv on the worker.
+	AuthHeader string `yaml:"auth_header,omitempty" json:"auth_header,omitempty"`
+	AuthEnv    string `yaml:"auth_env,omitempty" json:"auth_env,omitempty"`
+	// Delay between requests, for providers that ask for politeness.
+	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
+	// Timeout bounds each request (default 60s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// S3 configures a partner bucket of metadata files.
+type S3 struct {
+	Bucket string `yaml:"bucket" json:"bucket"`
+	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	// Suffixes select the metadata objects (default .xml); the essence
+	// next to them is never read.
+	Suffixes []string `yaml:"suffixes,omitempty" json:"suffixes,omitempty"`
+	// Endpoint, Region and Profile default to avo's own S3 settings.
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	Region   string `yaml:"region,omitempty" json:"region,omitempty"`
+	Profile  string `yaml:"profile,omitempty" json:"profile,omitempty"`
+}
+
+// Duration reads "6h" or "500ms" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 500ms or 2s)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// File is a parsed sources file.
+type File struct {
+	Sources []Source `yaml:"sources"`
+}
+
+// Load reads a sources file. ${VAR} references are replaced from the
+// environment; a reference to an unset variable is an error.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sources file: %w", err)
+	}
+	f, err := Parse(b, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("sources file %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse parses a sources file's content.
+func Parse(b []byte, lookup func(string) (string, bool)) (*File, error) {
+	var missing []string
+	expanded := os.Expand(string(b), func(name string) string {
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("environment variables not set: %s", strings.Join(missing, ", "))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(expanded)))
+	dec.KnownFields(true)
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// Validate checks every source and reports all problems at once.
+func (f *File) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, s := range f.Sources {
+		where := fmt.Sprintf("source %d (%s)", i+1, s.ID)
+		if !idPattern.MatchString(s.ID) {
+			errs = append(errs, fmt.Errorf("%s: id must be lower-case letters, digits, - and _", where))
+		}
+		if seen[s.ID] {
+			errs = append(errs, fmt.Errorf("%s: id used twice", where))
+		}
+		seen[s.ID] = true
+		if _, err := mappings.Lookup(s.Mapping); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		switch s.Kind {
+		case KindOAIPMH:
+			errs = append(errs, s.validateOAI(where)...)
+		case KindS3:
+			if s.S3 == nil || s.S3.Bucket == "" {
+				errs = append(errs, fmt.Errorf("%s: kind s3 needs s3.bucket", where))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s: kind %q: want %s or %s", where, s.Kind, KindOAIPMH, KindS3))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s Source) validateOAI(where string) []error {
+	if s.OAI == nil {
+		return []error{fmt.Errorf("%s: kind oai-pmh needs an oai section", where)}
+	}
+	var errs []error
+	u, err := url.Parse(s.OAI.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("%s: oai.url %q is not an http(s) URL", where, s.OAI.URL))
+	}
+	if s.OAI.MetadataPrefix == "" {
+		errs = append(errs, fmt.Errorf("%s: oai.metadata_prefix is empty", where))
+	}
+	if (s.OAI.AuthHeader == "") != (s.OAI.AuthEnv == "") {
+		errs = append(errs, fmt.Errorf("%s: oai.auth_header and oai.auth_env go together", where))
+	}
+	return errs
+}
+
+// Get returns the source with the id.
+func (f *File) Get(id string) (Source, error) {
+	for _, s := range f.Sources {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	ids := make([]string, 0, len(f.Sources))
+	for _, s := range f.Sources {
+		ids = append(ids, s.ID)
+	}
+	sort.Strings(ids)
+	return Source{}, fmt.Errorf("no source %q in the sources file (have: %s)", id, strings.Join(ids, ", "))
+}
+
+// MetadataSuffixes returns the suffixes that select metadata objects.
+func (s S3) MetadataSuffixes() []string {
+	if len(s.Suffixes) == 0 {
+		return []string{".xml"}
+	}
+	return s.Suffixes
+}

@@ -1,0 +1,161 @@
+package mappings
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Namespaces of OAI-PMH Dublin Core.
+const (
+	nsOAIDC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+	nsDC    = "http://purl.org/dc/elements/1.1/"
+)
+
+func init() { register("oai_dc", MapOAIDC) }
+
+// MapOAIDC maps an unqualified Dublin Core record (<oai_dc:dc>).
+func MapOAIDC(raw []byte, o Origin) (Record, error) {
+	root, err := parseTree(raw)
+	if err != nil {
+		return Record{}, err
+	}
+	if root.Name.Space != nsOAIDC || root.Name.Local != "dc" {
+		return Record{}, fmt.Errorf("not an oai_dc record: root element is {%s}%s, want {%s}dc", root.Name.Space, root.Name.Local, nsOAIDC)
+	}
+	r := Record{Provenance: o.provenance("oai_dc")}
+	var identifiers, descriptions []string
+	for _, c := range root.Children {
+		if c.Name.Space != nsDC {
+			continue
+		}
+		v := clean(c.Text)
+		if v == "" {
+			continue
+		}
+		switch c.Name.Local {
+		case "title":
+			if r.Title == "" {
+				r.Title = v
+			}
+		case "identifier":
+			identifiers = append(identifiers, v)
+		case "description":
+			descriptions = append(descriptions, v)
+		case "creator":
+			r.Creators = appendAgent(r.Creators, "", v)
+		case "contributor":
+			r.Contributors = appendAgent(r.Contributors, "", v)
+		case "publisher":
+			r.Publishers = appendAgent(r.Publishers, "", v)
+		case "subject":
+			r.PartnerKeywords = appendUnique(r.PartnerKeywords, v)
+		case "date":
+			if r.Issued == "" {
+				if validDate(v) {
+					r.Issued = v
+				} else {
+					r.Warnings = append(r.Warnings, fmt.Sprintf("dc:date %q is not an ISO 8601 / EDTF date; left out", v))
+				}
+			}
+		case "type":
+			if t := normaliseType(v); t != "" && r.Type == "" {
+				r.Type = t
+			}
+		case "language":
+			if l := normaliseLanguage(v); l != "" {
+				r.Languages = appendUnique(r.Languages, l)
+			} else {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("dc:language %q is not a known language; left out", v))
+			}
+		case "rights":
+			if licenceCode.MatchString(v) {
+				r.Rights.Licenses = appendUnique(r.Rights.Licenses, v)
+			} else if r.Rights.RightsHolder == "" {
+				r.Rights.RightsHolder = v
+			}
+		}
+	}
+	r.Description = strings.Join(descriptions, "\n\n")
+	r.ExternalID = pickExternalID(identifiers, o)
+	for _, id := range identifiers {
+		if id != r.ExternalID {
+			r.LocalIDs = append(r.LocalIDs, LocalID{Type: "dc:identifier", Value: id})
+		}
+	}
+	return r, nil
+}
+
+// licenceCode matches archive licence codes such as VIAA-ONDERWIJS.
+var licenceCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]*(-[A-Z0-9_]+)+$`)
+
+// pickExternalID takes the first dc:identifier that is an archive PID; a
+// record without one is identified by its source and OAI identifier, so it
+// is still unique and stable across harvests.
+func pickExternalID(identifiers []string, o Origin) string {
+	for _, id := range identifiers {
+		if externalIDPattern.MatchString(id) {
+			return id
+		}
+	}
+	if o.Identifier == "" {
+		return ""
+	}
+	return sanitiseID(o.Source + "_" + o.Identifier)
+}
+
+var nonIDChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
+func sanitiseID(s string) string { return strings.Trim(nonIDChars.ReplaceAllString(s, "_"), "_") }
+
+func appendAgent(list []Agent, role, name string) []Agent {
+	name = clean(name)
+	for _, a := range list {
+		if a.Name == name && a.Role == role {
+			return list
+		}
+	}
+	return append(list, Agent{Role: role, Name: name})
+}
+
+// normaliseType maps DCMI and archive type words to the profile's types.
+func normaliseType(v string) string {
+	l := strings.ToLower(strings.TrimSpace(v))
+	switch {
+	case strings.Contains(l, "video"), strings.Contains(l, "movingimage"), strings.Contains(l, "moving image"), l == "film":
+		return "video"
+	case strings.Contains(l, "audio"), strings.Contains(l, "sound"):
+		return "audio"
+	case l == "":
+		return ""
+	}
+	return l
+}
+
+// iso6391 maps the three-letter codes partners use to ISO 639-1.
+var iso6391 = map[string]string{
+	"nld": "nl", "dut": "nl", "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de",
+	"spa": "es", "ita": "it", "ara": "ar", "tur": "tr", "pol": "pl", "rus": "ru", "por": "pt",
+}
+
+func normaliseLanguage(v string) string {
+	l := strings.ToLower(strings.TrimSpace(v))
+	if i := strings.IndexAny(l, "-_"); i > 0 {
+		l = l[:i] // nl-BE → nl
+	}
+	if len(l) == 2 {
+		return l
+	}
+	if m, ok := iso6391[l]; ok {
+		return m
+	}
+	switch l {
+	case "nederlands", "dutch", "vlaams":
+		return "nl"
+	case "english", "engels":
+		return "en"
+	case "frans", "french", "français":
+		return "fr"
+	}
+	return ""
+}

@@ -1,0 +1,12 @@
+// Package schemas holds the definitions other systems read: Elasticsearch
+// index settings and mappings (and, as they come, the education profile's
+// JSON Schema and the OAI-PMH output formats). They ship inside the binary.
+package schemas
+
+import "embed"
+
+// Elasticsearch holds one index body (settings and mappings) per index kind,
+// as elasticsearch/KIND.json: the same JSON a production cluster accepts.
+//
+//go:embed elasticsearch/*.json
+var Elasticsearch embed.FS
