@@ -180,11 +180,16 @@ func (h *Harvest) fetchOAI(ctx context.Context, in PageInput) (*rawBatch, error)
 	if err := h.Store.PutGzip(ctx, b.rawKey, body, "text/xml"); err != nil {
 		return nil, err
 	}
-	for _, r := range page.Records {
-		b.items = append(b.items, rawItem{
-			identifier: r.Header.Identifier, datestamp: r.Header.Datestamp,
-			deleted: r.Header.Deleted, body: r.Metadata,
-		})
+	for i, r := range page.Records {
+		it := rawItem{identifier: r.Header.Identifier, datestamp: r.Header.Datestamp, deleted: r.Header.Deleted, body: r.Metadata}
+		if r.Problem != "" {
+			it.err = errors.New(r.Problem)
+			it.deleted = false
+			if it.identifier == "" {
+				it.identifier = fmt.Sprintf("(record %d of page %d)", i+1, in.Page)
+			}
+		}
+		b.items = append(b.items, it)
 	}
 	return b, nil
 }

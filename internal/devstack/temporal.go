@@ -106,6 +106,10 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			// New search attributes are visible at once, not after a cache refresh.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			// One partition per task queue: with several, a lone worker's
+			// long-poll can wait on an empty one while tasks sit in another.
+			dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  []dynamicconfig.ConstrainedValue{{Value: 1}},
+			dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): []dynamicconfig.ConstrainedValue{{Value: 1}},
 		}),
 	)
 	if err != nil {

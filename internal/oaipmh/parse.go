@@ -25,10 +25,13 @@ type Header struct {
 
 // Record is a harvested record. Metadata is the single element inside
 // <metadata>, as bytes that parse on their own: namespace declarations
-// made on enclosing elements are copied onto it.
+// made on enclosing elements are copied onto it. Problem is set when the
+// record cannot be used (its header has no identifier): the rest of the
+// page still can.
 type Record struct {
 	Header   Header
 	Metadata []byte
+	Problem  string
 }
 
 // ResumptionToken continues a list; an empty Value ends it.
@@ -130,7 +133,7 @@ func (p *listParser) start(t xml.StartElement) error {
 		if err != nil {
 			return err
 		}
-		p.page.Records = append(p.page.Records, Record{Header: h})
+		p.page.Records = append(p.page.Records, Record{Header: h, Problem: h.problem()})
 	case "record":
 		r, err := p.record()
 		if err != nil {
@@ -184,10 +187,14 @@ func (p *listParser) header(t xml.StartElement) (Header, error) {
 	for _, s := range h.SetSpecs {
 		out.SetSpecs = append(out.SetSpecs, strings.TrimSpace(s))
 	}
-	if out.Identifier == "" {
-		return out, fmt.Errorf("%w: a record header has no identifier", ErrMalformedResponse)
-	}
 	return out, nil
+}
+
+func (h Header) problem() string {
+	if h.Identifier == "" {
+		return "the record header has no identifier"
+	}
+	return ""
 }
 
 // record reads one <record> (its start tag already consumed) up to and
@@ -225,7 +232,9 @@ func (p *listParser) record() (Record, error) {
 		case xml.EndElement:
 			p.scopes = p.scopes[:len(p.scopes)-1] // the record's own scope
 			if !seenHeader {
-				return r, fmt.Errorf("%w: a record has no header", ErrMalformedResponse)
+				r.Problem = "the record has no header"
+			} else {
+				r.Problem = r.Header.problem()
 			}
 			return r, nil
 		}

@@ -47,6 +47,9 @@ func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o Harves
 		TaskQueue:                c.Config.Temporal.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without this the SDK hands back the running harvest as if it
+		// had just been started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SourceAttribute.ValueSet(src.ID),
 			workflows.SetAttribute.ValueSet(o.Set),

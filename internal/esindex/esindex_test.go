@@ -1,0 +1,189 @@
+package esindex_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func setup(t *testing.T) (context.Context, esindex.Indices) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	ix := testenv.Indices(t, testenv.Config(t))
+	if err := ix.Setup(ctx, esindex.Catalog); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	return ctx, ix
+}
+
+// analyze returns the tokens the index's analyzer makes of text.
+func analyze(t *testing.T, ctx context.Context, ix esindex.Indices, analyzer, text string) []string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"analyzer": analyzer, "text": text})
+	res, err := ix.ES.Indices.Analyze(ix.ES.Indices.Analyze.WithContext(ctx),
+		ix.ES.Indices.Analyze.WithIndex(ix.Alias(esindex.Catalog)), ix.ES.Indices.Analyze.WithBody(bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		t.Fatalf("_analyze: %s", res.String())
+	}
+	var out struct {
+		Tokens []struct {
+			Token string `json:"token"`
+		} `json:"tokens"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, tk := range out.Tokens {
+		tokens = append(tokens, tk.Token)
+	}
+	return tokens
+}
+
+// The Dutch analysis of the catalog mapping: stemming that brings plural
+// and singular together, stop words dropped, accents folded.
+func TestDutchAnalysis(t *testing.T) {
+	ctx, ix := setup(t)
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"fietsen", []string{"fiets"}},
+		{"fiets", []string{"fiets"}},
+		{"België", []string{"belgie"}},
+		{"Belgie", []string{"belgie"}},
+		{"de kinderen van het dorp", []string{"kinder", "dorp"}},
+		{"Brussel, Gent en Luik", []string{"brussel", "gent", "luik"}},
+	}
+	for _, c := range cases {
+		got := analyze(t, ctx, ix, "nl_text", c.text)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("nl_text(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+}
+
+// Searches go through the same mapping: a teacher's "fietsen" finds a
+// title with "fiets", "Belgie" finds "België".
+func TestDutchSearch(t *testing.T) {
+	ctx, ix := setup(t)
+	docs := map[string]string{
+		"a1": "De fiets van mijn opa",
+		"a2": "Een reis door België",
+		"a3": "Koken met groenten",
+	}
+	var ops []esindex.Op
+	for id, title := range docs {
+		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": title, "source_id": "t", "is_published": false, "is_deleted": false,
+			"provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
+		ops = append(ops, esindex.Op{ID: id, Doc: b})
+	}
+	out, err := ix.Write(ctx, esindex.Catalog, ops)
+	if err != nil || out.Indexed != 3 || len(out.Rejected) != 0 || out.Retryable != 0 {
+		t.Fatalf("write: %+v, %v", out, err)
+	}
+	if err := ix.Refresh(ctx, esindex.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"fietsen": "a1", "Belgie": "a2", "groente": "a3"} {
+		ids := searchIDs(t, ctx, ix, q)
+		if !slices.Equal(ids, []string{want}) {
+			t.Errorf("search %q = %v, want [%s]", q, ids, want)
+		}
+	}
+}
+
+func searchIDs(t *testing.T, ctx context.Context, ix esindex.Indices, q string) []string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": map[string]any{"match": map[string]any{"dc_title": q}}})
+	res, err := ix.ES.Search(ix.ES.Search.WithContext(ctx), ix.ES.Search.WithIndex(ix.Alias(esindex.Catalog)), ix.ES.Search.WithBody(bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Hits struct {
+			Hits []struct {
+				ID string `json:"_id"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range out.Hits.Hits {
+		ids = append(ids, h.ID)
+	}
+	return ids
+}
+
+// Setup is idempotent and the alias points at one physical index.
+func TestSetupIdempotent(t *testing.T) {
+	ctx, ix := setup(t)
+	if err := ix.Setup(ctx, esindex.Catalog); err != nil {
+		t.Fatalf("second setup: %v", err)
+	}
+	res, err := ix.ES.Indices.GetAlias(ix.ES.Indices.GetAlias.WithContext(ctx), ix.ES.Indices.GetAlias.WithName(ix.Alias(esindex.Catalog)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var aliases map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&aliases); err != nil {
+		t.Fatal(err)
+	}
+	if len(aliases) != 1 {
+		t.Fatalf("alias %s points at %d indices, want 1: %v", ix.Alias(esindex.Catalog), len(aliases), aliases)
+	}
+}
+
+// A bulk with one document the mapping refuses indexes the others and
+// reports that one as rejected with Elasticsearch's reason; a delete of a
+// document that is not there counts as done.
+func TestWriteChecksEveryItem(t *testing.T) {
+	ctx, ix := setup(t)
+	good := func(id string) []byte {
+		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "source_id": "t", "is_published": false, "is_deleted": false,
+			"provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
+		return b
+	}
+	bad := []byte(`{"external_id":"b2","dc_title":"x","duration_seconds":"not a number"}`)
+	unknownField := []byte(`{"external_id":"b3","dc_title":"x","no_such_field":1}`)
+	out, err := ix.Write(ctx, esindex.Catalog, []esindex.Op{
+		{ID: "b1", Doc: good("b1")}, {ID: "b2", Doc: bad}, {ID: "b3", Doc: unknownField},
+		{ID: "b4", Doc: good("b4")}, {ID: "gone"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Indexed != 2 || out.Deleted != 1 || out.Retryable != 0 || len(out.Rejected) != 2 {
+		t.Fatalf("outcome %+v, want 2 indexed, 1 deleted, 2 rejected", out)
+	}
+	for _, r := range out.Rejected {
+		if r.Status != http.StatusBadRequest || r.Reason == "" {
+			t.Errorf("rejection %+v: want HTTP 400 with a reason", r)
+		}
+	}
+	if err := ix.Refresh(ctx, esindex.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Count(ctx, esindex.Catalog); err != nil || n != 2 {
+		t.Fatalf("count = %d, %v; want 2", n, err)
+	}
+}

@@ -1,0 +1,347 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/demo"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/internal/testenv"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+type fixture struct {
+	ctx     context.Context
+	clients *pipeline.Clients
+	partner *s3store.Store
+}
+
+// newFixture runs the pipeline on real servers: an in-process Temporal
+// server, the test Elasticsearch node and versitygw, and a worker.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	ts := testenv.Temporal(t)
+	cfg := testenv.Config(t)
+	cfg.Temporal.Address = ts.GetFrontendHostPort()
+	cfg.Temporal.Namespace = ts.GetDefaultNamespace()
+	cfg.Temporal.TaskQueue = testenv.Name(t)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	c, err := pipeline.Connect(ctx, cfg, log, pipeline.Need{Temporal: true, S3: true, Elasticsearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.Setup(ctx); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	w := c.NewWorker(worker.Options{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	partnerCfg := cfg.S3
+	partnerCfg.Bucket = cfg.S3.Bucket + "-partner"
+	partner, err := s3store.New(ctx, partnerCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{ctx: ctx, clients: c, partner: partner}
+}
+
+// demoSources serves the sample provider and bucket for this test.
+func (f *fixture) demoSources(t *testing.T) (oai, s3 sources.Source) {
+	t.Helper()
+	p, err := demo.Serve(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if _, err := demo.SeedBucket(f.ctx, f.partner); err != nil {
+		t.Fatal(err)
+	}
+	file, err := demo.Sources(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oai, _ = file.Get("demo-oai")
+	s3, _ = file.Get("demo-s3")
+	s3.S3.Bucket = f.partner.Bucket
+	return oai, s3
+}
+
+func (f *fixture) harvest(t *testing.T, src sources.Source, o pipeline.HarvestOptions) workflows.HarvestResult {
+	t.Helper()
+	run, err := f.clients.StartHarvest(f.ctx, src, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.HarvestResult
+	if err := run.Get(f.ctx, &res); err != nil {
+		t.Fatalf("harvest of %s: %v", src.ID, err)
+	}
+	return res
+}
+
+func (f *fixture) count(t *testing.T) int {
+	t.Helper()
+	n, err := f.clients.Indices.Count(f.ctx, esindex.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) keys(t *testing.T, prefix string) []string {
+	t.Helper()
+	objs, err := f.clients.Store.List(f.ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+func TestHarvestBothSamplesEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	oai, s3 := f.demoSources(t)
+
+	got := f.harvest(t, oai, pipeline.HarvestOptions{MaxPagesPerRun: 2}) // 3 pages: continues as new once
+	want := activities.Counts{Pages: 3, Records: 12, Indexed: 10, Deleted: 1, Quarantined: 1, Warnings: 0}
+	if got.Counts != want {
+		t.Errorf("oai counts %+v, want %+v", got.Counts, want)
+	}
+	got = f.harvest(t, s3, pipeline.HarvestOptions{})
+	want = activities.Counts{Pages: 1, Records: 6, Indexed: 5, Quarantined: 1}
+	if got.Counts != want {
+		t.Errorf("s3 counts %+v, want %+v (the .mp4 essence must not be read)", got.Counts, want)
+	}
+	if n := f.count(t); n != 15 {
+		t.Errorf("catalog holds %d documents, want 15", n)
+	}
+
+	// S3 keeps the truth: raw pages, one record per source record, the
+	// quarantined records with their reasons, and the reports.
+	if raw := f.keys(t, "raw/demo-oai/"); len(raw) != 3 {
+		t.Errorf("raw OAI pages: %v", raw)
+	}
+	if recs := f.keys(t, "records/demo-oai/"); len(recs) != 10 {
+		t.Errorf("%d OAI records in S3, want 10", len(recs))
+	}
+	if recs := f.keys(t, "records/demo-s3/"); len(recs) != 5 {
+		t.Errorf("%d S3 records in S3, want 5", len(recs))
+	}
+	reasons := map[string]string{}
+	for _, k := range f.keys(t, "quarantine/") {
+		var e activities.QuarantineEntry
+		if err := f.clients.Store.GetJSON(f.ctx, k, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Raw == "" || e.RawPage == "" {
+			t.Errorf("quarantine entry %s lacks the raw record or its page", k)
+		}
+		reasons[e.Identifier] = e.Kind + ": " + strings.Join(e.Errors, "; ")
+	}
+	if r := reasons["oai:demo.archief.local:dm12leeg01"]; r != "invalid: empty title" {
+		t.Errorf("quarantine of the empty title: %q", r)
+	}
+	if r := reasons["sidecars/dm26kapot01.xml"]; !strings.HasPrefix(r, "unmappable: malformed XML") {
+		t.Errorf("quarantine of the truncated sidecar: %q", r)
+	}
+	var rep activities.Report
+	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("demo-oai", ""), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != activities.StatusCompleted || rep.Counts.Records != 12 || rep.Quarantine["invalid"].Count != 1 {
+		t.Errorf("report %+v", rep)
+	}
+
+	// The indexed document carries the profile fields.
+	res, err := f.clients.Indices.ES.Get(f.clients.Indices.Alias(esindex.Catalog), "dm22karre01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Source esindex.CatalogDoc `json:"_source"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	d := doc.Source
+	if d.Title != "Waarom fietsen kinderen minder naar school?" || d.Series != "Karrewiet" || d.SourceID != "demo-s3" ||
+		len(d.DegreeIDs) != 1 || d.OriginalCPID != "OR-rf5kf25" || !strings.HasSuffix(d.Provenance.Record, "records/demo-s3/sidecars%2Fdm22karre01.xml.json") {
+		t.Errorf("document %+v", d)
+	}
+
+	// And the search finds records of both sources.
+	sr, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Catalog), search.Request{Text: "fietsen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[string]bool{}
+	for _, h := range sr.Hits {
+		from[h.Source] = true
+	}
+	if sr.Total != 3 || !from["demo-oai"] || !from["demo-s3"] {
+		t.Errorf("search fietsen: %+v", sr)
+	}
+}
+
+// Harvesting again changes nothing: stable ids and keys, no duplicates.
+func TestReharvestIsIdempotent(t *testing.T) {
+	f := newFixture(t)
+	oai, _ := f.demoSources(t)
+	f.harvest(t, oai, pipeline.HarvestOptions{})
+	before, recs := f.count(t), len(f.keys(t, "records/"))
+	f.harvest(t, oai, pipeline.HarvestOptions{})
+	if after := f.count(t); after != before || before != 10 {
+		t.Errorf("documents %d then %d, want 10 both times", before, after)
+	}
+	if n := len(f.keys(t, "records/")); n != recs {
+		t.Errorf("records in S3 %d then %d", recs, n)
+	}
+}
+
+// A record the provider marks deleted leaves the index and S3.
+func TestDeletedRecordsLeaveIndexAndS3(t *testing.T) {
+	f := newFixture(t)
+	repo, err := demo.Repository("http://127.0.0.1/oai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&oaipmh.Provider{Repo: repo, PageSize: 5})
+	defer srv.Close()
+	src := sources.Source{ID: "del", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: srv.URL, MetadataPrefix: "oai_dc"}}
+	f.harvest(t, src, pipeline.HarvestOptions{})
+	if n := f.count(t); n != 10 {
+		t.Fatalf("%d documents after the first harvest", n)
+	}
+	// The provider deletes dm03klim001.
+	for i, r := range repo.Records {
+		if r.Header.Identifier == "oai:demo.archief.local:dm03klim001" {
+			repo.Records[i].Header.Deleted = true
+			repo.Records[i].Header.Datestamp = "2026-10-01T00:00:00Z"
+			repo.Records[i].Metadata = nil
+		}
+	}
+	res := f.harvest(t, src, pipeline.HarvestOptions{From: "2026-09-30T00:00:00Z"})
+	if res.Counts.Records != 1 || res.Counts.Deleted != 1 {
+		t.Errorf("incremental harvest counts %+v, want the one deletion", res.Counts)
+	}
+	if n := f.count(t); n != 9 {
+		t.Errorf("%d documents after the deletion, want 9", n)
+	}
+	for _, k := range f.keys(t, "records/del/") {
+		if strings.Contains(k, "dm03klim001") {
+			t.Errorf("record %s still in S3", k)
+		}
+	}
+}
+
+// A second harvest of a running source and set is refused; cancelling the
+// first ends it with a report that says so.
+func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
+	f := newFixture(t)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+	}))
+	defer slow.Close()
+	defer close(release)
+	src := sources.Source{ID: "slow", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: slow.URL, MetadataPrefix: "oai_dc"}}
+	run, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{}); !errors.Is(err, pipeline.ErrAlreadyRunning) {
+		t.Fatalf("second start: %v, want ErrAlreadyRunning", err)
+	}
+	st, err := f.clients.HarvestStatus(f.ctx, "slow", "")
+	if err != nil || st.Status != "Running" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if err := f.clients.CancelHarvest(f.ctx, "slow", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(f.ctx, nil); err == nil {
+		t.Fatal("a cancelled harvest reported success")
+	}
+	var rep activities.Report
+	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("slow", ""), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != activities.StatusCancelled {
+		t.Errorf("report status %q, want cancelled", rep.Status)
+	}
+	st, err = f.clients.HarvestStatus(f.ctx, "slow", "")
+	if err != nil || st.Status != "Canceled" || st.Report == nil {
+		t.Errorf("status after cancel %+v, %v", st, err)
+	}
+	rows, err := f.clients.ListHarvests(f.ctx, "slow", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Source != "slow" || rows[0].Status != "Canceled" {
+		t.Errorf("list %+v", rows)
+	}
+}
+
+// A provider that refuses the format fails the harvest at once (no
+// retries), with the provider's message, and the run reports failure.
+func TestPermanentProviderErrorFailsTheRun(t *testing.T) {
+	f := newFixture(t)
+	repo, err := demo.Repository("http://127.0.0.1/oai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&oaipmh.Provider{Repo: repo})
+	defer srv.Close()
+	src := sources.Source{ID: "badfmt", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: srv.URL, MetadataPrefix: "marc21"}}
+	run, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = run.Get(f.ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "cannotDisseminateFormat") {
+		t.Fatalf("run error %v, want the provider's cannotDisseminateFormat", err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("a permanent error took %s: it was retried", time.Since(start))
+	}
+	var rep activities.Report
+	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("badfmt", ""), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != activities.StatusFailed || !strings.Contains(rep.Error, "cannotDisseminateFormat") {
+		t.Errorf("report %+v", rep)
+	}
+}

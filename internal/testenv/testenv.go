@@ -1,0 +1,199 @@
+// Package testenv gives integration tests real servers. Under `make test`
+// (`avo dev run -- go test ./...`) they come from the environment; a bare
+// `go test` starts them itself and stops them when the package's tests end.
+// Tests never skip for want of a server: a missing server fails the test.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/devstack"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+)
+
+// Variables `avo dev run` sets.
+const (
+	EnvElasticsearch = "AVO_TEST_ELASTICSEARCH_URL"
+	EnvS3            = "AVO_TEST_S3_ENDPOINT"
+)
+
+var (
+	mu      sync.Mutex
+	stack   *devstack.Stack
+	started bool
+)
+
+// Main runs the package's tests and stops any server they started; use it
+// from TestMain: os.Exit(testenv.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	if stack != nil {
+		if err := stack.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: stopping servers:", err)
+		}
+	}
+	return code
+}
+
+// servers returns the Elasticsearch URL and S3 endpoint, starting a stack
+// when the environment names none.
+func servers(t testing.TB) (string, string) {
+	t.Helper()
+	es, s3 := os.Getenv(EnvElasticsearch), os.Getenv(EnvS3)
+	if es != "" && s3 != "" {
+		return es, s3
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !started {
+		started = true
+		cache, err := devstack.CacheDir()
+		if err != nil {
+			t.Fatalf("cache folder: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		st, err := devstack.StartStack(ctx, devstack.StackOptions{
+			CacheDir: cache, Name: fmt.Sprintf("test-%d", os.Getpid()), Fresh: true,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		})
+		if err != nil {
+			t.Fatalf("start test servers (or run under `make test`): %v", err)
+		}
+		stack = st
+		_ = os.Setenv("AWS_ACCESS_KEY_ID", devstack.S3AccessKey)
+		_ = os.Setenv("AWS_SECRET_ACCESS_KEY", devstack.S3SecretKey)
+	}
+	if stack == nil {
+		t.Fatal("test servers failed to start earlier in this package")
+	}
+	return stack.ElasticsearchURL, stack.S3Endpoint
+}
+
+// Name returns a name unique to this test run, usable as an index prefix
+// and bucket name: lower case letters and digits.
+func Name(t testing.TB) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	base := strings.ToLower(t.Name())
+	var clean strings.Builder
+	for _, r := range base {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			clean.WriteRune(r)
+		}
+		if clean.Len() >= 20 {
+			break
+		}
+	}
+	return "t" + clean.String() + hex.EncodeToString(b[:])
+}
+
+// Config returns a configuration on the test servers, with an index prefix
+// and bucket of the test's own; the indices are deleted when it ends.
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	esURL, s3URL := servers(t)
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		_ = os.Setenv("AWS_ACCESS_KEY_ID", devstack.S3AccessKey)
+		_ = os.Setenv("AWS_SECRET_ACCESS_KEY", devstack.S3SecretKey)
+	}
+	name := Name(t)
+	c := config.Default()
+	c.S3 = config.S3{Endpoint: s3URL, Region: devstack.S3Region, Bucket: name, PathStyle: true}
+	c.Elasticsearch = config.Elasticsearch{URLs: []string{esURL}, IndexPrefix: name}
+	t.Cleanup(func() { deleteIndices(esURL, name) })
+	return c
+}
+
+// Indices returns esindex.Indices on the test node for c.
+func Indices(t testing.TB, c config.Config) esindex.Indices {
+	t.Helper()
+	es, err := esindex.NewClient(c.Elasticsearch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return esindex.Indices{ES: es, Prefix: c.Elasticsearch.IndexPrefix}
+}
+
+// Store returns the test's bucket, created.
+func Store(t testing.TB, c config.Config) *s3store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := s3store.New(ctx, c.S3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func deleteIndices(esURL, prefix string) {
+	es, err := esindex.NewClient(config.Elasticsearch{URLs: []string{esURL}})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := es.Indices.Delete([]string{prefix + "-*"}, es.Indices.Delete.WithContext(ctx))
+	if err == nil {
+		res.Body.Close()
+	}
+	res, err = es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx))
+	if err == nil {
+		res.Body.Close()
+	}
+}
+
+// SharedData returns the path of SUB in the project's shared test data
+// (AVO_SHARED_DATA, else ../shared/data beside the checkout), or skips the
+// test when that folder is absent (a clone outside this setup).
+func SharedData(t testing.TB, sub string) string {
+	t.Helper()
+	base := os.Getenv("AVO_SHARED_DATA")
+	if base == "" {
+		root, err := devstack.ModuleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base = filepath.Join(filepath.Dir(root), "shared", "data")
+	}
+	p := filepath.Join(base, sub)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared test data %s is not present beside this checkout", p)
+	}
+	return p
+}
+
+// Temporal starts an in-process Temporal server for one test. Task queues
+// get one partition, as on a development server: with several, a lone
+// worker's poll can sit on an empty partition for its whole long-poll.
+func Temporal(t *testing.T) *temporaltest.TestServer {
+	return temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseServerOptions(
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():      []dynamicconfig.ConstrainedValue{{Value: 1}},
+			dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():     []dynamicconfig.ConstrainedValue{{Value: 1}},
+		}),
+	))
+}

@@ -1,0 +1,178 @@
+package mappings
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+)
+
+var origin = Origin{Source: "src", Identifier: "oai:x:1", Raw: "s3://b/raw#1", Harvest: "h1", Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+
+func demoFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "internal", "demo", "data", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestOAIDCFieldByField(t *testing.T) {
+	rec, err := oaipmh.ParseRecord(demoFile(t, "oai-pmh/01-dm01fiets01.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := MapOAIDC(rec.Metadata, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{
+		ExternalID:      "dm01fiets01",
+		Title:           "Veilig fietsen naar school",
+		Description:     "Hoe fietsen kinderen veilig naar school? Een reportage over fietspaden, helmen en zichtbaarheid in het verkeer.",
+		Issued:          "2019-09-02",
+		Type:            "video",
+		Languages:       []string{"nl"},
+		Publishers:      []Agent{{Name: "VRT"}},
+		PartnerKeywords: []string{"verkeer", "fietsen", "verkeersveiligheid"},
+		Rights:          Rights{Licenses: []string{"VIAA-ONDERWIJS"}},
+		Provenance:      origin.provenance("oai_dc"),
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("mapped\n%+v\nwant\n%+v", r, want)
+	}
+	if err := r.Validate(); err != nil {
+		t.Errorf("valid record refused: %v", err)
+	}
+}
+
+func TestOAIDCWithoutPIDUsesSourceIdentifier(t *testing.T) {
+	raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+	  <dc:title>  Een   titel
+	  over twee regels </dc:title>
+	  <dc:identifier>http://example.org/item/9</dc:identifier>
+	  <dc:language>Klingon</dc:language>
+	  <dc:date>lente 1990</dc:date>
+	</oai_dc:dc>`)
+	r, err := MapOAIDC(raw, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExternalID != "src_oai_x_1" {
+		t.Errorf("external id = %q, want one derived from source and OAI identifier", r.ExternalID)
+	}
+	if r.Title != "Een titel over twee regels" {
+		t.Errorf("title whitespace not collapsed: %q", r.Title)
+	}
+	if !reflect.DeepEqual(r.LocalIDs, []LocalID{{Type: "dc:identifier", Value: "http://example.org/item/9"}}) {
+		t.Errorf("local ids = %+v", r.LocalIDs)
+	}
+	if len(r.Warnings) != 2 || r.Issued != "" || r.Languages != nil {
+		t.Errorf("unusable language and date should be warnings, not values: %+v", r)
+	}
+}
+
+func TestSidecarFieldByField(t *testing.T) {
+	r, err := MapSidecar(demoFile(t, "bucket/sidecars/dm22karre01.xml"), origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{
+		ExternalID: "dm22karre01", OriginalCP: "VRT", OriginalCPID: "OR-rf5kf25",
+		Title: "Waarom fietsen kinderen minder naar school?", Series: "Karrewiet", Season: "2021",
+		Description: "Karrewiet zoekt uit waarom minder kinderen met de fiets naar school gaan.",
+		Issued:      "2021-03-15", Type: "video", Languages: []string{"nl"},
+		Keywords: []string{"fiets", "mobiliteit"},
+		Education: Education{
+			Levels:   []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-onderwijs"}},
+			Degrees:  []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-3e-graad"}},
+			Subjects: []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/vak/aardrijkskunde"}},
+			Themes:   []Concept{{URI: "https://data.hetarchief.be/id/onderwijs/thema/verkeer-en-mobiliteit"}},
+		},
+		Rights:     Rights{Licenses: []string{"VIAA-ONDERWIJS", "VIAA-ONDERZOEK"}},
+		Provenance: origin.provenance("mediahaven-sidecar"),
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("mapped\n%+v\nwant\n%+v", r, want)
+	}
+}
+
+// The real sample sidecar from the archive (a subtitle file's sidecar).
+func TestSidecarRealSample(t *testing.T) {
+	p := filepath.Join("..", "..", "shared", "data", "meemoo", "sample-records", "mediahaven-sidecar-subtitle.xml")
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Skipf("shared sample data not beside this checkout: %v", err)
+	}
+	r, err := MapSidecar(raw, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExternalID != "qsf7664p39_closed" || r.Title != "qsf7664p39_closed.srt" || r.OriginalCP != "testbeeld" || r.OriginalCPID != "OR-h41jm1d" || r.Description != "Subtitles for item qsf7664p39" {
+		t.Errorf("mapped %+v", r)
+	}
+}
+
+func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
+	deep := strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100)
+	cases := map[string][]byte{
+		"empty":            nil,
+		"not xml":          []byte("broken xml"),
+		"truncated":        []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"><dc:title>x`),
+		"wrong namespace":  []byte(`<oai_dc:dc xmlns:oai_dc="http://example.org/not-oai-dc/"><title>x</title></oai_dc:dc>`),
+		"wrong root":       []byte(`<html><body/></html>`),
+		"deep nesting":     []byte(deep),
+		"entity expansion": []byte(`<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><d>&b;&b;&b;</d>`),
+		"two roots":        []byte(`<a/><b/>`),
+		"too large":        []byte("<a>" + strings.Repeat("x", MaxRecordBytes) + "</a>"),
+	}
+	for name, raw := range cases {
+		for format, m := range map[string]Mapper{"oai_dc": MapOAIDC, "sidecar": MapSidecar} {
+			if _, err := m(raw, origin); err == nil {
+				t.Errorf("%s / %s: no error", name, format)
+			}
+		}
+	}
+	if _, err := MapOAIDC([]byte(deep), origin); !errors.Is(err, ErrMalformed) {
+		t.Errorf("deep nesting: %v, want ErrMalformed", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Record{ExternalID: "abc_123", Title: "t", Issued: "2019-10", Created: "1958?"}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+	for _, d := range []string{"2019", "2019-10-23", "2019-10-22T22:00:00Z", "2019-10-22T22:00:00.000000Z", "1990/1995", "../2001", "2004-06~"} {
+		if !validDate(d) {
+			t.Errorf("%q should be a valid date", d)
+		}
+	}
+	bad := Record{ExternalID: "a b", Title: " ", Issued: "gisteren"}
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("invalid record passed")
+	}
+	for _, part := range []string{"external_id", "empty title", "issued"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q does not mention %s", err, part)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, f := range []string{"oai_dc", "mediahaven-sidecar"} {
+		if _, err := Lookup(f); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := Lookup("marc21"); err == nil || !strings.Contains(err.Error(), "oai_dc") {
+		t.Errorf("unknown format error should list the known ones: %v", err)
+	}
+}

@@ -1,0 +1,173 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+)
+
+var src = sources.Source{ID: "s1", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: "http://127.0.0.1/oai", MetadataPrefix: "oai_dc"}}
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harvest) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	h := &activities.Harvest{}
+	env.RegisterActivity(h)
+	return env, h
+}
+
+// pages makes HarvestPage answer with n pages of 10 records, 1 quarantined.
+func pages(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, n int, seen *[]activities.PageInput) {
+	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			*seen = append(*seen, in)
+			next := ""
+			if in.Page < n {
+				next = "token-" + string(rune('0'+in.Page))
+			}
+			return activities.PageResult{
+				Counts: activities.Counts{Pages: 1, Records: 10, Indexed: 9, Quarantined: 1},
+				Next:   next, ResponseDate: "2026-11-01T00:00:00Z",
+				Quarantine: []activities.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}},
+			}, nil
+		})
+}
+
+func TestHarvestPagesAndReports(t *testing.T) {
+	env, h := newEnv(t)
+	var seen []activities.PageInput
+	pages(env, h, 3, &seen)
+	var report activities.Report
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.Report) (activities.FinishResult, error) {
+			report = r
+			return activities.FinishResult{ReportKey: "reports/s1/_all/h.json"}, nil
+		})
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res HarvestResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	want := activities.Counts{Pages: 3, Records: 30, Indexed: 27, Quarantined: 3}
+	if res.Counts != want || res.ReportKey != "reports/s1/_all/h.json" {
+		t.Errorf("result %+v", res)
+	}
+	if report.Status != activities.StatusCompleted || report.Counts != want || report.Quarantine["invalid"].Count != 3 || report.ResponseDate != "2026-11-01T00:00:00Z" {
+		t.Errorf("report %+v", report)
+	}
+	// Each page asked for the token the previous one returned.
+	if len(seen) != 3 || seen[0].Cursor != "" || seen[1].Cursor != "token-1" || seen[2].Cursor != "token-2" || seen[2].Page != 3 {
+		t.Errorf("page inputs %+v", seen)
+	}
+}
+
+func TestHarvestContinuesAsNew(t *testing.T) {
+	env, h := newEnv(t)
+	var seen []activities.PageInput
+	pages(env, h, 5, &seen)
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h", MaxPagesPerRun: 2})
+	err := env.GetWorkflowError()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new after 2 pages, got %v", err)
+	}
+	var next HarvestInput
+	if err := (converterFor()).FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Page != 2 || next.Cursor != "token-2" || next.Counts.Records != 20 || next.HarvestID != "h" || next.StartedAt.IsZero() {
+		t.Errorf("continued with %+v", next)
+	}
+	if len(seen) != 2 {
+		t.Errorf("%d pages in the first run, want 2", len(seen))
+	}
+}
+
+func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
+	env, h := newEnv(t)
+	var seen []activities.PageInput
+	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			seen = append(seen, in)
+			switch {
+			case len(seen) == 1:
+				return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+			case len(seen) == 2:
+				return activities.PageResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
+			case in.Cursor == "":
+				return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+			}
+			return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 3, Indexed: 3}}, nil
+		})
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{ReportKey: "k"}, nil)
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 4 || seen[2].Cursor != "" {
+		t.Fatalf("want the window restarted without a token after the refusal: %+v", seen)
+	}
+}
+
+// A run that fails writes a failed report and returns the error: it never
+// reports success.
+func TestHarvestFailureIsReported(t *testing.T) {
+	env, h := newEnv(t)
+	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(activities.PageResult{},
+		temporal.NewNonRetryableApplicationError("OAI-PMH error cannotDisseminateFormat", "OAI-cannotDisseminateFormat", nil))
+	var report activities.Report
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.Report) (activities.FinishResult, error) {
+			report = r
+			return activities.FinishResult{ReportKey: "k"}, nil
+		})
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
+	if err := env.GetWorkflowError(); err == nil {
+		t.Fatal("the workflow succeeded after a permanent failure")
+	}
+	if report.Status != activities.StatusFailed || report.Error == "" {
+		t.Errorf("report %+v", report)
+	}
+}
+
+func TestHarvestStatusQuery(t *testing.T) {
+	env, h := newEnv(t)
+	var seen []activities.PageInput
+	pages(env, h, 2, &seen)
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{ReportKey: "k"}, nil)
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, Set: "kunst", HarvestID: "h"})
+	v, err := env.QueryWorkflow(StatusQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != activities.StatusCompleted || st.Page != 2 || st.Counts.Records != 20 || st.Set != "kunst" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestWorkflowID(t *testing.T) {
+	if got := HarvestWorkflowID("vrt", ""); got != "harvest:vrt/*" {
+		t.Error(got)
+	}
+	if got := HarvestWorkflowID("vrt", "kunst"); got != "harvest:vrt/kunst" {
+		t.Error(got)
+	}
+}
+
+func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }
