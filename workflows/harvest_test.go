@@ -3,10 +3,12 @@ package workflows
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -19,6 +21,7 @@ var src = sources.Source{ID: "s1", Kind: sources.KindOAIPMH, Mapping: "oai_dc", 
 
 func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harvest) {
 	var s testsuite.WorkflowTestSuite
+	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
 	h := &activities.Harvest{}
 	env.RegisterActivity(h)

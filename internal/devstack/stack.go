@@ -31,6 +31,8 @@ type StackOptions struct {
 	Detached bool
 	Fresh    bool
 	Logger   *slog.Logger
+	// S3Binary is the versitygw executable; empty searches the usual places.
+	S3Binary string
 }
 
 // Stack is the running local stack.
@@ -67,7 +69,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	go func() {
 		defer wg.Done()
 		s.S3, s3Err = StartS3(ctx, S3Options{
-			CacheDir: o.CacheDir, Name: o.Name, Port: o.S3Port,
+			Binary: o.S3Binary, CacheDir: o.CacheDir, Name: o.Name, Port: o.S3Port,
 			Detached: o.Detached, Fresh: o.Fresh, Logger: o.Logger,
 		})
 	}()

@@ -55,7 +55,7 @@ func StartS3(ctx context.Context, o S3Options) (*Process, error) {
 		}
 		return nil, fmt.Errorf("versitygw %s (pid %d) runs but does not answer on %s; stop it with `avo dev down`", o.Name, p.PID, p.URL)
 	}
-	bin, err := findVersityGW(o.Binary)
+	bin, err := FindVersityGW(o.Binary)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +123,8 @@ func s3Healthy(ctx context.Context, url string) error {
 	return nil
 }
 
-// findVersityGW looks for the gateway where `make tools` puts it.
-func findVersityGW(explicit string) (string, error) {
+// FindVersityGW looks for the gateway where `make tools` puts it.
+func FindVersityGW(explicit string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("versitygw not found at %s", explicit)

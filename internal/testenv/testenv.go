@@ -33,6 +33,13 @@ const (
 	EnvS3            = "AVO_TEST_S3_ENDPOINT"
 )
 
+// Paths are resolved when the test binary starts, before any test changes
+// the working directory.
+var (
+	cacheDir, cacheErr = devstack.CacheDir()
+	versitygw, _       = devstack.FindVersityGW("")
+)
+
 var (
 	mu      sync.Mutex
 	stack   *devstack.Stack
@@ -65,14 +72,13 @@ func servers(t testing.TB) (string, string) {
 	defer mu.Unlock()
 	if !started {
 		started = true
-		cache, err := devstack.CacheDir()
-		if err != nil {
-			t.Fatalf("cache folder: %v", err)
+		if cacheErr != nil {
+			t.Fatalf("cache folder: %v", cacheErr)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		st, err := devstack.StartStack(ctx, devstack.StackOptions{
-			CacheDir: cache, Name: fmt.Sprintf("test-%d", os.Getpid()), Fresh: true,
+			CacheDir: cacheDir, S3Binary: versitygw, Name: fmt.Sprintf("test-%d", os.Getpid()), Fresh: true,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
 		if err != nil {
@@ -115,6 +121,7 @@ func Config(t testing.TB) config.Config {
 		_ = os.Setenv("AWS_ACCESS_KEY_ID", devstack.S3AccessKey)
 		_ = os.Setenv("AWS_SECRET_ACCESS_KEY", devstack.S3SecretKey)
 	}
+	t.Logf("integration test on Elasticsearch at %s and S3 (versitygw) at %s", esURL, s3URL)
 	name := Name(t)
 	c := config.Default()
 	c.S3 = config.S3{Endpoint: s3URL, Region: devstack.S3Region, Bucket: name, PathStyle: true}
@@ -189,6 +196,7 @@ func SharedData(t testing.TB, sub string) string {
 // get one partition, as on a development server: with several, a lone
 // worker's poll can sit on an empty partition for its whole long-poll.
 func Temporal(t *testing.T) *temporaltest.TestServer {
+	defer func(start time.Time) { t.Logf("in-process Temporal server started in %s", time.Since(start).Round(time.Millisecond)) }(time.Now())
 	return temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseServerOptions(
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},

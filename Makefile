@@ -1,0 +1,88 @@
+# avo: the Archive for Education metadata pipeline.
+#
+#   make demo   run the whole pipeline once on a local stack (no Docker)
+#   make test   gofmt, go vet, workflowcheck, unit and integration tests on real servers
+#   make help   everything else
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/archiefvooronderwijs/avo/internal/pipeline.Version=$(VERSION)
+
+VERSITYGW_VERSION     := v1.8.0
+WORKFLOWCHECK_VERSION := v0.6.0
+
+# Tools are installed into bin/ by `go install` at pinned versions; a stamp
+# per version makes a version change reinstall.
+VERSITYGW     := $(BIN)/.versitygw-$(VERSITYGW_VERSION)
+WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
+
+.PHONY: help build tools deps demo dev test lint fmt bench clean distclean
+
+help: ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/avo
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/avo ./cmd/avo
+
+tools: $(VERSITYGW) $(WORKFLOWCHECK) ## install versitygw and workflowcheck into bin/
+
+$(VERSITYGW):
+	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+	touch $@
+
+$(WORKFLOWCHECK):
+	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+	touch $@
+
+# Elasticsearch needs a JDK and Maven fetches it; both come from the
+# system's packages when missing (Debian/Ubuntu, as root).
+deps: ## check for (and on Debian install) Java 17+ and Maven
+	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing a JDK and Maven from the system packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	  else \
+	    echo "java and mvn are needed (a JDK 17+ and Maven): install them with your package manager" >&2; exit 1; \
+	  fi; \
+	fi
+
+demo: deps tools build ## run the pipeline end to end on the local stack and print a summary
+	$(BIN)/avo demo
+
+dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C
+	$(BIN)/avo dev
+
+# The servers come from `avo dev run`, which starts Elasticsearch and
+# versitygw on free ports and stops them afterwards, also when tests fail.
+test: deps tools lint build ## lint, then unit and integration tests against real servers
+	@mkdir -p .cache
+	$(BIN)/avo dev run -- $(GO) test -count=1 -timeout 25m -v ./... 2>&1 \
+	  | grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)|^\s+--- PASS' \
+	  | tee $(CURDIR)/.cache/test.log
+	@echo; echo "== test summary =="; \
+	  printf 'passed %s, failed %s, skipped %s\n' \
+	    "$$(grep -cE '^--- PASS' .cache/test.log || true)" \
+	    "$$(grep -cE '^\s*--- FAIL' .cache/test.log || true)" \
+	    "$$(grep -cE '^\s*--- SKIP' .cache/test.log || true)"
+
+lint: $(WORKFLOWCHECK) ## gofmt check, go vet, workflowcheck
+	@mkdir -p .cache
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/workflowcheck ./...
+
+fmt: ## format the Go code
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove bin/
+	rm -rf $(BIN)
+
+distclean: ## also remove .cache/ (downloads, Elasticsearch, server data)
+	-$(BIN)/avo dev down
+	rm -rf $(BIN) .cache

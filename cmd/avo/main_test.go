@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/demo"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// avo runs the command line in-process and returns its exit code and output.
+func avo(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCommandsAgainstRealServers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	t.Chdir(t.TempDir())
+	ts := testenv.Temporal(t)
+	cfg := testenv.Config(t)
+	provider, err := demo.Serve(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer provider.Close()
+	partner := cfg.S3
+	partner.Bucket = cfg.S3.Bucket + "-partner"
+	store, err := s3store.New(ctx, partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.SeedBucket(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	srcFile := filepath.Join(t.TempDir(), "sources.yaml")
+	yaml := strings.ReplaceAll(string(demo.SourcesYAML()), "${"+demo.OAIURLVariable+"}", provider.URL)
+	yaml = strings.ReplaceAll(yaml, "bucket: "+demo.PartnerBucket, "bucket: "+partner.Bucket)
+	if err := os.WriteFile(srcFile, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{
+		"--temporal-address", ts.GetFrontendHostPort(), "--temporal-namespace", ts.GetDefaultNamespace(),
+		"--task-queue", testenv.Name(t), "--s3-endpoint", cfg.S3.Endpoint, "--s3-bucket", cfg.S3.Bucket,
+		"--es-url", cfg.Elasticsearch.URLs[0], "--es-index-prefix", cfg.Elasticsearch.IndexPrefix,
+		"--sources", srcFile, "--log-level", "error",
+	}
+	with := func(args ...string) []string { return append(args, common...) }
+
+	if code, _, errOut := avo(ctx, with("setup")...); code != exitOK {
+		t.Fatalf("setup: exit %d: %s", code, errOut)
+	}
+
+	// A worker, as an operator runs it, until the test ends.
+	wctx, stopWorker := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if code, _, errOut := avo(wctx, with("worker")...); code != exitOK && wctx.Err() == nil {
+			t.Errorf("worker: exit %d: %s", code, errOut)
+		}
+	}()
+	defer func() { stopWorker(); wg.Wait() }()
+
+	code, out, errOut := avo(ctx, with("harvest", "start", "demo-oai", "--wait", "-o", "json")...)
+	if code != exitOK {
+		t.Fatalf("harvest start: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var outcomes []harvestOutcome
+	if err := json.Unmarshal([]byte(out), &outcomes); err != nil {
+		t.Fatalf("harvest start -o json: %v\n%s", err, out)
+	}
+	if len(outcomes) != 1 || outcomes[0].Counts.Records != 12 || outcomes[0].Counts.Indexed != 10 || outcomes[0].Counts.Quarantined != 1 || outcomes[0].Error != "" {
+		t.Errorf("outcome %+v", outcomes)
+	}
+	if code, out, _ := avo(ctx, with("harvest", "start", "demo-s3", "--wait")...); code != exitOK || !strings.Contains(out, "demo-s3") {
+		t.Errorf("harvest start demo-s3 (text): exit %d\n%s", code, out)
+	}
+
+	code, out, _ = avo(ctx, with("search", "fietsen", "-o", "json")...)
+	var res search.Response
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.Total != 3 {
+		t.Errorf("search: exit %d %+v\n%s", code, res, out)
+	}
+
+	code, out, _ = avo(ctx, with("harvest", "status", "demo-oai", "-o", "json")...)
+	var st pipeline.HarvestState
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "Completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
+		t.Errorf("status: exit %d %+v\n%s", code, st, out)
+	}
+	if code, out, _ := avo(ctx, with("harvest", "status", "demo-oai")...); code != exitOK || !strings.Contains(out, "10 indexed") || !strings.Contains(out, "invalid: 1") {
+		t.Errorf("status (text): exit %d\n%s", code, out)
+	}
+
+	code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
+	var rows []pipeline.HarvestListing
+	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 {
+		t.Errorf("list: exit %d %+v\n%s", code, rows, out)
+	}
+
+	// Exit codes operators script against.
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{with("harvest", "start", "no-such-source"), exitNotFound},
+		{with("harvest", "status", "never-harvested"), exitNotFound},
+		{with("harvest", "start"), exitUsage},
+		{with("search", "x", "--size", "1000"), exitUsage},
+		{with("search", "x", "--output", "yaml"), exitUsage},
+		{with("harvest", "start", "demo-oai", "--no-such-flag"), exitUsage},
+		{[]string{"no-such-command"}, exitUsage},
+	} {
+		if code, _, errOut := avo(ctx, c.args...); code != c.code {
+			t.Errorf("avo %s: exit %d, want %d (%s)", strings.Join(c.args[:2], " "), code, c.code, errOut)
+		}
+	}
+}
+
+func TestConfigShowMasksSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("AVO_ELASTICSEARCH_PASSWORD", "hunter2")
+	code, out, _ := avo(context.Background(), "config", "show", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.Contains(out, "hunter2") || !strings.Contains(out, "********") {
+		t.Errorf("secret shown or not masked:\n%s", out)
+	}
+}

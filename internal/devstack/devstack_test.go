@@ -1,0 +1,186 @@
+package devstack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// Resolved before any test changes directory.
+var versitygw, versitygwErr = FindVersityGW("")
+
+func gateway(t *testing.T) string {
+	t.Helper()
+	if versitygwErr != nil {
+		t.Fatal(versitygwErr)
+	}
+	return versitygw
+}
+
+func TestPortInUseIsNamed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = StartS3(context.Background(), S3Options{Binary: gateway(t), CacheDir: t.TempDir(), Port: port})
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), strconv.Itoa(port)) {
+		t.Fatalf("want a port-in-use error naming %d, got %v", port, err)
+	}
+}
+
+func TestJavaNotFoundIsNamed(t *testing.T) {
+	t.Setenv("ES_JAVA_HOME", filepath.Join(t.TempDir(), "no-jdk"))
+	if _, err := findJava(); err == nil || !strings.Contains(err.Error(), "java not found") {
+		t.Errorf("bad ES_JAVA_HOME: %v", err)
+	}
+	t.Setenv("ES_JAVA_HOME", "")
+	t.Setenv("JAVA_HOME", "")
+	t.Setenv("PATH", t.TempDir())
+	if _, err := findJava(); err == nil || !strings.HasPrefix(err.Error(), "java not found") {
+		t.Errorf("no java on PATH: %v", err)
+	}
+}
+
+func TestMissingVersityGWIsNamed(t *testing.T) {
+	if _, err := FindVersityGW(filepath.Join(t.TempDir(), "versitygw")); err == nil || !strings.Contains(err.Error(), "versitygw not found") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// `avo dev up` twice starts one server; `avo dev down` stops it by pid.
+func TestDetachedStartIsIdempotent(t *testing.T) {
+	cache := t.TempDir()
+	o := S3Options{Binary: gateway(t), CacheDir: cache, Name: "idem", Detached: true}
+	t.Cleanup(func() { _, _ = StopDetached(cache, "versitygw-idem") })
+	first, err := StartS3(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := StartS3(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.PID != first.PID || second.URL != first.URL || second.Attached() {
+		t.Fatalf("second start gave pid %d at %s (attached %v); first was pid %d at %s", second.PID, second.URL, second.Attached(), first.PID, first.URL)
+	}
+	stopped, err := StopDetached(cache, "versitygw-idem")
+	if err != nil || !stopped {
+		t.Fatalf("stop: %v %v", stopped, err)
+	}
+	if alive(first.PID, "versitygw") {
+		t.Errorf("pid %d still runs after stop", first.PID)
+	}
+	if stopped, _ := StopDetached(cache, "versitygw-idem"); stopped {
+		t.Error("a second stop found something to stop")
+	}
+}
+
+// A server started by a process that dies without stopping it (killed
+// with SIGKILL, say) dies too: nothing is left running.
+func TestAttachedServerDiesWithItsParent(t *testing.T) {
+	if os.Getenv("AVO_DEVSTACK_HELPER") == "1" {
+		p, err := StartS3(context.Background(), S3Options{Binary: os.Getenv("AVO_VERSITYGW"), CacheDir: os.Getenv("AVO_CACHE"), Name: "orphan"})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("pid", p.PID)
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	helper := exec.Command(os.Args[0], "-test.run=^TestAttachedServerDiesWithItsParent$")
+	helper.Env = append(os.Environ(), "AVO_DEVSTACK_HELPER=1", "AVO_VERSITYGW="+gateway(t), "AVO_CACHE="+t.TempDir())
+	out, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = helper.Process.Kill(); _ = helper.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(line, "pid %d", &pid); err != nil {
+		t.Fatalf("helper said %q", line)
+	}
+	if !alive(pid, "versitygw") {
+		t.Fatalf("versitygw (pid %d) is not running", pid)
+	}
+	if err := helper.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = helper.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid, "versitygw") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if alive(pid, "versitygw") {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("versitygw (pid %d) outlived its killed parent", pid)
+	}
+}
+
+// The embedded Temporal server keeps its state in SQLite across restarts.
+func TestEmbeddedTemporalPersists(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db := filepath.Join(t.TempDir(), "temporal.db")
+	for i := range 2 {
+		ts, err := StartTemporal(ctx, TemporalOptions{DatabaseFile: db, Namespace: "avo-test"})
+		if err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+		c, err := client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: "avo-test", Logger: quietLogger{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if err := ts.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("no database file: %v", err)
+	}
+}
+
+func TestUnreachableFindsTheBlockingFolder(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create folders another account cannot enter")
+	}
+	base := t.TempDir()
+	private := filepath.Join(base, "private")
+	inner := filepath.Join(private, "cache")
+	if err := os.MkdirAll(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := unreachable(inner, 12345, 12345); got != private {
+		t.Errorf("blocked at %q, want %q", got, private)
+	}
+	if got := unreachable(inner, os.Geteuid(), os.Getegid()); got != "" {
+		t.Errorf("our own account is blocked at %q", got)
+	}
+}
