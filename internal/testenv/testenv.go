@@ -196,7 +196,9 @@ func SharedData(t testing.TB, sub string) string {
 // get one partition, as on a development server: with several, a lone
 // worker's poll can sit on an empty partition for its whole long-poll.
 func Temporal(t *testing.T) *temporaltest.TestServer {
-	defer func(start time.Time) { t.Logf("in-process Temporal server started in %s", time.Since(start).Round(time.Millisecond)) }(time.Now())
+	defer func(start time.Time) {
+		t.Logf("in-process Temporal server started in %s", time.Since(start).Round(time.Millisecond))
+	}(time.Now())
 	return temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseServerOptions(
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
