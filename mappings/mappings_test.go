@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/fixtures"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 )
 
@@ -105,10 +106,9 @@ func TestSidecarFieldByField(t *testing.T) {
 
 // The real sample sidecar from the archive (a subtitle file's sidecar).
 func TestSidecarRealSample(t *testing.T) {
-	p := filepath.Join("..", "..", "shared", "data", "meemoo", "sample-records", "mediahaven-sidecar-subtitle.xml")
-	raw, err := os.ReadFile(p)
+	raw, err := os.ReadFile(filepath.Join(fixtures.Dir(t, "meemoo/sample-records"), "mediahaven-sidecar-subtitle.xml"))
 	if err != nil {
-		t.Skipf("shared sample data not beside this checkout: %v", err)
+		t.Fatal(err)
 	}
 	r, err := MapSidecar(raw, origin)
 	if err != nil {

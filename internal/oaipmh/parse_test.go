@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/archiefvooronderwijs/avo/internal/testenv"
+	"github.com/archiefvooronderwijs/avo/internal/fixtures"
 )
 
 func sickle(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.SharedData(t, "oai-pmh/sickle"), name))
+	b, err := os.ReadFile(filepath.Join(fixtures.Dir(t, "oai-pmh/sickle"), name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -170,26 +169,6 @@ func deleteIndices(esURL, prefix string) {
 	if err == nil {
 		res.Body.Close()
 	}
-}
-
-// SharedData returns the path of SUB in the project's shared test data
-// (AVO_SHARED_DATA, else ../shared/data beside the checkout), or skips the
-// test when that folder is absent (a clone outside this setup).
-func SharedData(t testing.TB, sub string) string {
-	t.Helper()
-	base := os.Getenv("AVO_SHARED_DATA")
-	if base == "" {
-		root, err := devstack.ModuleRoot()
-		if err != nil {
-			t.Fatal(err)
-		}
-		base = filepath.Join(filepath.Dir(root), "shared", "data")
-	}
-	p := filepath.Join(base, sub)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is not present beside this checkout", p)
-	}
-	return p
 }
 
 // Temporal starts an in-process Temporal server for one test. Task queues
