@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -79,12 +78,8 @@ func StartElasticsearch(ctx context.Context, o ElasticsearchOptions) (*Process, 
 	}
 	runDir := filepath.Join(o.CacheDir, "run")
 	name := "elasticsearch-" + o.Name
-	if p, ok := loadState(runDir, name); ok {
-		if esHealthy(ctx, p.URL) == nil {
-			o.Logger.Info("elasticsearch already running", "url", p.URL, "pid", p.PID)
-			return p, nil
-		}
-		return nil, fmt.Errorf("elasticsearch %s (pid %d) runs but does not answer on %s; stop it with `avo dev down`", o.Name, p.PID, p.URL)
+	if p, err := adopt(ctx, runDir, name, esHealthy, o.Logger); p != nil || err != nil {
+		return p, err
 	}
 
 	javaHome, err := findJava()
@@ -166,16 +161,7 @@ func StartElasticsearch(ctx context.Context, o ElasticsearchOptions) (*Process, 
 		return nil, err
 	}
 	p.URL = url
-	if err := waitFor(ctx, p, 3*time.Minute, "elasticsearch on "+url, func(ctx context.Context) error { return esHealthy(ctx, url) }); err != nil {
-		_ = p.Stop(30 * time.Second)
-		return nil, err
-	}
-	if o.Detached {
-		if err := saveState(runDir, p); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return ready(ctx, p, runDir, o.Detached, 3*time.Minute, esHealthy)
 }
 
 // StopDetached stops the node a detached start left running, if any.
@@ -193,20 +179,7 @@ func StopDetached(cacheDir, service string) (bool, error) {
 // esHealthy checks readiness through cluster health: the test distribution
 // has no handler for GET /.
 func esHealthy(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_cluster/health?wait_for_status=yellow&timeout=2s", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cluster health: HTTP %d", resp.StatusCode)
-	}
-	return nil
+	return httpOK(ctx, url+"/_cluster/health?wait_for_status=yellow&timeout=2s")
 }
 
 var javaVersion = regexp.MustCompile(`version "(\d+)`)

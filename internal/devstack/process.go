@@ -10,7 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,4 +246,53 @@ func waitFor(ctx context.Context, p *Process, timeout time.Duration, what string
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// adopt returns the process a detached start recorded under name, when it
+// still runs and answers; an error when it runs but does not answer; and
+// neither when there is nothing to adopt.
+func adopt(ctx context.Context, runDir, name string, healthy func(context.Context, string) error, log *slog.Logger) (*Process, error) {
+	p, ok := loadState(runDir, name)
+	if !ok {
+		return nil, nil
+	}
+	if healthy(ctx, p.URL) != nil {
+		return nil, fmt.Errorf("%s (pid %d) runs but does not answer on %s; stop it with `avo dev down`", name, p.PID, p.URL)
+	}
+	log.Info("already running", "server", name, "url", p.URL, "pid", p.PID)
+	return p, nil
+}
+
+// ready waits until a started process answers, stopping it when it does not,
+// and records a detached one for later invocations.
+func ready(ctx context.Context, p *Process, runDir string, detached bool, timeout time.Duration, healthy func(context.Context, string) error) (*Process, error) {
+	err := waitFor(ctx, p, timeout, p.Name+" on "+p.URL, func(ctx context.Context) error { return healthy(ctx, p.URL) })
+	if err != nil {
+		_ = p.Stop(30 * time.Second)
+		return nil, err
+	}
+	if detached {
+		if err := saveState(runDir, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// httpOK succeeds when a GET of url answers 200.
+func httpOK(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,12 +46,8 @@ func StartS3(ctx context.Context, o S3Options) (*Process, error) {
 	}
 	runDir := filepath.Join(o.CacheDir, "run")
 	name := "versitygw-" + o.Name
-	if p, ok := loadState(runDir, name); ok {
-		if s3Healthy(ctx, p.URL) == nil {
-			o.Logger.Info("versitygw already running", "url", p.URL, "pid", p.PID)
-			return p, nil
-		}
-		return nil, fmt.Errorf("versitygw %s (pid %d) runs but does not answer on %s; stop it with `avo dev down`", o.Name, p.PID, p.URL)
+	if p, err := adopt(ctx, runDir, name, s3Healthy, o.Logger); p != nil || err != nil {
+		return p, err
 	}
 	bin, err := FindVersityGW(o.Binary)
 	if err != nil {
@@ -94,34 +88,10 @@ func StartS3(ctx context.Context, o S3Options) (*Process, error) {
 		return nil, err
 	}
 	p.URL = url
-	if err := waitFor(ctx, p, 30*time.Second, "versitygw on "+url, func(ctx context.Context) error { return s3Healthy(ctx, url) }); err != nil {
-		_ = p.Stop(5 * time.Second)
-		return nil, err
-	}
-	if o.Detached {
-		if err := saveState(runDir, p); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return ready(ctx, p, runDir, o.Detached, 30*time.Second, s3Healthy)
 }
 
-func s3Healthy(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
+func s3Healthy(ctx context.Context, url string) error { return httpOK(ctx, url+"/health") }
 
 // FindVersityGW looks for the gateway where `make tools` puts it.
 func FindVersityGW(explicit string) (string, error) {
