@@ -4,16 +4,12 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
+	"math/rand/v2"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -46,6 +42,13 @@ func (h *Harvest) now() time.Time {
 	return time.Now()
 }
 
+func (h *Harvest) log() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
 // Counts are the tallies of a page or a run.
 type Counts struct {
 	Pages       int `json:"pages"`
@@ -54,6 +57,12 @@ type Counts struct {
 	Deleted     int `json:"deleted"`
 	Quarantined int `json:"quarantined"`
 	Warnings    int `json:"warnings"` // records indexed with warnings
+	// Repaired counts invalid UTF-8 and forbidden characters mended.
+	Repaired int `json:"repaired"`
+	// Salvaged records came one by one (GetRecord) from an unparsable page.
+	Salvaged int `json:"salvaged"`
+	// Swept records were deleted because a complete run no longer saw them.
+	Swept int `json:"swept"`
 }
 
 // Add adds o to c.
@@ -64,6 +73,9 @@ func (c *Counts) Add(o Counts) {
 	c.Deleted += o.Deleted
 	c.Quarantined += o.Quarantined
 	c.Warnings += o.Warnings
+	c.Repaired += o.Repaired
+	c.Salvaged += o.Salvaged
+	c.Swept += o.Swept
 }
 
 // PageInput asks for one page of a harvest.
@@ -75,6 +87,8 @@ type PageInput struct {
 	Cursor    string         `json:"cursor"` // resumption or continuation token; empty for the first page
 	From      string         `json:"from,omitempty"`
 	Until     string         `json:"until,omitempty"`
+	// TrackSeen keeps the page's identifiers for the run's sweep.
+	TrackSeen bool `json:"track_seen,omitempty"`
 }
 
 // PageResult is what a page leaves behind: keys and counts.
@@ -97,101 +111,106 @@ type QuarantineRef struct {
 // Error types workflows tell apart.
 const (
 	ErrBadResumptionToken = "BadResumptionToken"
+	ErrMassDelete         = "MassDelete"
 )
 
-// HarvestPage fetches one page from the source, keeps it raw in S3, maps
-// its records, keeps them in S3, indexes them and quarantines what fails.
+// HarvestPage fetches one page from the source and, as its records arrive,
+// maps them, keeps them in S3, indexes them and quarantines what fails;
+// the page itself is kept raw in S3.
 func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, error) {
-	log := h.log().With("source", in.Source.ID, "set", in.Set, "page", in.Page)
+	res, err := h.harvestPage(ctx, in)
+	if err != nil {
+		return PageResult{}, withBackoff(ctx, err)
+	}
+	h.log().Info("page harvested", "source", in.Source.ID, "set", in.Set, "page", in.Page,
+		"records", res.Counts.Records, "indexed", res.Counts.Indexed, "deleted", res.Counts.Deleted,
+		"quarantined", res.Counts.Quarantined, "repaired", res.Counts.Repaired, "next", res.Next != "")
+	return res, nil
+}
+
+func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, error) {
 	mapper, err := mappings.Lookup(in.Source.Mapping)
 	if err != nil {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", err)
 	}
-	var batch *rawBatch
+	res := &PageResult{Counts: Counts{Pages: 1}}
+	w, err := h.newPageWriter(in, mapper, res)
+	if err != nil {
+		return PageResult{}, err
+	}
 	switch in.Source.Kind {
 	case sources.KindOAIPMH:
-		batch, err = h.fetchOAI(ctx, in)
+		err = h.fetchOAI(ctx, in, w, res)
 	case sources.KindS3:
-		batch, err = h.fetchS3(ctx, in)
+		err = h.fetchS3(ctx, in, w, res)
 	default:
 		err = temporal.NewNonRetryableApplicationError("unknown source kind "+in.Source.Kind, "BadSource", nil)
 	}
 	if err != nil {
+		w.abandon(ctx)
 		return PageResult{}, err
 	}
-	activity.RecordHeartbeat(ctx, in.Page)
-	res, err := h.process(ctx, in, mapper, batch)
-	if err != nil {
+	if err := w.finish(ctx); err != nil {
 		return PageResult{}, err
 	}
-	log.Info("page harvested", "records", res.Counts.Records, "indexed", res.Counts.Indexed,
-		"deleted", res.Counts.Deleted, "quarantined", res.Counts.Quarantined, "next", res.Next != "")
-	return res, nil
+	return *res, nil
 }
 
-// rawBatch is a fetched page: its records and where the raw bytes went.
-type rawBatch struct {
-	rawKey       string
-	next         string
-	responseDate string
-	listSize     int
-	items        []rawItem
+// withBackoff gives a retryable error its next delay: exponential in the
+// attempt, with jitter so that many harvests failing together do not come
+// back together, and never shorter than a provider's Retry-After.
+func withBackoff(ctx context.Context, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return err
+	}
+	attempt := 1
+	if activity.IsActivity(ctx) {
+		attempt = int(activity.GetInfo(ctx).Attempt)
+	}
+	base := time.Duration(1<<min(attempt, 8)) * time.Second
+	delay := min(base, 5*time.Minute)
+	delay = delay/2 + time.Duration(rand.Int64N(int64(delay)))
+	errType := "Transient"
+	if appErr != nil {
+		errType = appErr.Type()
+		if d := appErr.NextRetryDelay(); d > delay {
+			delay = d
+		}
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), errType, temporal.ApplicationErrorOptions{
+		Cause: err, NextRetryDelay: delay,
+	})
 }
 
+// rawItem is one record as fetched, before mapping.
 type rawItem struct {
 	identifier string
 	datestamp  string
 	etag       string
 	deleted    bool
 	body       []byte
-	// err is set when the item could not even be read.
-	err error
+	// problem is set when the record could not even be read.
+	problem error
 }
 
-func (h *Harvest) fetchOAI(ctx context.Context, in PageInput) (*rawBatch, error) {
-	o := in.Source.OAI
-	if o == nil {
-		return nil, temporal.NewNonRetryableApplicationError("source has no oai section", "BadSource", nil)
+// RecordKey is where a source's mapped record lives: one object per source
+// record, so a re-harvest, or the same record in another set, overwrites
+// rather than duplicates.
+func RecordKey(source, identifier string) string {
+	return "records/" + source + "/" + url.PathEscape(identifier) + ".json"
+}
+
+// runPrefix is the folder of one harvest run under area (raw, quarantine, runs).
+func runPrefix(area string, in PageInput) string {
+	return fmt.Sprintf("%s/%s/%s/%s", area, in.Source.ID, setPath(in.Set), in.HarvestID)
+}
+
+func setPath(set string) string {
+	if set == "" {
+		return "_all"
 	}
-	timeout := time.Duration(o.Timeout)
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	client := &oaipmh.Client{BaseURL: o.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, timeout), UserAgent: h.UserAgent}
-	if o.AuthHeader != "" {
-		v, ok := os.LookupEnv(o.AuthEnv)
-		if !ok {
-			err := fmt.Errorf("source %s: environment variable %s (for the %s header) is not set on this worker", in.Source.ID, o.AuthEnv, o.AuthHeader)
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", err)
-		}
-		client.Header = http.Header{o.AuthHeader: {v}}
-	}
-	args := oaipmh.ListArgs{MetadataPrefix: o.MetadataPrefix, Set: in.Set, From: in.From, Until: in.Until, Token: in.Cursor}
-	page, body, err := client.ListRecords(ctx, args)
-	if err != nil {
-		return nil, classifyOAI(in, err)
-	}
-	b := &rawBatch{
-		rawKey:       fmt.Sprintf("%s/page-%06d.xml.gz", runPrefix("raw", in), in.Page),
-		next:         page.Token.Value,
-		responseDate: page.ResponseDate,
-		listSize:     page.Token.CompleteListSize,
-	}
-	if err := h.Store.PutGzip(ctx, b.rawKey, body, "text/xml"); err != nil {
-		return nil, err
-	}
-	for i, r := range page.Records {
-		it := rawItem{identifier: r.Header.Identifier, datestamp: r.Header.Datestamp, deleted: r.Header.Deleted, body: r.Metadata}
-		if r.Problem != "" {
-			it.err = errors.New(r.Problem)
-			it.deleted = false
-			if it.identifier == "" {
-				it.identifier = fmt.Sprintf("(record %d of page %d)", i+1, in.Page)
-			}
-		}
-		b.items = append(b.items, it)
-	}
-	return b, nil
+	return url.PathEscape(set)
 }
 
 // classifyOAI turns client errors into Temporal errors: permanent ones stop
@@ -220,256 +239,4 @@ func classifyOAI(in PageInput, err error) error {
 		})
 	}
 	return fmt.Errorf("source %s page %d: %w", in.Source.ID, in.Page, err)
-}
-
-func (h *Harvest) fetchS3(ctx context.Context, in PageInput) (*rawBatch, error) {
-	src := in.Source.S3
-	if src == nil {
-		return nil, temporal.NewNonRetryableApplicationError("source has no s3 section", "BadSource", nil)
-	}
-	partner, err := h.partnerStore(ctx, *src)
-	if err != nil {
-		return nil, err
-	}
-	objs, next, err := partner.ListPage(ctx, src.Prefix, in.Cursor, 100)
-	if err != nil {
-		if s3store.IsPermanent(err) {
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "S3", err)
-		}
-		return nil, err
-	}
-	b := &rawBatch{rawKey: fmt.Sprintf("%s/page-%06d.jsonl.gz", runPrefix("raw", in), in.Page), next: next}
-	var raw bytes.Buffer
-	enc := json.NewEncoder(&raw)
-	for _, o := range objs {
-		if !hasSuffix(o.Key, src.MetadataSuffixes()) {
-			continue
-		}
-		item := rawItem{identifier: o.Key, etag: o.ETag}
-		obj, err := partner.Get(ctx, o.Key, mappings.MaxRecordBytes)
-		switch {
-		case err == nil:
-			item.body = obj.Body
-		case s3store.IsNotFound(err):
-			continue // removed between listing and reading
-		case errors.Is(err, s3store.ErrTooLarge):
-			item.err = err
-		default:
-			return nil, err
-		}
-		b.items = append(b.items, item)
-		if err := enc.Encode(struct {
-			Key  string `json:"key"`
-			ETag string `json:"etag"`
-			Body string `json:"body"`
-		}{o.Key, o.ETag, string(item.body)}); err != nil {
-			return nil, err
-		}
-		activity.RecordHeartbeat(ctx, in.Page)
-	}
-	if err := h.Store.PutGzip(ctx, b.rawKey, raw.Bytes(), "application/x-ndjson"); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-func (h *Harvest) partnerStore(ctx context.Context, src sources.S3) (*s3store.Store, error) {
-	c := h.S3
-	c.Bucket = src.Bucket
-	if src.Endpoint != "" {
-		c.Endpoint = src.Endpoint
-	}
-	if src.Region != "" {
-		c.Region = src.Region
-	}
-	if src.Profile != "" {
-		c.Profile = src.Profile
-	}
-	return s3store.New(ctx, c)
-}
-
-func hasSuffix(key string, suffixes []string) bool {
-	for _, s := range suffixes {
-		if strings.HasSuffix(strings.ToLower(key), strings.ToLower(s)) {
-			return true
-		}
-	}
-	return false
-}
-
-// process maps, stores and indexes the records of a batch.
-func (h *Harvest) process(ctx context.Context, in PageInput, mapper mappings.Mapper, b *rawBatch) (PageResult, error) {
-	res := PageResult{
-		Counts: Counts{Pages: 1, Records: len(b.items)}, Next: b.next, RawKey: b.rawKey,
-		ResponseDate: b.responseDate, ListSize: b.listSize,
-	}
-	now := h.now().UTC()
-	var ops []esindex.Op
-	opRecord := map[string]int{} // external id → index in items, for rejections
-	quarantine := func(i int, kind string, errs error) error {
-		ref, err := h.quarantine(ctx, in, i, b, kind, errs)
-		if err != nil {
-			return err
-		}
-		res.Quarantine = append(res.Quarantine, ref)
-		res.Counts.Quarantined++
-		return nil
-	}
-	for i, it := range b.items {
-		recKey := RecordKey(in.Source.ID, it.identifier)
-		if it.deleted {
-			id, err := h.deleteRecord(ctx, recKey)
-			if err != nil {
-				return res, err
-			}
-			if id != "" {
-				ops = append(ops, esindex.Op{ID: id})
-			}
-			res.Counts.Deleted++
-			continue
-		}
-		if it.err != nil {
-			if err := quarantine(i, "unreadable", it.err); err != nil {
-				return res, err
-			}
-			continue
-		}
-		origin := mappings.Origin{
-			Source: in.Source.ID, Set: in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
-			ETag: it.etag, Raw: h.Store.URI(b.rawKey) + "#" + it.identifier, Harvest: in.HarvestID, Now: now,
-		}
-		rec, err := mapRecord(mapper, it.body, origin)
-		if err != nil {
-			if err := quarantine(i, "unmappable", err); err != nil {
-				return res, err
-			}
-			continue
-		}
-		if err := rec.Validate(); err != nil {
-			if err := quarantine(i, "invalid", err); err != nil {
-				return res, err
-			}
-			continue
-		}
-		if err := h.Store.PutJSON(ctx, recKey, rec); err != nil {
-			return res, err
-		}
-		doc, err := json.Marshal(esindex.NewCatalogDoc(rec, h.Store.URI(recKey)))
-		if err != nil {
-			return res, err
-		}
-		if len(rec.Warnings) > 0 {
-			res.Counts.Warnings++
-		}
-		opRecord[rec.ExternalID] = i
-		ops = append(ops, esindex.Op{ID: rec.ExternalID, Doc: doc})
-	}
-	activity.RecordHeartbeat(ctx, in.Page)
-	out, err := h.Index.Write(ctx, esindex.Catalog, ops)
-	if err != nil {
-		return res, err
-	}
-	if out.Retryable > 0 {
-		// Nothing is lost by sending the page again: every write is idempotent.
-		return res, fmt.Errorf("source %s page %d: %d of %d index writes need another attempt: %s",
-			in.Source.ID, in.Page, out.Retryable, len(ops), out.RetryableReason)
-	}
-	for _, rej := range out.Rejected {
-		if err := quarantine(opRecord[rej.ID], "index-rejected", fmt.Errorf("elasticsearch refused document %s: HTTP %d %s", rej.ID, rej.Status, rej.Reason)); err != nil {
-			return res, err
-		}
-	}
-	res.Counts.Indexed = out.Indexed
-	return res, nil
-}
-
-// mapRecord runs a mapper, turning a panic on hostile input into an error
-// for that one record.
-func mapRecord(m mappings.Mapper, raw []byte, o mappings.Origin) (rec mappings.Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("mapping failed: %v", p)
-		}
-	}()
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return rec, errors.New("the record has no metadata")
-	}
-	return m(raw, o)
-}
-
-// deleteRecord removes a record kept in S3 and returns its external id, or
-// "" when avo never had it.
-func (h *Harvest) deleteRecord(ctx context.Context, key string) (string, error) {
-	var rec mappings.Record
-	if err := h.Store.GetJSON(ctx, key, &rec); err != nil {
-		if s3store.IsNotFound(err) {
-			return "", nil
-		}
-		return "", err
-	}
-	return rec.ExternalID, h.Store.Delete(ctx, key)
-}
-
-// QuarantineEntry is what the quarantine keeps of a record: enough to see
-// why without going back to the source.
-type QuarantineEntry struct {
-	Source     string    `json:"source"`
-	Set        string    `json:"set,omitempty"`
-	Harvest    string    `json:"harvest"`
-	Page       int       `json:"page"`
-	Identifier string    `json:"identifier"`
-	Kind       string    `json:"kind"`
-	Errors     []string  `json:"errors"`
-	RawPage    string    `json:"raw_page"`
-	Raw        string    `json:"raw"`
-	At         time.Time `json:"at"`
-}
-
-func (h *Harvest) quarantine(ctx context.Context, in PageInput, i int, b *rawBatch, kind string, cause error) (QuarantineRef, error) {
-	it := b.items[i]
-	key := fmt.Sprintf("%s/p%06d-r%04d.json", runPrefix("quarantine", in), in.Page, i)
-	var msgs []string
-	for _, line := range strings.Split(cause.Error(), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			msgs = append(msgs, line)
-		}
-	}
-	raw := it.body
-	if len(raw) > 1<<20 {
-		raw = raw[:1<<20] // the whole record stays in the raw page
-	}
-	e := QuarantineEntry{
-		Source: in.Source.ID, Set: in.Set, Harvest: in.HarvestID, Page: in.Page, Identifier: it.identifier,
-		Kind: kind, Errors: msgs, RawPage: h.Store.URI(b.rawKey), Raw: string(raw), At: h.now().UTC(),
-	}
-	if err := h.Store.PutJSON(ctx, key, e); err != nil {
-		return QuarantineRef{}, err
-	}
-	h.log().Warn("record quarantined", "source", in.Source.ID, "identifier", it.identifier, "kind", kind, "reason", strings.Join(msgs, "; "))
-	return QuarantineRef{Key: key, Kind: kind, Reason: strings.Join(msgs, "; ")}, nil
-}
-
-// RecordKey is where a source's mapped record lives: one object per source
-// record, so a re-harvest overwrites rather than duplicates.
-func RecordKey(source, identifier string) string {
-	return "records/" + source + "/" + url.PathEscape(identifier) + ".json"
-}
-
-// runPrefix is the folder of one harvest run under area (raw, quarantine).
-func runPrefix(area string, in PageInput) string {
-	return fmt.Sprintf("%s/%s/%s/%s", area, in.Source.ID, setPath(in.Set), in.HarvestID)
-}
-
-func setPath(set string) string {
-	if set == "" {
-		return "_all"
-	}
-	return url.PathEscape(set)
-}
-
-func (h *Harvest) log() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.Default()
 }

@@ -30,6 +30,10 @@ type Report struct {
 	StartedAt    time.Time              `json:"started_at"`
 	FinishedAt   time.Time              `json:"finished_at"`
 	Seconds      float64                `json:"seconds"`
+	// Watermark, when set on a completed run, is where the next
+	// incremental harvest starts.
+	Watermark   string `json:"watermark,omitempty"`
+	Granularity string `json:"granularity,omitempty"`
 }
 
 // KindSummary counts the quarantined records of one kind and keeps a few.
@@ -86,6 +90,12 @@ func (h *Harvest) FinishHarvest(ctx context.Context, r Report) (FinishResult, er
 	}
 	if !r.FinishedAt.IsZero() && !r.StartedAt.IsZero() {
 		r.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
+	}
+	if r.Status == StatusCompleted && r.Watermark != "" {
+		wm := Watermark{ResponseDate: r.Watermark, Granularity: r.Granularity, HarvestID: r.HarvestID, CompletedAt: r.FinishedAt}
+		if err := h.Store.PutJSON(ctx, WatermarkKey(r.Source, r.Set), wm); err != nil {
+			return FinishResult{}, err
+		}
 	}
 	key := ReportKey(r.Source, r.Set, r.HarvestID)
 	if err := h.Store.PutJSON(ctx, key, r); err != nil {

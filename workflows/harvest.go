@@ -3,8 +3,11 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -23,8 +26,8 @@ var (
 	SetAttribute    = temporal.NewSearchAttributeKeyKeyword("AvoSet")
 )
 
-// HarvestWorkflowID is the business key of a harvest: Temporal refuses a
-// second running harvest of the same source and set.
+// HarvestWorkflowID is the business key of a harvest of one set: Temporal
+// refuses a second running harvest of the same source and set.
 func HarvestWorkflowID(source, set string) string {
 	if set == "" {
 		set = "*"
@@ -32,25 +35,66 @@ func HarvestWorkflowID(source, set string) string {
 	return "harvest:" + source + "/" + set
 }
 
-// HarvestInput starts a harvest, and carries its progress across
-// continue-as-new.
+// Limits guard a harvest against providers that never finish.
+type Limits struct {
+	// MaxPagesPerRun forces continue-as-new after that many pages (besides
+	// Temporal's own suggestion), which keeps each run's history small.
+	MaxPagesPerRun int `json:"max_pages_per_run,omitempty"`
+	// MaxRequests stops a harvest that needs more pages than this.
+	MaxRequests int `json:"max_requests,omitempty"`
+	// MaxEmptyPages stops a harvest after this many empty pages in a row.
+	MaxEmptyPages int `json:"max_empty_pages,omitempty"`
+}
+
+// Defaults of a harvest.
+const (
+	DefaultMaxPagesPerRun = 500
+	DefaultMaxRequests    = 500_000
+	DefaultMaxEmptyPages  = 20
+	// maxRestarts bounds how often an expired resumption token restarts
+	// the window before the run gives up.
+	maxRestarts = 3
+	// tokensKept is how many recent resumption tokens are remembered to
+	// catch a provider that loops.
+	tokensKept = 1000
+)
+
+// Timeouts of a page; tests shorten them.
+type Timeouts struct {
+	Page      time.Duration `json:"page,omitempty"`
+	Heartbeat time.Duration `json:"heartbeat,omitempty"`
+}
+
+// HarvestInput starts a harvest of one source and set, and carries its
+// progress across continue-as-new.
 type HarvestInput struct {
 	Source    sources.Source `json:"source"`
 	Set       string         `json:"set,omitempty"`
 	HarvestID string         `json:"harvest_id"`
-	From      string         `json:"from,omitempty"`
-	Until     string         `json:"until,omitempty"`
-	// MaxPagesPerRun forces continue-as-new after that many pages (besides
-	// Temporal's own suggestion), which keeps each run's history small.
-	MaxPagesPerRun int `json:"max_pages_per_run,omitempty"`
+	// The operator's choices: a window (in any granularity), a full
+	// harvest that ignores the watermark, and whether a full harvest's
+	// sweep may delete more than activities.MassDeleteShare.
+	From            string `json:"from,omitempty"`
+	Until           string `json:"until,omitempty"`
+	Full            bool   `json:"full,omitempty"`
+	AllowMassDelete bool   `json:"allow_mass_delete,omitempty"`
+	// OtherSets of the source: the sweep keeps records still in them.
+	OtherSets []string `json:"other_sets,omitempty"`
+	Limits    Limits   `json:"limits"`
+	Timeouts  Timeouts `json:"timeouts"`
 
 	// Progress, set by the workflow itself when it continues as new.
-	Cursor     string                            `json:"cursor,omitempty"`
-	Page       int                               `json:"page,omitempty"`
-	Counts     activities.Counts                 `json:"counts"`
-	Quarantine map[string]activities.KindSummary `json:"quarantine,omitempty"`
-	StartedAt  time.Time                         `json:"started_at"`
-	Restarts   int                               `json:"restarts,omitempty"`
+	Prepared     *activities.PrepareResult         `json:"prepared,omitempty"`
+	Cursor       string                            `json:"cursor,omitempty"`
+	Page         int                               `json:"page,omitempty"`
+	Requests     int                               `json:"requests,omitempty"`
+	EmptyStreak  int                               `json:"empty_streak,omitempty"`
+	Tokens       []string                          `json:"tokens,omitempty"` // hashes of recent resumption tokens
+	ResponseDate string                            `json:"response_date,omitempty"`
+	Counts       activities.Counts                 `json:"counts"`
+	Quarantine   map[string]activities.KindSummary `json:"quarantine,omitempty"`
+	StartedAt    time.Time                         `json:"started_at"`
+	Restarts     int                               `json:"restarts,omitempty"`
 }
 
 // HarvestResult is the outcome of a finished harvest.
@@ -66,6 +110,8 @@ type Status struct {
 	Set        string                            `json:"set,omitempty"`
 	HarvestID  string                            `json:"harvest_id"`
 	State      string                            `json:"state"`
+	From       string                            `json:"from,omitempty"`
+	Until      string                            `json:"until,omitempty"`
 	Page       int                               `json:"page"`
 	Cursor     string                            `json:"cursor,omitempty"`
 	ListSize   int                               `json:"list_size,omitempty"`
@@ -75,41 +121,57 @@ type Status struct {
 	UpdatedAt  time.Time                         `json:"updated_at"`
 }
 
-// Defaults of a harvest.
-const (
-	DefaultMaxPagesPerRun = 500
-	// maxRestarts bounds how often an expired resumption token restarts
-	// the window before the run gives up.
-	maxRestarts = 3
-)
-
 var a *activities.Harvest
 
-// Harvest harvests one source (and set): page by page, each page one
-// activity, continuing as new to keep history bounded.
+// Harvest harvests one source (and set): a prepare step (Identify, the
+// watermark, the window), then page by page, each page one activity,
+// continuing as new to keep history bounded, and at the end the sweep
+// (for sources that do not report deletions) and the report.
 func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	if in.Source.ID == "" || in.HarvestID == "" {
 		return HarvestResult{}, temporal.NewNonRetryableApplicationError("harvest needs a source and a harvest id", "BadInput", nil)
 	}
-	if in.MaxPagesPerRun <= 0 {
-		in.MaxPagesPerRun = DefaultMaxPagesPerRun
-	}
+	in.Limits = withDefaults(in.Limits, in.Source)
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx)
 	}
 	log := workflow.GetLogger(ctx)
-	st := Status{
+	st := &Status{
 		Source: in.Source.ID, Set: in.Set, HarvestID: in.HarvestID, State: "running",
 		Page: in.Page, Cursor: in.Cursor, Counts: in.Counts, Quarantine: in.Quarantine,
 		StartedAt: in.StartedAt, UpdatedAt: workflow.Now(ctx),
 	}
-	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return *st, nil }); err != nil {
 		return HarvestResult{}, err
 	}
+	if in.Prepared == nil {
+		var prep activities.PrepareResult
+		pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 2 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
+		})
+		err := workflow.ExecuteActivity(pctx, a.PrepareHarvest, activities.PrepareInput{
+			Source: in.Source, Set: in.Set, Full: in.Full, From: in.From, Until: in.Until,
+		}).Get(ctx, &prep)
+		if err != nil {
+			return finish(ctx, in, st, err)
+		}
+		in.Prepared = &prep
+	}
+	st.From, st.Until = in.Prepared.From, in.Prepared.Until
 
+	pageTimeout, heartbeat := in.Timeouts.Page, in.Timeouts.Heartbeat
+	if pageTimeout == 0 {
+		pageTimeout = 15 * time.Minute
+	}
+	if heartbeat == 0 {
+		heartbeat = 2 * time.Minute
+	}
 	pageCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		StartToCloseTimeout: pageTimeout,
+		HeartbeatTimeout:    heartbeat,
+		// The activity sets each retry's delay itself (exponential with
+		// jitter, or the provider's Retry-After); these bound it.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    2 * time.Second,
 			BackoffCoefficient: 2,
@@ -121,52 +183,128 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	if in.Source.OAI != nil {
 		delay = time.Duration(in.Source.OAI.Delay)
 	}
-	responseDate := ""
 	for pagesThisRun := 0; ; pagesThisRun++ {
-		if pagesThisRun >= in.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		if pagesThisRun >= in.Limits.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			log.Info("continuing as new", "page", in.Page)
 			return HarvestResult{}, workflow.NewContinueAsNewError(ctx, Harvest, in)
 		}
+		if in.Requests >= in.Limits.MaxRequests {
+			return finish(ctx, in, st, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"stopped after %d requests, the cap for source %s (max_requests): the provider's list does not end", in.Requests, in.Source.ID), "RequestCap", nil))
+		}
 		if delay > 0 && in.Page > 0 {
 			if err := workflow.Sleep(ctx, delay); err != nil {
-				return finish(ctx, in, &st, responseDate, err)
+				return finish(ctx, in, st, err)
 			}
 		}
 		var page activities.PageResult
 		err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
 			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
-			Cursor: in.Cursor, From: in.From, Until: in.Until,
+			Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
 		}).Get(ctx, &page)
+		in.Requests++
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadResumptionToken && in.Restarts < maxRestarts {
 			// The token expired: harvest the window again from its start.
 			// Writes are idempotent, so records seen twice are stored once.
 			log.Warn("resumption token refused; restarting the window", "page", in.Page+1)
 			in.Restarts++
-			in.Cursor = ""
+			in.Cursor, in.Tokens, in.EmptyStreak = "", nil, 0
 			continue
 		}
 		if err != nil {
-			return finish(ctx, in, &st, responseDate, err)
+			return finish(ctx, in, st, err)
 		}
 		in.Page++
-		in.Cursor = page.Next
 		in.Counts.Add(page.Counts)
 		in.Quarantine = activities.AddQuarantine(in.Quarantine, page.Quarantine)
-		if responseDate == "" {
-			responseDate = page.ResponseDate
+		if in.ResponseDate == "" {
+			in.ResponseDate = page.ResponseDate
 		}
-		st.Page, st.Cursor, st.ListSize = in.Page, in.Cursor, page.ListSize
+		st.Page, st.Cursor, st.ListSize = in.Page, page.Next, page.ListSize
 		st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
 		if page.Next == "" {
-			return finish(ctx, in, &st, responseDate, nil)
+			return complete(ctx, in, st)
+		}
+		if err := in.checkToken(page.Next, page.Counts.Records); err != nil {
+			return finish(ctx, in, st, err)
+		}
+		in.Cursor = page.Next
+	}
+}
+
+func withDefaults(l Limits, src sources.Source) Limits {
+	if src.OAI != nil {
+		if l.MaxRequests == 0 {
+			l.MaxRequests = src.OAI.MaxRequests
+		}
+		if l.MaxEmptyPages == 0 {
+			l.MaxEmptyPages = src.OAI.MaxEmptyPages
 		}
 	}
+	if l.MaxPagesPerRun <= 0 {
+		l.MaxPagesPerRun = DefaultMaxPagesPerRun
+	}
+	if l.MaxRequests <= 0 {
+		l.MaxRequests = DefaultMaxRequests
+	}
+	if l.MaxEmptyPages <= 0 {
+		l.MaxEmptyPages = DefaultMaxEmptyPages
+	}
+	return l
+}
+
+// checkToken stops a provider that loops: a resumption token it gave
+// before, or empty pages without end.
+func (in *HarvestInput) checkToken(token string, records int) error {
+	sum := sha256.Sum256([]byte(token))
+	h := hex.EncodeToString(sum[:8])
+	if slices.Contains(in.Tokens, h) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"source %s repeated resumption token %q at page %d: the list loops", in.Source.ID, token, in.Page), "RepeatedToken", nil)
+	}
+	in.Tokens = append(in.Tokens, h)
+	if len(in.Tokens) > tokensKept {
+		in.Tokens = in.Tokens[len(in.Tokens)-tokensKept:]
+	}
+	if records > 0 {
+		in.EmptyStreak = 0
+		return nil
+	}
+	in.EmptyStreak++
+	if in.EmptyStreak >= in.Limits.MaxEmptyPages {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"source %s answered %d empty pages in a row, each with a new token (up to page %d)", in.Source.ID, in.EmptyStreak, in.Page), "EmptyPages", nil)
+	}
+	return nil
+}
+
+// complete ends a run whose list ended: the sweep, for sources that do not
+// report deletions, then the report (which advances the watermark).
+func complete(ctx workflow.Context, in HarvestInput, st *Status) (HarvestResult, error) {
+	if in.Prepared.TrackSeen {
+		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Minute,
+			HeartbeatTimeout:    2 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		})
+		var swept activities.SweepResult
+		err := workflow.ExecuteActivity(sctx, a.Sweep, activities.SweepInput{
+			Source: in.Source.ID, Set: in.Set, HarvestID: in.HarvestID,
+			Complete: in.Prepared.Complete, AllowMassDelete: in.AllowMassDelete, OtherSets: in.OtherSets,
+		}).Get(ctx, &swept)
+		if err != nil {
+			return finish(ctx, in, st, err)
+		}
+		in.Counts.Swept += swept.Removed
+		st.Counts = in.Counts
+	}
+	return finish(ctx, in, st, nil)
 }
 
 // finish writes the run's report, whatever its outcome, and returns the
 // result or the run's error: a failed run never reports success.
-func finish(ctx workflow.Context, in HarvestInput, st *Status, responseDate string, runErr error) (HarvestResult, error) {
+func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (HarvestResult, error) {
 	status := activities.StatusCompleted
 	errText := ""
 	switch {
@@ -186,12 +324,19 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, responseDate stri
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	now := workflow.Now(ctx)
-	var fin activities.FinishResult
-	err := workflow.ExecuteActivity(rctx, a.FinishHarvest, activities.Report{
+	rep := activities.Report{
 		Source: in.Source.ID, Set: in.Set, HarvestID: in.HarvestID, Status: status, Error: errText,
-		From: in.From, Until: in.Until, ResponseDate: responseDate,
-		Counts: in.Counts, Quarantine: in.Quarantine, StartedAt: in.StartedAt, FinishedAt: now,
-	}).Get(rctx, &fin)
+		ResponseDate: in.ResponseDate, Counts: in.Counts, Quarantine: in.Quarantine,
+		StartedAt: in.StartedAt, FinishedAt: now,
+	}
+	if p := in.Prepared; p != nil {
+		rep.From, rep.Until, rep.Granularity = p.From, p.Until, p.Granularity
+		if in.Source.Kind == sources.KindOAIPMH {
+			rep.Watermark = in.ResponseDate
+		}
+	}
+	var fin activities.FinishResult
+	err := workflow.ExecuteActivity(rctx, a.FinishHarvest, rep).Get(rctx, &fin)
 	if runErr != nil {
 		if err != nil {
 			return HarvestResult{}, fmt.Errorf("%w (and the report could not be written: %v)", runErr, err)

@@ -25,6 +25,8 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harve
 	env := s.NewTestWorkflowEnvironment()
 	h := &activities.Harvest{}
 	env.RegisterActivity(h)
+	env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(
+		activities.PrepareResult{Granularity: activities.SecondsGranularity, DeletedRecord: "persistent", Complete: true}, nil).Maybe()
 	return env, h
 }
 
@@ -80,7 +82,7 @@ func TestHarvestContinuesAsNew(t *testing.T) {
 	env, h := newEnv(t)
 	var seen []activities.PageInput
 	pages(env, h, 5, &seen)
-	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h", MaxPagesPerRun: 2})
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h", Limits: Limits{MaxPagesPerRun: 2}})
 	err := env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {

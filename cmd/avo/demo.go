@@ -68,7 +68,7 @@ func (a *app) demo(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outcomes[i] = a.follow(ctx, l.clients, run, src.ID, "")
+			outcomes[i] = a.follow(ctx, l.clients, run)
 		}()
 	}
 	wg.Wait()

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/pipeline"
@@ -29,8 +27,8 @@ func newHarvestCmd(a *app) *cobra.Command {
 }
 
 type harvestStartOptions struct {
-	set, from, until string
-	wait             bool
+	set, from, until      string
+	wait, full, allowMass bool
 }
 
 func newHarvestStartCmd(a *app) *cobra.Command {
@@ -38,9 +36,14 @@ func newHarvestStartCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "start SOURCE",
 		Short: "Start a harvest of a source from the sources file",
-		Long: `Start a harvest of SOURCE (one per configured set, or of --set). The
-harvest runs on the workers; --wait follows it to the end and exits 1 if
-it failed. A second harvest of a source and set that is running is
+		Long: `Start a harvest of SOURCE: of --set, or of every configured set in
+turn (or the whole repository). By default the harvest is incremental:
+it starts where the last completed harvest of the set ended (the
+provider's responseDate). --full harvests everything; for a source that
+does not report deletions it then deletes the records it no longer saw,
+refusing when that is more than 15% of a set unless --allow-mass-delete.
+The harvest runs on the workers; --wait follows it to the end and exits 1
+if it failed. A second harvest of a source and set that is running is
 refused (exit 4).`,
 		Args: exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,8 +52,10 @@ refused (exit 4).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.set, "set", "", "harvest only this set")
-	f.StringVar(&o.from, "from", "", "harvest records changed from this datestamp (provider granularity)")
-	f.StringVar(&o.until, "until", "", "harvest records changed until this datestamp")
+	f.StringVar(&o.from, "from", "", "harvest records changed from this date or date-time (default: where the last completed harvest ended)")
+	f.StringVar(&o.until, "until", "", "harvest records changed until this date or date-time")
+	f.BoolVar(&o.full, "full", false, "harvest everything, ignoring the watermark; for sources that do not report deletions, records not seen are deleted")
+	f.BoolVar(&o.allowMass, "allow-mass-delete", false, "let a full harvest delete more than 15% of a set's records")
 	f.BoolVar(&o.wait, "wait", false, "follow the harvest until it ends")
 	return cmd
 }
@@ -67,17 +72,6 @@ func (a *app) loadSource(id string) (sources.Source, error) {
 	return src, nil
 }
 
-// harvestSets returns the sets one start command harvests.
-func harvestSets(src sources.Source, set string) []string {
-	if set != "" {
-		return []string{set}
-	}
-	if src.OAI != nil && len(src.OAI.Sets) > 0 {
-		return src.OAI.Sets
-	}
-	return []string{""}
-}
-
 func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions) error {
 	src, err := a.loadSource(id)
 	if err != nil {
@@ -88,44 +82,27 @@ func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions
 		return err
 	}
 	defer c.Close()
-	type started struct {
-		Source     string `json:"source"`
-		Set        string `json:"set,omitempty"`
-		WorkflowID string `json:"workflow_id"`
-		RunID      string `json:"run_id"`
-		run        client.WorkflowRun
-	}
-	var runs []started
-	for _, set := range harvestSets(src, o.set) {
-		run, err := c.StartHarvest(ctx, src, pipeline.HarvestOptions{Set: set, From: o.from, Until: o.until})
-		if err != nil {
-			return err
-		}
-		runs = append(runs, started{Source: src.ID, Set: set, WorkflowID: run.GetID(), RunID: run.GetRunID(), run: run})
-		if !a.json() {
-			fmt.Fprintf(a.out, "started harvest of %s%s: workflow %s, run %s\n", src.ID, setSuffix(set), run.GetID(), run.GetRunID())
-		}
-	}
-	if !o.wait {
-		if a.json() {
-			return a.emit(runs, nil)
-		}
-		return nil
-	}
-	var results []harvestOutcome
-	var failed []string
-	for _, r := range runs {
-		out := a.follow(ctx, c, r.run, r.Source, r.Set)
-		results = append(results, out)
-		if out.Error != "" {
-			failed = append(failed, r.Source+setSuffix(r.Set))
-		}
-	}
-	if err := a.emit(results, func(w io.Writer) { printOutcomes(w, results) }); err != nil {
+	run, err := c.StartHarvest(ctx, src, pipeline.HarvestOptions{
+		Set: o.set, From: o.from, Until: o.until, Full: o.full, AllowMassDelete: o.allowMass,
+	})
+	if err != nil {
 		return err
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("harvest failed: %s", strings.Join(failed, ", "))
+	started := map[string]any{"source": src.ID, "sets": run.Sets, "workflow_id": run.GetID(), "run_id": run.GetRunID()}
+	if !o.wait {
+		return a.emit(started, func(w io.Writer) {
+			fmt.Fprintf(w, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
+		})
+	}
+	if !a.json() {
+		fmt.Fprintf(a.out, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
+	}
+	out := a.follow(ctx, c, run)
+	if err := a.emit([]harvestOutcome{out}, func(w io.Writer) { printOutcomes(w, []harvestOutcome{out}) }); err != nil {
+		return err
+	}
+	if out.Error != "" {
+		return fmt.Errorf("harvest of %s failed: %s", src.ID, out.Error)
 	}
 	return nil
 }
@@ -150,28 +127,38 @@ type harvestOutcome struct {
 
 // follow waits for a harvest, showing its progress: a redrawn line on a
 // terminal, a line every few seconds otherwise (logs, CI).
-func (a *app) follow(ctx context.Context, c *pipeline.Clients, run client.WorkflowRun, source, set string) harvestOutcome {
+func (a *app) follow(ctx context.Context, c *pipeline.Clients, run *pipeline.HarvestRun) harvestOutcome {
 	done := make(chan error, 1)
 	var res workflows.HarvestResult
-	go func() { done <- run.Get(ctx, &res) }()
+	go func() {
+		var err error
+		res, err = run.Result(ctx)
+		done <- err
+	}()
 	interactive := a.interactive() && !a.json()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	start := time.Now()
 	last := ""
 	lastPrint := time.Time{}
+	set := ""
+	if len(run.Sets) == 1 {
+		set = run.Sets[0]
+	}
 	for {
 		select {
 		case err := <-done:
 			if interactive {
 				fmt.Fprint(a.out, "\r\033[K")
 			}
-			out := harvestOutcome{Source: source, Set: set, WorkflowID: run.GetID(), Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
+			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
 			if err != nil {
 				out.Error = err.Error()
 				out.Seconds = time.Since(start).Seconds()
-				if st, serr := c.HarvestStatus(context.WithoutCancel(ctx), source, set); serr == nil && st.Report != nil {
-					out.Counts = st.Report.Counts
+				if len(run.Sets) == 1 {
+					if st, serr := c.HarvestStatus(context.WithoutCancel(ctx), run.Source, set); serr == nil && st.Report != nil {
+						out.Counts = st.Report.Counts
+					}
 				}
 			}
 			return out
@@ -179,11 +166,11 @@ func (a *app) follow(ctx context.Context, c *pipeline.Clients, run client.Workfl
 			if a.json() {
 				continue
 			}
-			st, err := c.HarvestStatus(ctx, source, set)
-			if err != nil || st.Progress == nil {
+			p := a.running(ctx, c, run)
+			if p == nil {
 				continue
 			}
-			line := progressLine(st.Progress, time.Since(start))
+			line := progressLine(p, time.Since(start))
 			switch {
 			case interactive:
 				fmt.Fprintf(a.out, "\r\033[K%s", line)
@@ -196,6 +183,17 @@ func (a *app) follow(ctx context.Context, c *pipeline.Clients, run client.Workfl
 	}
 }
 
+// running returns the progress of the set being harvested now.
+func (a *app) running(ctx context.Context, c *pipeline.Clients, run *pipeline.HarvestRun) *workflows.Status {
+	for _, set := range run.Sets {
+		st, err := c.HarvestStatus(ctx, run.Source, set)
+		if err == nil && st.Progress != nil {
+			return st.Progress
+		}
+	}
+	return nil
+}
+
 func progressLine(p *workflows.Status, elapsed time.Duration) string {
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
@@ -205,8 +203,8 @@ func progressLine(p *workflows.Status, elapsed time.Duration) string {
 	if p.ListSize > 0 {
 		size = fmt.Sprintf("/%d", p.ListSize)
 	}
-	return fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %.0f records/s",
-		p.Source, setSuffix(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, rate)
+	return fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %d repaired, %.0f records/s",
+		p.Source, setSuffix(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, p.Counts.Repaired, rate)
 }
 
 func printOutcomes(w io.Writer, outs []harvestOutcome) {
@@ -239,11 +237,37 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			st, err := c.HarvestStatus(cmd.Context(), args[0], set)
-			if err != nil {
-				return err
+			sets := []string{set}
+			if set == "" {
+				// A source of several sets: each set's harvest.
+				if src, err := a.loadSource(args[0]); err == nil {
+					sets = workflows.Sets(src)
+				}
 			}
-			return a.emit(st, func(w io.Writer) { printState(w, st) })
+			var states []*pipeline.HarvestState
+			for _, s := range sets {
+				st, err := c.HarvestStatus(cmd.Context(), args[0], s)
+				if err != nil && len(sets) == 1 {
+					return err
+				}
+				if err == nil {
+					states = append(states, st)
+				}
+			}
+			if len(states) == 0 {
+				return fmt.Errorf("%w: %s has never been harvested", pipeline.ErrNotFound, args[0])
+			}
+			if len(sets) == 1 {
+				return a.emit(states[0], func(w io.Writer) { printState(w, states[0]) })
+			}
+			return a.emit(states, func(w io.Writer) {
+				for i, st := range states {
+					if i > 0 {
+						fmt.Fprintln(w)
+					}
+					printState(w, st)
+				}
+			})
 		},
 	}
 	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
@@ -280,6 +304,10 @@ func printState(w io.Writer, st *pipeline.HarvestState) {
 	if counts != nil {
 		fmt.Fprintf(w, "records:   %d on %d pages: %d indexed, %d deleted, %d quarantined, %d with warnings\n",
 			counts.Records, counts.Pages, counts.Indexed, counts.Deleted, counts.Quarantined, counts.Warnings)
+		if counts.Swept+counts.Repaired+counts.Salvaged > 0 {
+			fmt.Fprintf(w, "           %d swept (gone from the source), %d characters repaired, %d records salvaged one by one\n",
+				counts.Swept, counts.Repaired, counts.Salvaged)
+		}
 	}
 	kinds := make([]string, 0, len(quarantine))
 	for k := range quarantine {

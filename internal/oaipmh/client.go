@@ -1,7 +1,10 @@
 package oaipmh
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -72,15 +75,36 @@ func (a ListArgs) values(verb string) url.Values {
 	return v
 }
 
-// ListRecords fetches one page. It returns the raw body too, which the
-// harvester stores as it came.
+// ListRecords fetches one page into memory; harvesting uses List.
 func (c *Client) ListRecords(ctx context.Context, a ListArgs) (*Page, []byte, error) {
-	body, err := c.Get(ctx, a.values("ListRecords"))
+	var raw bytes.Buffer
+	page := &Page{}
+	info, _, err := c.List(ctx, "ListRecords", a, &raw, func(r Record) error {
+		page.Records = append(page.Records, r)
+		return nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, raw.Bytes(), err
 	}
-	page, err := ParseList(body)
-	return page, body, err
+	page.ResponseDate, page.Token = info.ResponseDate, info.Token
+	return page, raw.Bytes(), nil
+}
+
+// List fetches one page of ListRecords or ListIdentifiers and parses it as
+// it arrives: the bytes, as received, are copied to raw (when not nil) and
+// each record goes to fn before the next is read.
+func (c *Client) List(ctx context.Context, verb string, a ListArgs, raw io.Writer, fn func(Record) error) (*PageInfo, Repairs, error) {
+	var info *PageInfo
+	var rep Repairs
+	err := c.do(ctx, a.values(verb), func(body io.Reader) error {
+		if raw != nil {
+			body = io.TeeReader(body, raw)
+		}
+		var err error
+		info, rep, err = Read(body, fn)
+		return err
+	})
+	return info, rep, err
 }
 
 // ListIdentifiers fetches one page of headers.
@@ -92,6 +116,22 @@ func (c *Client) ListIdentifiers(ctx context.Context, a ListArgs) (*Page, error)
 	return ParseList(body)
 }
 
+// GetRecord fetches one record.
+func (c *Client) GetRecord(ctx context.Context, identifier, prefix string) (Record, error) {
+	body, err := c.Get(ctx, url.Values{"verb": {"GetRecord"}, "identifier": {identifier}, "metadataPrefix": {prefix}})
+	if err != nil {
+		return Record{}, err
+	}
+	page, err := ParseList(body)
+	if err != nil {
+		return Record{}, err
+	}
+	if len(page.Records) != 1 {
+		return Record{}, fmt.Errorf("%w: GetRecord %s returned %d records", ErrMalformedResponse, identifier, len(page.Records))
+	}
+	return page.Records[0], nil
+}
+
 // Identify asks the provider about itself.
 func (c *Client) Identify(ctx context.Context) (*Identity, error) {
 	body, err := c.Get(ctx, url.Values{"verb": {"Identify"}})
@@ -101,12 +141,85 @@ func (c *Client) Identify(ctx context.Context) (*Identity, error) {
 	return ParseIdentify(body)
 }
 
+// ListMetadataFormats lists the formats the provider disseminates.
+func (c *Client) ListMetadataFormats(ctx context.Context) ([]MetadataFormat, error) {
+	var doc struct {
+		Errors  []Error          `xml:"error"`
+		Formats []MetadataFormat `xml:"ListMetadataFormats>metadataFormat"`
+	}
+	if err := c.getXML(ctx, url.Values{"verb": {"ListMetadataFormats"}}, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Errors) > 0 {
+		return nil, &doc.Errors[0]
+	}
+	return doc.Formats, nil
+}
+
+// ListSets lists the provider's sets, following resumption tokens (at most
+// 1,000 pages). A provider without sets answers noSetHierarchy: no sets.
+func (c *Client) ListSets(ctx context.Context) ([]Set, error) {
+	var sets []Set
+	params := url.Values{"verb": {"ListSets"}}
+	for range 1000 {
+		var doc struct {
+			Errors []Error `xml:"error"`
+			Sets   []Set   `xml:"ListSets>set"`
+			Token  string  `xml:"ListSets>resumptionToken"`
+		}
+		if err := c.getXML(ctx, params, &doc); err != nil {
+			return nil, err
+		}
+		if len(doc.Errors) > 0 {
+			if doc.Errors[0].Code == NoSetHierarchy {
+				return nil, nil
+			}
+			return nil, &doc.Errors[0]
+		}
+		sets = append(sets, doc.Sets...)
+		if strings.TrimSpace(doc.Token) == "" {
+			return sets, nil
+		}
+		params = url.Values{"verb": {"ListSets"}, "resumptionToken": {strings.TrimSpace(doc.Token)}}
+	}
+	return nil, fmt.Errorf("ListSets: more than 1,000 pages")
+}
+
+func (c *Client) getXML(ctx context.Context, params url.Values, v any) error {
+	body, err := c.Get(ctx, params)
+	if err != nil {
+		return err
+	}
+	fixed, _, err := Repair(bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	dec := xml.NewDecoder(fixed)
+	dec.CharsetReader = passCharset
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+	}
+	return nil
+}
+
 // Get sends one request and returns the body of a 200 response; any other
 // status is an *HTTPError carrying the provider's Retry-After.
 func (c *Client) Get(ctx context.Context, params url.Values) ([]byte, error) {
+	var out []byte
+	err := c.do(ctx, params, func(body io.Reader) error {
+		var err error
+		out, err = io.ReadAll(body)
+		return err
+	})
+	return out, err
+}
+
+// do sends one request and hands the body of a 200 response to read,
+// limited to MaxResponseBytes.
+func (c *Client) do(ctx context.Context, params url.Values, read func(io.Reader) error) error {
 	u, err := url.Parse(c.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("base URL %q: %w", c.BaseURL, err)
+		return fmt.Errorf("base URL %q: %w", c.BaseURL, err)
 	}
 	q := u.Query()
 	for k, vs := range params {
@@ -115,7 +228,7 @@ func (c *Client) Get(ctx context.Context, params url.Values) ([]byte, error) {
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for k, vs := range c.Header {
 		req.Header[k] = vs
@@ -129,24 +242,50 @@ func (c *Client) Get(ctx context.Context, params url.Values) ([]byte, error) {
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
+		return fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the response: %w", u.Redacted(), err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &HTTPError{
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return &HTTPError{
 			URL: u.Redacted(), Status: resp.StatusCode,
 			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			Body:       snippet(body),
+			Body:       snippet(b),
 		}
 	}
-	if len(body) > MaxResponseBytes {
-		return nil, fmt.Errorf("GET %s: response larger than %d bytes", u.Redacted(), MaxResponseBytes)
+	lr := &limitedReader{r: resp.Body, n: MaxResponseBytes}
+	if err := read(lr); err != nil {
+		if lr.over {
+			return fmt.Errorf("GET %s: response larger than %d bytes", u.Redacted(), MaxResponseBytes)
+		}
+		var oe *Error
+		if errors.As(err, &oe) {
+			return err
+		}
+		return fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
-	return body, nil
+	return nil
+}
+
+// limitedReader fails (rather than ends) past n bytes, so an oversized
+// response is an error and not a silently truncated page.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		l.over = true
+		return 0, errors.New("response too large")
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.

@@ -49,25 +49,73 @@ type Page struct {
 	Token        ResumptionToken
 }
 
-// ParseList parses a ListRecords or ListIdentifiers response. A
-// noRecordsMatch error is an empty page, not a failure; any other protocol
-// error is returned as *Error.
+// PageInfo is what a streamed page says besides its records.
+type PageInfo struct {
+	ResponseDate string
+	Token        ResumptionToken
+	Records      int
+}
+
+// MaxRecordBytes bounds one record inside a response: memory follows the
+// largest record, never the page.
+const MaxRecordBytes = 64 << 20
+
+// ParseList parses a whole ListRecords or ListIdentifiers response held in
+// memory; see Read.
 func ParseList(body []byte) (*Page, error) {
-	p := &listParser{body: body, dec: xml.NewDecoder(bytes.NewReader(body))}
-	p.dec.Strict = true
+	page := &Page{}
+	info, _, err := Read(bytes.NewReader(body), func(r Record) error {
+		page.Records = append(page.Records, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page.ResponseDate, page.Token = info.ResponseDate, info.Token
+	return page, nil
+}
+
+// Read repairs a response (see Repair) and parses it as it is read (see
+// Stream), returning what was repaired.
+func Read(r io.Reader, fn func(Record) error) (*PageInfo, Repairs, error) {
+	fixed, rep, err := Repair(r)
+	if err != nil {
+		return nil, Repairs{}, err
+	}
+	info, err := Stream(fixed, fn)
+	return info, *rep, err
+}
+
+// Stream parses a ListRecords, ListIdentifiers or GetRecord response as it
+// is read, handing each record to fn before reading the next. A
+// noRecordsMatch error is an empty page, not a failure; any other protocol
+// error is returned as *Error; an error from fn stops the parse.
+func Stream(r io.Reader, fn func(Record) error) (*PageInfo, error) {
+	w := newWindow(r, MaxRecordBytes)
+	p := &listParser{w: w, dec: newDecoder(w), emit: fn}
 	return p.parse()
 }
 
-type listParser struct {
-	body []byte
-	dec  *xml.Decoder
-	// scopes holds the namespace declarations of each open element.
-	scopes [][]xml.Attr
-	page   Page
-	errs   []*Error
+func newDecoder(w *window) *xml.Decoder {
+	dec := xml.NewDecoder(w)
+	dec.Strict = true
+	dec.CharsetReader = passCharset
+	return dec
 }
 
-func (p *listParser) parse() (*Page, error) {
+func xmlUnmarshal(b []byte, v any) error { return xml.Unmarshal(b, v) }
+
+type listParser struct {
+	w   *window
+	dec *xml.Decoder
+	// scopes holds the namespace declarations of each open element.
+	scopes [][]xml.Attr
+	info   PageInfo
+	errs   []*Error
+	emit   func(Record) error
+}
+
+func (p *listParser) parse() (*PageInfo, error) {
 	sawRoot := false
 	for {
 		tok, err := p.dec.Token()
@@ -95,15 +143,20 @@ func (p *listParser) parse() (*Page, error) {
 	if !sawRoot {
 		return nil, fmt.Errorf("%w: empty response", ErrNotOAIPMH)
 	}
-	if len(p.errs) > 0 {
-		for _, e := range p.errs {
-			if e.Code != NoRecordsMatch {
-				return nil, e
-			}
+	for _, e := range p.errs {
+		if e.Code != NoRecordsMatch { // noRecordsMatch: an empty result
+			return nil, e
 		}
-		return &p.page, nil // noRecordsMatch: an empty result
 	}
-	return &p.page, nil
+	return &p.info, nil
+}
+
+func (p *listParser) record(r Record) error {
+	p.info.Records++
+	if p.emit == nil {
+		return nil
+	}
+	return p.emit(r)
 }
 
 func (p *listParser) start(t xml.StartElement) error {
@@ -117,7 +170,7 @@ func (p *listParser) start(t xml.StartElement) error {
 		if err := p.decode(&s, t); err != nil {
 			return err
 		}
-		p.page.ResponseDate = strings.TrimSpace(s)
+		p.info.ResponseDate = strings.TrimSpace(s)
 	case "error":
 		var e struct {
 			Code    string `xml:"code,attr"`
@@ -133,13 +186,13 @@ func (p *listParser) start(t xml.StartElement) error {
 		if err != nil {
 			return err
 		}
-		p.page.Records = append(p.page.Records, Record{Header: h, Problem: h.problem()})
+		return p.record(Record{Header: h, Problem: h.problem()})
 	case "record":
-		r, err := p.record()
+		r, err := p.readRecord()
 		if err != nil {
 			return err
 		}
-		p.page.Records = append(p.page.Records, r)
+		return p.record(r)
 	case "resumptionToken":
 		var rt struct {
 			Value  string `xml:",chardata"`
@@ -150,9 +203,9 @@ func (p *listParser) start(t xml.StartElement) error {
 		if err := p.decode(&rt, t); err != nil {
 			return err
 		}
-		p.page.Token = ResumptionToken{Value: strings.TrimSpace(rt.Value), ExpirationDate: rt.Expiry}
-		p.page.Token.CompleteListSize, _ = strconv.Atoi(rt.Size)
-		p.page.Token.Cursor, _ = strconv.Atoi(rt.Cursor)
+		p.info.Token = ResumptionToken{Value: strings.TrimSpace(rt.Value), ExpirationDate: rt.Expiry}
+		p.info.Token.CompleteListSize, _ = strconv.Atoi(rt.Size)
+		p.info.Token.Cursor, _ = strconv.Atoi(rt.Cursor)
 	}
 	return nil
 }
@@ -197,9 +250,9 @@ func (h Header) problem() string {
 	return ""
 }
 
-// record reads one <record> (its start tag already consumed) up to and
+// readRecord reads one <record> (its start tag already consumed) up to and
 // including its end tag.
-func (p *listParser) record() (Record, error) {
+func (p *listParser) readRecord() (Record, error) {
 	var r Record
 	seenHeader := false
 	for {
@@ -245,8 +298,10 @@ func (p *listParser) record() (Record, error) {
 // read) as standalone bytes, and consumes </metadata>.
 func (p *listParser) metadata() ([]byte, error) {
 	var out []byte
+	defer p.w.clearMark()
 	for {
 		before := p.dec.InputOffset()
+		p.w.setMark(before)
 		tok, err := p.dec.Token()
 		if err != nil {
 			return nil, p.syntaxError(err)
@@ -259,7 +314,10 @@ func (p *listParser) metadata() ([]byte, error) {
 			if err := p.dec.Skip(); err != nil {
 				return nil, p.syntaxError(err)
 			}
-			raw := p.body[before:p.dec.InputOffset()]
+			if size := p.dec.InputOffset() - before; size > int64(p.w.max) {
+				return nil, fmt.Errorf("%w: a record is larger than %d bytes", ErrMalformedResponse, p.w.max)
+			}
+			raw := p.w.bytes(before, p.dec.InputOffset())
 			out = withScopes(raw, p.scopes, nsDecls(t.Attr))
 		case xml.EndElement:
 			p.scopes = p.scopes[:len(p.scopes)-1]
@@ -306,12 +364,12 @@ func withScopes(raw []byte, scopes [][]xml.Attr, own []xml.Attr) []byte {
 		}
 	}
 	if extra.Len() == 0 {
-		return bytes.Clone(raw)
+		return raw
 	}
 	// The element name ends at the first space, '/', or '>' after '<'.
 	end := bytes.IndexAny(raw, " \t\r\n/>")
 	if end < 0 {
-		return bytes.Clone(raw)
+		return raw
 	}
 	out := make([]byte, 0, len(raw)+extra.Len())
 	out = append(out, raw[:end]...)
@@ -326,8 +384,15 @@ func escapeAttr(s string) string {
 }
 
 func (p *listParser) syntaxError(err error) error {
+	if errors.Is(err, ErrMalformedResponse) {
+		return err
+	}
 	return fmt.Errorf("%w: %v (at byte %d)", ErrMalformedResponse, err, p.dec.InputOffset())
 }
+
+// passCharset lets declared encodings through: Repair has already turned
+// the bytes into UTF-8 when the declaration named another encoding.
+func passCharset(label string, input io.Reader) (io.Reader, error) { return input, nil }
 
 // Identity is what Identify says about a repository.
 type Identity struct {

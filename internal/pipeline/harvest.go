@@ -27,42 +27,90 @@ var ErrNotFound = errors.New("no such harvest")
 
 // HarvestOptions are an operator's choices for one harvest.
 type HarvestOptions struct {
-	Set   string
-	From  string
-	Until string
-	// MaxPagesPerRun overrides the continue-as-new interval (tests use a small one).
-	MaxPagesPerRun int
+	// Set harvests one set; empty harvests every configured set in turn
+	// (or the whole repository when none is configured).
+	Set             string
+	From            string
+	Until           string
+	Full            bool
+	AllowMassDelete bool
+	// Limits and Timeouts override the defaults (tests use small ones).
+	Limits   workflows.Limits
+	Timeouts workflows.Timeouts
 }
 
-// StartHarvest starts a harvest workflow; Temporal refuses a second one
-// for the same source and set while the first runs.
-func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o HarvestOptions) (client.WorkflowRun, error) {
-	in := workflows.HarvestInput{
-		Source: src, Set: o.Set, From: o.From, Until: o.Until, MaxPagesPerRun: o.MaxPagesPerRun,
-		HarvestID: time.Now().UTC().Format("20060102T150405.000Z"),
+// HarvestRun is a started harvest: of one set (a Harvest workflow) or of
+// several sets in turn (a HarvestSource workflow).
+type HarvestRun struct {
+	client.WorkflowRun
+	Source string
+	Sets   []string
+	// Multi runs are HarvestSource workflows; their result is a SourceResult.
+	Multi bool
+}
+
+// Result waits for the harvest and adds up its sets' counts; an error
+// names what failed.
+func (r *HarvestRun) Result(ctx context.Context) (workflows.HarvestResult, error) {
+	if !r.Multi {
+		var res workflows.HarvestResult
+		err := r.Get(ctx, &res)
+		return res, err
 	}
-	id := workflows.HarvestWorkflowID(src.ID, o.Set)
-	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
+	var res workflows.SourceResult
+	err := r.Get(ctx, &res)
+	var total workflows.HarvestResult
+	for _, s := range res.Sets {
+		total.Counts.Add(s.Result.Counts)
+		total.Seconds += s.Result.Seconds
+	}
+	return total, err
+}
+
+// NewHarvestID names a harvest run by its start time.
+func NewHarvestID() string { return time.Now().UTC().Format("20060102T150405.000Z") }
+
+// StartHarvest starts a harvest; Temporal refuses a second one for the
+// same source and set while the first runs.
+func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o HarvestOptions) (*HarvestRun, error) {
+	sets := workflows.Sets(src)
+	if o.Set != "" {
+		sets = []string{o.Set}
+	}
+	harvestID := NewHarvestID()
+	opts := client.StartWorkflowOptions{
 		TaskQueue:                c.Config.Temporal.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without this the SDK hands back the running harvest as if it
 		// had just been started.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SourceAttribute.ValueSet(src.ID),
-			workflows.SetAttribute.ValueSet(o.Set),
-		),
-	}, workflows.Harvest, in)
+	}
+	var run client.WorkflowRun
+	var err error
+	if len(sets) > 1 {
+		opts.ID = workflows.SourceWorkflowID(src.ID)
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.SourceAttribute.ValueSet(src.ID))
+		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, workflows.HarvestSource, workflows.SourceInput{
+			Source: src, HarvestID: harvestID, Full: o.Full, AllowMassDelete: o.AllowMassDelete, From: o.From, Until: o.Until,
+		})
+	} else {
+		opts.ID = workflows.HarvestWorkflowID(src.ID, sets[0])
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+			workflows.SourceAttribute.ValueSet(src.ID), workflows.SetAttribute.ValueSet(sets[0]))
+		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, workflows.Harvest, workflows.HarvestInput{
+			Source: src, Set: sets[0], HarvestID: harvestID, From: o.From, Until: o.Until,
+			Full: o.Full, AllowMassDelete: o.AllowMassDelete, Limits: o.Limits, Timeouts: o.Timeouts,
+		})
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil, fmt.Errorf("%w: %s (workflow %s); watch it with `avo harvest status %s`", ErrAlreadyRunning, src.ID, id, src.ID)
+		return nil, fmt.Errorf("%w: %s (workflow %s); watch it with `avo harvest status %s`", ErrAlreadyRunning, src.ID, opts.ID, src.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start harvest of %s: %w", src.ID, err)
 	}
-	return run, nil
+	return &HarvestRun{WorkflowRun: run, Source: src.ID, Sets: sets, Multi: len(sets) > 1}, nil
 }
 
 // HarvestState is a harvest as `avo harvest status` shows it: Temporal's

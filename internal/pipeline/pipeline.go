@@ -208,6 +208,7 @@ func (c *Clients) NewActivities() *activities.Harvest {
 func (c *Clients) NewWorker(opts worker.Options) worker.Worker {
 	w := worker.New(c.Temporal, c.Config.Temporal.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.Harvest)
+	w.RegisterWorkflow(workflows.HarvestSource)
 	w.RegisterActivity(c.NewActivities())
 	return w
 }

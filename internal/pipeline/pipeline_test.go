@@ -95,8 +95,8 @@ func (f *fixture) harvest(t *testing.T, src sources.Source, o pipeline.HarvestOp
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.HarvestResult
-	if err := run.Get(f.ctx, &res); err != nil {
+	res, err := run.Result(f.ctx)
+	if err != nil {
 		t.Fatalf("harvest of %s: %v", src.ID, err)
 	}
 	return res
@@ -128,7 +128,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	f := newFixture(t)
 	oai, s3 := f.demoSources(t)
 
-	got := f.harvest(t, oai, pipeline.HarvestOptions{MaxPagesPerRun: 2}) // 3 pages: continues as new once
+	got := f.harvest(t, oai, pipeline.HarvestOptions{Limits: workflows.Limits{MaxPagesPerRun: 2}}) // 3 pages: continues as new once
 	want := activities.Counts{Pages: 3, Records: 12, Indexed: 10, Deleted: 1, Quarantined: 1, Warnings: 0}
 	if got.Counts != want {
 		t.Errorf("oai counts %+v, want %+v", got.Counts, want)
@@ -216,7 +216,9 @@ func TestReharvestIsIdempotent(t *testing.T) {
 	oai, _ := f.demoSources(t)
 	f.harvest(t, oai, pipeline.HarvestOptions{})
 	before, recs := f.count(t), len(f.keys(t, "records/"))
-	f.harvest(t, oai, pipeline.HarvestOptions{})
+	if res := f.harvest(t, oai, pipeline.HarvestOptions{Full: true}); res.Counts.Records != 12 {
+		t.Fatalf("a full harvest saw %d records, want all 12", res.Counts.Records)
+	}
 	if after := f.count(t); after != before || before != 10 {
 		t.Errorf("documents %d then %d, want 10 both times", before, after)
 	}

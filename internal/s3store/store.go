@@ -109,6 +109,19 @@ func (s *Store) PutGzip(ctx context.Context, key string, body []byte, contentTyp
 	return nil
 }
 
+// PutReader writes size bytes read from body (a spooled file, say) without
+// holding them in memory.
+func (s *Store) PutReader(ctx context.Context, key string, body io.ReadSeeker, size int64, contentType string, meta map[string]string) error {
+	_, err := s.Client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.Bucket, Key: &key, Body: body,
+		ContentType: aws.String(contentType), ContentLength: aws.Int64(size), Metadata: meta,
+	})
+	if err != nil {
+		return fmt.Errorf("s3: put %s: %w", s.URI(key), err)
+	}
+	return nil
+}
+
 // PutJSON writes v as JSON.
 func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 	b, err := json.Marshal(v)

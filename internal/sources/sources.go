@@ -50,6 +50,11 @@ type OAI struct {
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
 	// Timeout bounds each request (default 60s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// MaxRequests stops a harvest that needs more pages than this (a
+	// provider whose list never ends); MaxEmptyPages one that keeps
+	// answering empty pages with a new token.
+	MaxRequests   int `yaml:"max_requests,omitempty" json:"max_requests,omitempty"`
+	MaxEmptyPages int `yaml:"max_empty_pages,omitempty" json:"max_empty_pages,omitempty"`
 }
 
 // S3 configures a partner bucket of metadata files.

@@ -1,0 +1,136 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+)
+
+// Granularities of OAI-PMH datestamps.
+const (
+	DayGranularity     = "YYYY-MM-DD"
+	SecondsGranularity = "YYYY-MM-DDThh:mm:ssZ"
+)
+
+// PrepareInput is an operator's request for a harvest.
+type PrepareInput struct {
+	Source sources.Source `json:"source"`
+	Set    string         `json:"set,omitempty"`
+	// Full ignores the watermark and harvests everything.
+	Full  bool   `json:"full,omitempty"`
+	From  string `json:"from,omitempty"`
+	Until string `json:"until,omitempty"`
+}
+
+// PrepareResult is how the harvest will run.
+type PrepareResult struct {
+	Granularity   string `json:"granularity,omitempty"`
+	DeletedRecord string `json:"deleted_record,omitempty"`
+	// From and Until are the window in the provider's granularity; From
+	// comes from the watermark unless given or Full.
+	From          string `json:"from,omitempty"`
+	Until         string `json:"until,omitempty"`
+	FromWatermark bool   `json:"from_watermark,omitempty"`
+	// TrackSeen: the source does not report deletions, so the records seen
+	// are kept, and a complete run's misses are deletions.
+	TrackSeen bool `json:"track_seen,omitempty"`
+	// Complete: the run lists everything (no window).
+	Complete bool `json:"complete,omitempty"`
+}
+
+// Watermark is where the next incremental harvest of a source and set
+// starts: the responseDate of the last run that completed.
+type Watermark struct {
+	ResponseDate string    `json:"response_date"`
+	Granularity  string    `json:"granularity"`
+	HarvestID    string    `json:"harvest_id"`
+	CompletedAt  time.Time `json:"completed_at"`
+}
+
+// WatermarkKey is where the watermark of a source and set is kept.
+func WatermarkKey(source, set string) string {
+	return fmt.Sprintf("state/watermarks/%s/%s.json", source, setPath(set))
+}
+
+// PrepareHarvest asks the provider about itself (Identify), reads the
+// watermark and settles the harvest's window.
+func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareResult, error) {
+	var out PrepareResult
+	if in.Source.Kind == sources.KindS3 {
+		// A listing is always whole and says nothing of deletions.
+		out.TrackSeen, out.Complete = true, true
+		return out, nil
+	}
+	client, err := h.oaiClient(in.Source)
+	if err != nil {
+		return out, err
+	}
+	id, err := client.Identify(ctx)
+	if err != nil {
+		return out, withBackoff(ctx, classifyOAI(PageInput{Source: in.Source}, err))
+	}
+	out.Granularity, out.DeletedRecord = id.Granularity, strings.TrimSpace(id.DeletedRecord)
+	if out.Granularity != DayGranularity && out.Granularity != SecondsGranularity {
+		h.log().Warn("provider states no usable granularity; using days", "source", in.Source.ID, "granularity", id.Granularity)
+		out.Granularity = DayGranularity
+	}
+	out.TrackSeen = out.DeletedRecord != "persistent"
+	from := in.From
+	if from == "" && !in.Full {
+		var wm Watermark
+		switch err := h.Store.GetJSON(ctx, WatermarkKey(in.Source.ID, in.Set), &wm); {
+		case err == nil:
+			from, out.FromWatermark = wm.ResponseDate, true
+		case !s3store.IsNotFound(err):
+			return out, err
+		}
+	}
+	if out.From, err = ToGranularity(from, out.Granularity, false); err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+	}
+	if out.Until, err = ToGranularity(in.Until, out.Granularity, true); err != nil {
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+	}
+	if out.From != "" && out.Until != "" && out.From > out.Until {
+		err := fmt.Errorf("from %s is after until %s", out.From, out.Until)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+	}
+	out.Complete = out.From == "" && out.Until == ""
+	return out, nil
+}
+
+// ToGranularity writes a date or date-time in a provider's granularity. A
+// from of day granularity is the day the time falls in (the overlap of
+// one granule keeps anything changed that day); an until covers its day.
+func ToGranularity(v, granularity string, until bool) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	var t time.Time
+	var err error
+	dayOnly := false
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err = time.Parse(layout, v); err == nil {
+			dayOnly = layout == "2006-01-02"
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%q is not a date (2006-01-02) or date-time (2006-01-02T15:04:05Z)", v)
+	}
+	t = t.UTC()
+	if granularity == DayGranularity {
+		return t.Format("2006-01-02"), nil
+	}
+	if dayOnly && until {
+		t = t.Add(24*time.Hour - time.Second)
+	}
+	return t.Format("2006-01-02T15:04:05Z"), nil
+}

@@ -1,0 +1,322 @@
+package activities
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+// recordWriters bounds the S3 writes of one page in flight at once.
+const recordWriters = 16
+
+// pageWriter takes a page's records one at a time as they are parsed:
+// maps and validates each, writes it to S3 (several at once) and queues it
+// for Elasticsearch, quarantining what fails. Nothing grows with the page
+// but the counts and the list of identifiers seen.
+type pageWriter struct {
+	h      *Harvest
+	in     PageInput
+	mapper mappings.Mapper
+	rawKey string
+	now    time.Time
+	idx    *esindex.Writer
+	puts   errgroup.Group
+
+	mu   sync.Mutex
+	res  *PageResult
+	done map[string]bool // identifiers already taken on this page
+	seen []string        // for the sweep: "+id" present, "-id" deleted
+	n    int             // items taken, numbering quarantine entries
+}
+
+func (h *Harvest) newPageWriter(in PageInput, mapper mappings.Mapper, res *PageResult) (*pageWriter, error) {
+	idx, err := h.Index.NewWriter(esindex.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	w := &pageWriter{h: h, in: in, mapper: mapper, now: h.now().UTC(), idx: idx, res: res, done: map[string]bool{}}
+	w.puts.SetLimit(recordWriters)
+	return w, nil
+}
+
+// taken reports (and notes) whether the page already holds an identifier:
+// a salvaged page offers records again that the first parse already took.
+func (w *pageWriter) taken(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done[id] {
+		return true
+	}
+	w.done[id] = true
+	return false
+}
+
+// add takes one record of the page.
+func (w *pageWriter) add(ctx context.Context, it rawItem) error {
+	if it.identifier != "" && w.taken(it.identifier) {
+		return nil
+	}
+	w.mu.Lock()
+	w.res.Counts.Records++
+	seq := w.n
+	w.n++
+	w.mu.Unlock()
+	if seq%50 == 0 {
+		activity.RecordHeartbeat(ctx, w.in.Page)
+	}
+	recKey := RecordKey(w.in.Source.ID, it.identifier)
+	if it.deleted {
+		// Earlier writes of this page may concern the same record.
+		if err := w.puts.Wait(); err != nil {
+			return err
+		}
+		id, err := w.h.deleteRecord(ctx, recKey)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			if err := w.idx.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
+				return err
+			}
+		}
+		w.count(func(c *Counts) { c.Deleted++ })
+		w.note("-" + it.identifier)
+		return nil
+	}
+	if it.problem != nil {
+		return w.quarantine(ctx, seq, it, "unreadable", it.problem, nil)
+	}
+	// The record exists at the source, whatever becomes of it here: a
+	// sweep must not take it for deleted.
+	w.note("+" + it.identifier)
+	origin := mappings.Origin{
+		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
+		ETag: it.etag, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
+	}
+	rec, err := mapRecord(w.mapper, it.body, origin)
+	if err != nil {
+		return w.quarantine(ctx, seq, it, "unmappable", err, nil)
+	}
+	if err := rec.Validate(); err != nil {
+		return w.quarantine(ctx, seq, it, "invalid", err, nil)
+	}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	doc, err := json.Marshal(esindex.NewCatalogDoc(rec, w.h.Store.URI(recKey)))
+	if err != nil {
+		return err
+	}
+	if len(rec.Warnings) > 0 {
+		w.count(func(c *Counts) { c.Warnings++ })
+	}
+	w.puts.Go(func() error { return w.h.Store.Put(ctx, recKey, body, "application/json") })
+	return w.idx.Add(ctx, esindex.Op{ID: rec.ExternalID, Doc: doc, Ref: it.identifier})
+}
+
+func (w *pageWriter) count(f func(*Counts)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(&w.res.Counts)
+}
+
+func (w *pageWriter) note(line string) {
+	if !w.in.TrackSeen {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, line)
+}
+
+// finish waits for the page's writes and checks every one: a write that
+// may be retried fails the page (sending it again loses and duplicates
+// nothing); a document Elasticsearch refuses is quarantined.
+func (w *pageWriter) finish(ctx context.Context) error {
+	perr := w.puts.Wait()
+	out, err := w.idx.Close(ctx)
+	if perr != nil {
+		return perr
+	}
+	if err != nil {
+		return err
+	}
+	if out.Retryable > 0 {
+		return fmt.Errorf("source %s page %d: %d index writes need another attempt: %s",
+			w.in.Source.ID, w.in.Page, out.Retryable, out.RetryableReason)
+	}
+	for i, rej := range out.Rejected {
+		it := rawItem{identifier: rej.Ref}
+		cause := fmt.Errorf("elasticsearch refused document %s: HTTP %d %s", rej.ID, rej.Status, rej.Reason)
+		if err := w.quarantine(ctx, w.n+i, it, "index-rejected", cause, rej.Doc); err != nil {
+			return err
+		}
+	}
+	w.res.Counts.Indexed = out.Indexed
+	if w.in.TrackSeen {
+		key := fmt.Sprintf("%s/seen/page-%06d.txt", runPrefix("runs", w.in), w.in.Page)
+		if err := w.h.Store.Put(ctx, key, []byte(strings.Join(w.seen, "\n")), "text/plain"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abandon ends a page that failed: its writes are waited for, not checked.
+func (w *pageWriter) abandon(ctx context.Context) {
+	_ = w.puts.Wait()
+	_, _ = w.idx.Close(ctx)
+}
+
+// mapRecord runs a mapper, turning a panic on hostile input into an error
+// for that one record.
+func mapRecord(m mappings.Mapper, raw []byte, o mappings.Origin) (rec mappings.Record, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("mapping failed: %v", p)
+		}
+	}()
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return rec, errors.New("the record has no metadata")
+	}
+	return m(raw, o)
+}
+
+// deleteRecord removes a record kept in S3 and returns its external id, or
+// "" when avo never had it.
+func (h *Harvest) deleteRecord(ctx context.Context, key string) (string, error) {
+	var rec mappings.Record
+	if err := h.Store.GetJSON(ctx, key, &rec); err != nil {
+		if s3store.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	return rec.ExternalID, h.Store.Delete(ctx, key)
+}
+
+// QuarantineEntry is what the quarantine keeps of a record: enough to see
+// why without going back to the source.
+type QuarantineEntry struct {
+	Source     string    `json:"source"`
+	Set        string    `json:"set,omitempty"`
+	Harvest    string    `json:"harvest"`
+	Page       int       `json:"page"`
+	Identifier string    `json:"identifier"`
+	Kind       string    `json:"kind"`
+	Errors     []string  `json:"errors"`
+	RawPage    string    `json:"raw_page"`
+	Raw        string    `json:"raw,omitempty"`
+	Document   string    `json:"document,omitempty"` // what Elasticsearch refused
+	At         time.Time `json:"at"`
+}
+
+// maxQuarantinedRaw bounds the raw bytes copied into an entry; the whole
+// record stays in the raw page.
+const maxQuarantinedRaw = 1 << 20
+
+func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind string, cause error, doc []byte) error {
+	key := fmt.Sprintf("%s/p%06d-r%04d.json", runPrefix("quarantine", w.in), w.in.Page, seq)
+	var msgs []string
+	for _, line := range strings.Split(cause.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			msgs = append(msgs, line)
+		}
+	}
+	raw := it.body
+	if len(raw) > maxQuarantinedRaw {
+		raw = raw[:maxQuarantinedRaw]
+	}
+	id := it.identifier
+	if id == "" {
+		id = "(no identifier)"
+	}
+	e := QuarantineEntry{
+		Source: w.in.Source.ID, Set: w.in.Set, Harvest: w.in.HarvestID, Page: w.in.Page, Identifier: id,
+		Kind: kind, Errors: msgs, RawPage: w.h.Store.URI(w.rawKey), Raw: string(raw), Document: string(doc), At: w.now,
+	}
+	if err := w.h.Store.PutJSON(ctx, key, e); err != nil {
+		return err
+	}
+	reason := strings.Join(msgs, "; ")
+	w.h.log().Warn("record quarantined", "source", w.in.Source.ID, "identifier", id, "kind", kind, "reason", reason)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.Counts.Quarantined++
+	if len(w.res.Quarantine) < MaxExamples {
+		w.res.Quarantine = append(w.res.Quarantine, QuarantineRef{Key: key, Kind: kind, Reason: reason})
+	}
+	return nil
+}
+
+// rawSink spools a page's bytes, gzipped, to a temporary file while they
+// are parsed, and then sends the file to S3: the page is never held whole.
+type rawSink struct {
+	f  *os.File
+	zw *gzip.Writer
+}
+
+func newRawSink() (*rawSink, error) {
+	f, err := os.CreateTemp("", "avo-page-*.gz")
+	if err != nil {
+		return nil, err
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	return &rawSink{f: f, zw: zw}, nil
+}
+
+func (s *rawSink) Write(p []byte) (int, error) { return s.zw.Write(p) }
+
+// upload closes the spool and writes it to key.
+func (s *rawSink) upload(ctx context.Context, store *s3store.Store, key, contentType string) error {
+	if err := s.zw.Close(); err != nil {
+		return err
+	}
+	size, err := s.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	return store.PutReader(ctx, key, s.f, size, contentType, map[string]string{"avo-encoding": "gzip"})
+}
+
+// contents reads the spooled bytes back, uncompressed (for salvage).
+func (s *rawSink) contents() ([]byte, error) {
+	_ = s.zw.Flush()
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(s.f)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(zr)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // the stream is not closed yet: everything written so far
+	}
+	_, _ = s.f.Seek(0, io.SeekEnd)
+	return b, err
+}
+
+func (s *rawSink) close() {
+	s.f.Close()
+	os.Remove(s.f.Name())
+}

@@ -1,0 +1,101 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+// s3PageSize is how many keys one listing page asks for.
+const s3PageSize = 100
+
+// fetchS3 lists one page of a partner bucket and reads its metadata
+// objects (never the essence next to them). The page's objects are kept
+// raw as JSON lines {key, etag, body}.
+func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res *PageResult) error {
+	src := in.Source.S3
+	if src == nil {
+		return temporal.NewNonRetryableApplicationError("source "+in.Source.ID+" has no s3 section", "BadSource", nil)
+	}
+	partner, err := h.partnerStore(ctx, *src)
+	if err != nil {
+		return err
+	}
+	objs, next, err := partner.ListPage(ctx, src.Prefix, in.Cursor, s3PageSize)
+	if err != nil {
+		if s3store.IsPermanent(err) {
+			return temporal.NewNonRetryableApplicationError(err.Error(), "S3", err)
+		}
+		return err
+	}
+	sink, err := newRawSink()
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	w.rawKey = fmt.Sprintf("%s/page-%06d.jsonl.gz", runPrefix("raw", in), in.Page)
+	res.RawKey, res.Next = w.rawKey, next
+	enc := json.NewEncoder(sink)
+	for _, o := range objs {
+		if !hasSuffix(o.Key, src.MetadataSuffixes()) {
+			continue
+		}
+		it := rawItem{identifier: o.Key, etag: o.ETag}
+		obj, err := partner.Get(ctx, o.Key, mappings.MaxRecordBytes)
+		switch {
+		case err == nil:
+			it.body = obj.Body
+		case s3store.IsNotFound(err):
+			continue // removed between listing and reading
+		case errors.Is(err, s3store.ErrTooLarge):
+			it.problem = err
+		default:
+			return err
+		}
+		if err := enc.Encode(struct {
+			Key  string `json:"key"`
+			ETag string `json:"etag"`
+			Body string `json:"body"`
+		}{o.Key, o.ETag, string(it.body)}); err != nil {
+			return err
+		}
+		if err := w.add(ctx, it); err != nil {
+			return err
+		}
+		activity.RecordHeartbeat(ctx, in.Page)
+	}
+	return sink.upload(ctx, h.Store, w.rawKey, "application/x-ndjson")
+}
+
+func (h *Harvest) partnerStore(ctx context.Context, src sources.S3) (*s3store.Store, error) {
+	c := h.S3
+	c.Bucket = src.Bucket
+	if src.Endpoint != "" {
+		c.Endpoint = src.Endpoint
+	}
+	if src.Region != "" {
+		c.Region = src.Region
+	}
+	if src.Profile != "" {
+		c.Profile = src.Profile
+	}
+	return s3store.New(ctx, c)
+}
+
+func hasSuffix(key string, suffixes []string) bool {
+	for _, s := range suffixes {
+		if strings.HasSuffix(strings.ToLower(key), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
