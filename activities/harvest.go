@@ -89,6 +89,9 @@ type PageInput struct {
 	Until     string         `json:"until,omitempty"`
 	// TrackSeen keeps the page's identifiers for the run's sweep.
 	TrackSeen bool `json:"track_seen,omitempty"`
+	// RetryBase is the first retry's delay (default 1s); it doubles with
+	// each attempt.
+	RetryBase time.Duration `json:"retry_base,omitempty"`
 }
 
 // PageResult is what a page leaves behind: keys and counts.
@@ -120,7 +123,7 @@ const (
 func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, error) {
 	res, err := h.harvestPage(ctx, in)
 	if err != nil {
-		return PageResult{}, withBackoff(ctx, err)
+		return PageResult{}, withBackoff(ctx, err, in.RetryBase)
 	}
 	h.log().Info("page harvested", "source", in.Source.ID, "set", in.Set, "page", in.Page,
 		"records", res.Counts.Records, "indexed", res.Counts.Indexed, "deleted", res.Counts.Deleted,
@@ -159,7 +162,7 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 // withBackoff gives a retryable error its next delay: exponential in the
 // attempt, with jitter so that many harvests failing together do not come
 // back together, and never shorter than a provider's Retry-After.
-func withBackoff(ctx context.Context, err error) error {
+func withBackoff(ctx context.Context, err error, base time.Duration) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		return err
@@ -168,8 +171,10 @@ func withBackoff(ctx context.Context, err error) error {
 	if activity.IsActivity(ctx) {
 		attempt = int(activity.GetInfo(ctx).Attempt)
 	}
-	base := time.Duration(1<<min(attempt, 8)) * time.Second
-	delay := min(base, 5*time.Minute)
+	if base <= 0 {
+		base = time.Second
+	}
+	delay := min(base<<min(attempt-1, 12), 5*time.Minute)
 	delay = delay/2 + time.Duration(rand.Int64N(int64(delay)))
 	errType := "Transient"
 	if appErr != nil {

@@ -73,7 +73,7 @@ func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareR
 	}
 	id, err := client.Identify(ctx)
 	if err != nil {
-		return out, withBackoff(ctx, classifyOAI(PageInput{Source: in.Source}, err))
+		return out, withBackoff(ctx, classifyOAI(PageInput{Source: in.Source}, err), 0)
 	}
 	out.Granularity, out.DeletedRecord = id.Granularity, strings.TrimSpace(id.DeletedRecord)
 	if out.Granularity != DayGranularity && out.Granularity != SecondsGranularity {

@@ -63,6 +63,8 @@ const (
 type Timeouts struct {
 	Page      time.Duration `json:"page,omitempty"`
 	Heartbeat time.Duration `json:"heartbeat,omitempty"`
+	// RetryBase is the delay before a page's first retry (default 1s).
+	RetryBase time.Duration `json:"retry_base,omitempty"`
 }
 
 // HarvestInput starts a harvest of one source and set, and carries its
@@ -173,7 +175,7 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 		// The activity sets each retry's delay itself (exponential with
 		// jitter, or the provider's Retry-After); these bound it.
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    2 * time.Second,
+			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Minute,
 			MaximumAttempts:    10,
@@ -201,6 +203,7 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 		err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
 			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
 			Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
+			RetryBase: in.Timeouts.RetryBase,
 		}).Get(ctx, &page)
 		in.Requests++
 		var appErr *temporal.ApplicationError

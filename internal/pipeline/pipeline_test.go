@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/worker"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
@@ -26,7 +26,12 @@ import (
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperWorkerEnv) != "" {
+		os.Exit(helperWorker())
+	}
+	os.Exit(testenv.Main(m))
+}
 
 type fixture struct {
 	ctx     context.Context
@@ -36,7 +41,9 @@ type fixture struct {
 
 // newFixture runs the pipeline on real servers: an in-process Temporal
 // server, the test Elasticsearch node and versitygw, and a worker.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWorker(t, true) }
+
+func newFixtureWorker(t *testing.T, worker bool) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -54,11 +61,13 @@ func newFixture(t *testing.T) *fixture {
 	if err := c.Setup(ctx); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	w := c.NewWorker(worker.Options{})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
+	if worker {
+		w := c.NewWorker(sdkworker.Options{})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
 	}
-	t.Cleanup(w.Stop)
 	partnerCfg := cfg.S3
 	partnerCfg.Bucket = cfg.S3.Bucket + "-partner"
 	partner, err := s3store.New(ctx, partnerCfg)
