@@ -53,6 +53,11 @@ func Sets(src sources.Source) []string {
 // does not stop the others; the source harvest then fails, naming them.
 func HarvestSource(ctx workflow.Context, in SourceInput) (SourceResult, error) {
 	var out SourceResult
+	if in.HarvestID == "" {
+		// Started by a schedule, whose arguments are fixed: the run is
+		// named by its start.
+		in.HarvestID = workflow.GetInfo(ctx).WorkflowStartTime.UTC().Format("20060102T150405.000Z")
+	}
 	current := ""
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (map[string]any, error) {
 		return map[string]any{"source": in.Source.ID, "current_set": current, "done": out.Sets}, nil

@@ -106,6 +106,7 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(
 		newHarvestCmd(a),
+		newScheduleCmd(a),
 		newWorkerCmd(a),
 		newSearchCmd(a),
 		newSetupCmd(a),

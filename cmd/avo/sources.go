@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 )
 
@@ -41,6 +42,65 @@ func newSourcesCmd(a *app) *cobra.Command {
 				}
 				tw.Flush()
 			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate [SOURCE...]",
+		Short: "Check sources before harvesting: the file, the provider (Identify, format, sets) or the bucket",
+		Long: `Check the sources file and then each source (or those named): an OAI-PMH
+provider must answer Identify, offer the configured metadata format and
+have the configured sets; a partner bucket must be listable. Exits 1 when
+any source has a problem.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := sources.Load(a.cfg.Sources)
+			if err != nil {
+				return usageError{err}
+			}
+			todo := f.Sources
+			if len(args) > 0 {
+				todo = nil
+				for _, id := range args {
+					src, err := f.Get(id)
+					if err != nil {
+						return fmt.Errorf("%w: %v", pipeline.ErrNotFound, err)
+					}
+					todo = append(todo, src)
+				}
+			}
+			c, err := a.connect(cmd.Context(), pipeline.Need{})
+			if err != nil {
+				return err
+			}
+			var checks []pipeline.SourceCheck
+			var bad []string
+			for _, src := range todo {
+				ck := c.ValidateSource(cmd.Context(), src)
+				checks = append(checks, ck)
+				if !ck.OK {
+					bad = append(bad, ck.Source)
+				}
+			}
+			if err := a.emit(checks, func(w io.Writer) {
+				for _, ck := range checks {
+					mark := "ok"
+					if !ck.OK {
+						mark = "PROBLEM"
+					}
+					fmt.Fprintf(w, "%s: %s\n", ck.Source, mark)
+					for _, f := range ck.Facts {
+						fmt.Fprintf(w, "    %s\n", f)
+					}
+					for _, p := range ck.Problems {
+						fmt.Fprintf(w, "  ! %s\n", p)
+					}
+				}
+			}); err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("sources with problems: %s", strings.Join(bad, ", "))
+			}
+			return nil
 		},
 	})
 	return cmd

@@ -1,0 +1,92 @@
+package pipeline_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+)
+
+func TestSchedules(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(5), oaitest.Faults{PageSize: 10})
+	src := oaiSource("sched", p)
+	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 30 * time.Second}); err == nil {
+		t.Error("a schedule every 30s was accepted")
+	}
+	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 6 * time.Hour, Note: "nightly"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := f.clients.Schedule(f.ctx, "sched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Every != 6*time.Hour || info.Paused || info.Overlap != "Skip" || info.CatchupWindow != 6*time.Hour || len(info.NextRuns) == 0 {
+		t.Errorf("schedule %+v", info)
+	}
+
+	// Running it now harvests the source through the scheduled action.
+	if err := f.clients.TriggerSchedule(f.ctx, "sched"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := f.clients.HarvestStatus(f.ctx, "sched", "")
+		if err == nil && st.Status == "Completed" && st.Report != nil {
+			if st.Report.Counts.Indexed != 5 {
+				t.Errorf("scheduled harvest indexed %d, want 5", st.Report.Counts.Indexed)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the triggered harvest did not complete: %+v %v", st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	if err := f.clients.PauseSchedule(f.ctx, "sched", true, "provider maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	all, err := f.clients.Schedules(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || !all[0].Paused || all[0].Note != "provider maintenance" || all[0].LastRun == nil {
+		t.Errorf("schedules %+v", all)
+	}
+	// Creating it again replaces it.
+	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 12 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := f.clients.Schedule(f.ctx, "sched"); err != nil || info.Every != 12*time.Hour || info.Paused {
+		t.Errorf("replaced schedule %+v %v", info, err)
+	}
+	if err := f.clients.DeleteSchedule(f.ctx, "sched"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.clients.Schedule(f.ctx, "sched"); !errors.Is(err, pipeline.ErrNotFound) {
+		t.Errorf("after delete: %v", err)
+	}
+}
+
+func TestValidateSource(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(3, "kunst"), oaitest.Faults{})
+	good := oaiSource("v", p, "kunst")
+	if ck := f.clients.ValidateSource(f.ctx, good); !ck.OK || len(ck.Facts) == 0 {
+		t.Errorf("good source: %+v", ck)
+	}
+	bad := oaiSource("v", p, "kunst", "nosuchset")
+	bad.OAI.MetadataPrefix = "lido"
+	ck := f.clients.ValidateSource(f.ctx, bad)
+	if ck.OK || len(ck.Problems) != 2 {
+		t.Errorf("bad source: %+v", ck)
+	}
+	down := oaiSource("v", p)
+	down.OAI.URL = "http://127.0.0.1:1/oai"
+	if ck := f.clients.ValidateSource(f.ctx, down); ck.OK {
+		t.Errorf("unreachable source: %+v", ck)
+	}
+}

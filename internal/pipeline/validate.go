@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+)
+
+// SourceCheck is what `avo sources validate` found out about a source.
+type SourceCheck struct {
+	Source   string   `json:"source"`
+	OK       bool     `json:"ok"`
+	Facts    []string `json:"facts,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// ValidateSource checks that a source can be harvested before anything
+// runs: an OAI-PMH provider answers Identify, offers the metadata format
+// and has the configured sets; a partner bucket can be listed.
+func (c *Clients) ValidateSource(ctx context.Context, src sources.Source) SourceCheck {
+	ck := SourceCheck{Source: src.ID}
+	switch src.Kind {
+	case sources.KindOAIPMH:
+		c.validateOAI(ctx, src, &ck)
+	case sources.KindS3:
+		c.validateS3(ctx, src, &ck)
+	}
+	ck.OK = len(ck.Problems) == 0
+	return ck
+}
+
+func (c *Clients) validateOAI(ctx context.Context, src sources.Source, ck *SourceCheck) {
+	timeout := time.Duration(src.OAI.Timeout)
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	client := &oaipmh.Client{BaseURL: src.OAI.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, timeout), UserAgent: "avo/" + Version}
+	id, err := client.Identify(ctx)
+	if err != nil {
+		ck.Problems = append(ck.Problems, fmt.Sprintf("Identify at %s: %v", src.OAI.URL, err))
+		return
+	}
+	ck.Facts = append(ck.Facts, fmt.Sprintf("%q answers Identify: granularity %s, deleted records %s, earliest %s",
+		id.RepositoryName, id.Granularity, id.DeletedRecord, id.EarliestDatestamp))
+	formats, err := client.ListMetadataFormats(ctx)
+	if err != nil {
+		ck.Problems = append(ck.Problems, fmt.Sprintf("ListMetadataFormats: %v", err))
+	} else {
+		var offered []string
+		for _, f := range formats {
+			offered = append(offered, f.Prefix)
+		}
+		if !slices.Contains(offered, src.OAI.MetadataPrefix) {
+			ck.Problems = append(ck.Problems, fmt.Sprintf("format %s is not offered (offered: %v)", src.OAI.MetadataPrefix, offered))
+		}
+	}
+	if len(src.OAI.Sets) > 0 {
+		sets, err := client.ListSets(ctx)
+		if err != nil {
+			ck.Problems = append(ck.Problems, fmt.Sprintf("ListSets: %v", err))
+			return
+		}
+		have := map[string]bool{}
+		for _, s := range sets {
+			have[s.Spec] = true
+		}
+		for _, s := range src.OAI.Sets {
+			if !have[s] {
+				ck.Problems = append(ck.Problems, fmt.Sprintf("set %s does not exist at the provider", s))
+			}
+		}
+	}
+}
+
+func (c *Clients) validateS3(ctx context.Context, src sources.Source, ck *SourceCheck) {
+	cfg := c.Config.S3
+	cfg.Bucket = src.S3.Bucket
+	if src.S3.Endpoint != "" {
+		cfg.Endpoint = src.S3.Endpoint
+	}
+	if src.S3.Region != "" {
+		cfg.Region = src.S3.Region
+	}
+	if src.S3.Profile != "" {
+		cfg.Profile = src.S3.Profile
+	}
+	st, err := s3store.New(ctx, cfg)
+	if err != nil {
+		ck.Problems = append(ck.Problems, err.Error())
+		return
+	}
+	objs, _, err := st.ListPage(ctx, src.S3.Prefix, "", 100)
+	if err != nil {
+		ck.Problems = append(ck.Problems, err.Error())
+		return
+	}
+	meta := 0
+	for _, o := range objs {
+		for _, sfx := range src.S3.MetadataSuffixes() {
+			if len(o.Key) >= len(sfx) && o.Key[len(o.Key)-len(sfx):] == sfx {
+				meta++
+				break
+			}
+		}
+	}
+	ck.Facts = append(ck.Facts, fmt.Sprintf("s3://%s/%s can be listed: %d metadata objects among the first %d keys", src.S3.Bucket, src.S3.Prefix, meta, len(objs)))
+}
