@@ -70,6 +70,14 @@ test: deps tools lint build ## lint, then unit and integration tests against rea
 	    "$$(grep -cE '^\s*--- FAIL' .cache/test.log || true)" \
 	    "$$(grep -cE '^\s*--- SKIP' .cache/test.log || true)"
 
+# The harvest benchmark runs once (it harvests AVO_BENCH_RECORDS, default
+# 100,000); the parsing and mapping ones run as Go benchmarks do.
+bench: deps tools build ## benchmarks: parsing, mapping, and a 100,000-record harvest on the real servers
+	@mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./mappings 2>&1 | tee .cache/bench.log
+	$(BIN)/avo dev run -- $(GO) test -run '^$$' -bench Harvest -benchtime 1x -timeout 60m ./internal/pipeline 2>&1 \
+	  | grep -v 'level=' | tee -a .cache/bench.log
+
 lint: $(WORKFLOWCHECK) ## gofmt check, go vet, workflowcheck
 	@mkdir -p .cache
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \

@@ -108,6 +108,9 @@ func xmlUnmarshal(b []byte, v any) error { return xml.Unmarshal(b, v) }
 type listParser struct {
 	w   *window
 	dec *xml.Decoder
+	// skipped counts the bytes the window passed over behind the decoder's
+	// back (record contents); stream offsets are the decoder's plus these.
+	skipped int64
 	// scopes holds the namespace declarations of each open element.
 	scopes [][]xml.Attr
 	info   PageInfo
@@ -295,39 +298,70 @@ func (p *listParser) readRecord() (Record, error) {
 }
 
 // metadata returns the element inside <metadata> (whose start tag was just
-// read) as standalone bytes, and consumes </metadata>.
+// read) as standalone bytes, and consumes </metadata>. The element is read
+// as raw tokens, which the decoder does not match against its stack of
+// open elements; </metadata> goes through Token, which matches it.
 func (p *listParser) metadata() ([]byte, error) {
-	var out []byte
 	defer p.w.clearMark()
 	for {
-		before := p.dec.InputOffset()
+		before := p.offset()
 		p.w.setMark(before)
-		tok, err := p.dec.Token()
+		tok, err := p.dec.RawToken()
 		if err != nil {
 			return nil, p.syntaxError(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if out != nil {
-				return nil, fmt.Errorf("%w: <metadata> holds more than one element", ErrMalformedResponse)
-			}
-			if err := p.dec.Skip(); err != nil {
+			if err := p.skipContent(); err != nil {
 				return nil, p.syntaxError(err)
 			}
-			if size := p.dec.InputOffset() - before; size > int64(p.w.max) {
+			end := p.offset()
+			if end-before > int64(p.w.max) {
 				return nil, fmt.Errorf("%w: a record is larger than %d bytes", ErrMalformedResponse, p.w.max)
 			}
-			raw := p.w.bytes(before, p.dec.InputOffset())
-			out = withScopes(raw, p.scopes, nsDecls(t.Attr))
+			out := withScopes(p.w.bytes(before, end), p.scopes, nsDecls(t.Attr))
+			return out, p.endMetadata()
 		case xml.EndElement:
-			p.scopes = p.scopes[:len(p.scopes)-1]
-			if out == nil {
-				return nil, fmt.Errorf("%w: empty <metadata>", ErrMalformedResponse)
-			}
-			return out, nil
+			return nil, fmt.Errorf("%w: empty <metadata>", ErrMalformedResponse)
 		}
 	}
 }
+
+func (p *listParser) endMetadata() error {
+	for {
+		tok, err := p.dec.Token()
+		if err != nil {
+			return p.syntaxError(err)
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			return fmt.Errorf("%w: <metadata> holds more than one element", ErrMalformedResponse)
+		case xml.EndElement:
+			p.scopes = p.scopes[:len(p.scopes)-1]
+			return nil
+		}
+	}
+}
+
+// skipContent passes over the rest of a record whose start tag the
+// decoder has just read. Only the record's extent matters here (its
+// mapping parses it strictly), so the window scans for it directly, much
+// faster than the decoder's byte-by-byte tokens; a record whose tags do
+// not match thus fails alone, not with its page. The decoder holds no byte
+// read ahead after a start tag's '>', so it resumes exactly after.
+func (p *listParser) skipContent() error {
+	raw := p.w.buf[:p.w.pos]
+	if len(raw) >= 2 && raw[len(raw)-2] == '/' {
+		_, err := p.dec.RawToken() // <x/>: the decoder's own end element
+		return err
+	}
+	n, err := p.w.skipElement()
+	p.skipped += n
+	return err
+}
+
+// offset is the stream offset at the decoder's position.
+func (p *listParser) offset() int64 { return p.dec.InputOffset() + p.skipped }
 
 // nsDecls returns the namespace declarations among attrs.
 func nsDecls(attrs []xml.Attr) []xml.Attr {
@@ -387,7 +421,10 @@ func (p *listParser) syntaxError(err error) error {
 	if errors.Is(err, ErrMalformedResponse) {
 		return err
 	}
-	return fmt.Errorf("%w: %v (at byte %d)", ErrMalformedResponse, err, p.dec.InputOffset())
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("%w: %v (at byte %d)", ErrMalformedResponse, err, p.offset())
 }
 
 // passCharset lets declared encodings through: Repair has already turned

@@ -1,8 +1,12 @@
 package oaipmh
 
 import (
+	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -198,5 +202,57 @@ func TestMetadataNamespacesFromAncestors(t *testing.T) {
 	// An unprefixed child keeps the default namespace it had in the response.
 	if dc.Unprefixed.Space != Namespace {
 		t.Errorf("unprefixed element namespace %q, want %q", dc.Unprefixed.Space, Namespace)
+	}
+}
+
+// The recorded responses, served over HTTP, through the client as the
+// harvester uses it.
+func TestRecordedResponsesThroughClient(t *testing.T) {
+	dir := fixtures.Dir(t, "oai-pmh/sickle")
+	serve := func(name string) *Client {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(b) }))
+		t.Cleanup(srv.Close)
+		return &Client{BaseURL: srv.URL}
+	}
+	ctx := context.Background()
+	var raw bytes.Buffer
+	var ids []string
+	info, _, err := serve("ListRecords.xml").List(ctx, "ListRecords", ListArgs{MetadataPrefix: "oai_dc"}, &raw, func(r Record) error {
+		ids = append(ids, r.Header.Identifier)
+		return nil
+	})
+	if err != nil || len(ids) != 2 || info.Token.Value == "" {
+		t.Errorf("ListRecords: %v %v %+v", err, ids, info)
+	}
+	if want, _ := os.ReadFile(filepath.Join(dir, "ListRecords.xml")); !bytes.Equal(raw.Bytes(), want) {
+		t.Error("the raw copy differs from the bytes sent")
+	}
+	if rec, err := serve("GetRecord.xml").GetRecord(ctx, "oai:test.example.com:1996652", "oai_dc"); err != nil || rec.Metadata == nil {
+		t.Errorf("GetRecord: %v", err)
+	}
+	if id, err := serve("Identify.xml").Identify(ctx); err != nil || id.Granularity != "YYYY-MM-DD" {
+		t.Errorf("Identify: %+v %v", id, err)
+	}
+	if formats, err := serve("ListMetadataFormats.xml").ListMetadataFormats(ctx); err != nil || len(formats) != 5 {
+		t.Errorf("ListMetadataFormats: %d formats, %v", len(formats), err)
+	}
+	if sets, err := serve("ListSets.xml").ListSets(ctx); err != nil || len(sets) != 131 {
+		t.Errorf("ListSets: %d sets, %v", len(sets), err)
+	}
+	if sets, err := serve("noSetHierarchy.xml").ListSets(ctx); err != nil || sets != nil {
+		t.Errorf("noSetHierarchy: %v %v", sets, err)
+	}
+	_, _, err = serve("badArgument.xml").List(ctx, "ListRecords", ListArgs{MetadataPrefix: "oai_dc"}, nil, nil)
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Code != BadArgument {
+		t.Errorf("badArgument through the client: %v", err)
+	}
+	_, _, err = serve("ListRecordsBroken.xml").List(ctx, "ListRecords", ListArgs{MetadataPrefix: "oai_dc"}, nil, nil)
+	if !errors.Is(err, ErrNotOAIPMH) && !errors.Is(err, ErrMalformedResponse) {
+		t.Errorf("broken: %v", err)
 	}
 }

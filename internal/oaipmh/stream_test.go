@@ -16,8 +16,11 @@ func oaiRecord(i int, title string) string {
 	return fmt.Sprintf(`<record><header><identifier>oai:t:%d</identifier><datestamp>2026-01-01</datestamp><setSpec>a</setSpec></header>`+
 		`<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">`+
 		`<dc:title>%s</dc:title><dc:identifier>pid%d</dc:identifier>`+
-		`<dc:description>Een beschrijving van het fragment, lang genoeg om op een echte te lijken, met een paar zinnen over de inhoud en de context waarin het werd uitgezonden.</dc:description>`+
-		`<dc:subject>geschiedenis</dc:subject><dc:subject>België</dc:subject><dc:type>video</dc:type><dc:date>2019-10-23</dc:date>`+
+		`<dc:description>Een beschrijving van het fragment, lang genoeg om op een echte te lijken, met een paar zinnen over de inhoud en de context waarin het werd uitgezonden. `+
+		`Reportage over de Belgische geschiedenis na 1830, met archiefbeelden van de onafhankelijkheid, de staatshervormingen en interviews met historici en getuigen.</dc:description>`+
+		`<dc:creator>Jan Janssens</dc:creator><dc:contributor>An Peeters</dc:contributor><dc:contributor>Marc Wouters</dc:contributor>`+
+		`<dc:subject>geschiedenis</dc:subject><dc:subject>België</dc:subject><dc:subject>staatshervorming</dc:subject><dc:type>video</dc:type><dc:format>video/mp4</dc:format>`+
+		`<dc:date>2019-10-23</dc:date><dc:coverage>België</dc:coverage><dc:relation>https://hetarchief.be/pid/qs5d8ncx8c</dc:relation>`+
 		`<dc:publisher>VRT</dc:publisher><dc:language>nl</dc:language><dc:rights>VIAA-ONDERWIJS</dc:rights></oai_dc:dc></metadata></record>`, i, title, i)
 }
 
@@ -142,6 +145,7 @@ func TestRecordOverLimit(t *testing.T) {
 func BenchmarkParsePage(b *testing.B) {
 	body := []byte(page(100, "tok"))
 	b.SetBytes(int64(len(body)))
+	b.ReportMetric(float64(len(body))/100, "bytes/record")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -151,4 +155,65 @@ func BenchmarkParsePage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// Record contents that can fool a scanner: tags in comments and CDATA,
+// '>' in attribute values, self-closing and nested same-name elements,
+// processing instructions.
+func TestSkipTrickyRecords(t *testing.T) {
+	records := []string{
+		`<x:dc xmlns:x="urn:x"><!-- </x:dc> --><t a="1>2" b='/>'>v</t></x:dc>`,
+		`<dc><![CDATA[ </dc> <dc> ]]><dc><dc/></dc></dc>`,
+		`<dc/>`,
+		`<dc><?pi </dc> ?><e/><e></e></dc>`,
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i, r := range records {
+		fmt.Fprintf(&b, `<record><header><identifier>r%d</identifier><datestamp>2026-01-01</datestamp></header><metadata>%s</metadata></record>`, i, r)
+	}
+	b.WriteString(`<resumptionToken>t</resumptionToken></ListRecords></OAI-PMH>`)
+	page, err := ParseList([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != len(records) || page.Token.Value != "t" {
+		t.Fatalf("%d records, token %q", len(page.Records), page.Token.Value)
+	}
+	for i, r := range page.Records {
+		// The response's default namespace is copied onto the record's root.
+		if got := strings.Replace(string(r.Metadata), ` xmlns="`+Namespace+`"`, "", 1); got != records[i] {
+			t.Errorf("record %d: got %s, want %s", i, got, records[i])
+		}
+		if err := xmlUnmarshal(r.Metadata, new(struct{})); err != nil {
+			t.Errorf("record %d does not parse alone: %v", i, err)
+		}
+	}
+}
+
+// A record cut off inside its content is an error for the page.
+func TestTruncatedInsideRecord(t *testing.T) {
+	body := page(3, "tok")
+	cut := body[:strings.Index(body, "<dc:description>")+30]
+	if _, err := ParseList([]byte(cut)); !errors.Is(err, ErrMalformedResponse) {
+		t.Errorf("got %v", err)
+	}
+}
+
+// FuzzParseList: no input makes the parser panic or hang, and what it
+// returns is consistent.
+func FuzzParseList(f *testing.F) {
+	f.Add([]byte(page(2, "tok")))
+	f.Add([]byte(head + oaiRecord(1, "x&#x1B;\x0b") + `</ListRecords></OAI-PMH>`))
+	f.Add([]byte(`<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><error code="badArgument">x</error></OAI-PMH>`))
+	f.Add([]byte(head + `<record><header><identifier>a</identifier></header><metadata><a><!--</a>--><![CDATA[<]]></a></metadata></record></ListRecords></OAI-PMH>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		page, err := ParseList(body)
+		if err != nil {
+			return
+		}
+		if n := bytes.Count(body, []byte("record")) + bytes.Count(body, []byte("header")); len(page.Records) > n {
+			t.Fatalf("%d records from a body naming record/header %d times", len(page.Records), n)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package oaipmh
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -97,4 +98,117 @@ func (w *window) clearMark() { w.mark = -1 }
 // bytes returns a copy of the stream bytes [from, to), which must be kept.
 func (w *window) bytes(from, to int64) []byte {
 	return append([]byte(nil), w.buf[from-w.base:to-w.base]...)
+}
+
+// need makes at least n bytes available from the read position.
+func (w *window) need(n int) error {
+	for len(w.buf)-w.pos < n {
+		if err := w.fill(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// index finds sep at or after the read position, reading more as needed,
+// and returns its distance from the read position.
+func (w *window) index(sep []byte) (int, error) {
+	from := 0
+	for {
+		if i := bytes.Index(w.buf[w.pos+from:], sep); i >= 0 {
+			return from + i, nil
+		}
+		from = max(0, len(w.buf)-w.pos-len(sep)+1)
+		if err := w.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+var (
+	commentStart = []byte("!--")
+	commentEnd   = []byte("-->")
+	cdataStart   = []byte("![CDATA[")
+	cdataEnd     = []byte("]]>")
+	piEnd        = []byte("?>")
+)
+
+// skipElement passes over the content and end tag of an element whose
+// start tag has just been read, counting depth by tags; comments, CDATA
+// sections, processing instructions and quoted attribute values are
+// stepped over whole. Names are not matched: the record's own parse does
+// that. It returns how many bytes it passed.
+func (w *window) skipElement() (int64, error) {
+	start := w.base + int64(w.pos)
+	for depth := 1; depth > 0; {
+		i, err := w.index([]byte{'<'})
+		if err != nil {
+			return 0, err
+		}
+		w.pos += i + 1
+		if err := w.need(1); err != nil {
+			return 0, err
+		}
+		switch c := w.buf[w.pos]; {
+		case c == '/':
+			j, err := w.index([]byte{'>'})
+			if err != nil {
+				return 0, err
+			}
+			w.pos += j + 1
+			depth--
+		case c == '?':
+			j, err := w.index(piEnd)
+			if err != nil {
+				return 0, err
+			}
+			w.pos += j + len(piEnd)
+		case c == '!':
+			end := commentEnd
+			switch {
+			case w.need(len(cdataStart)) == nil && bytes.HasPrefix(w.buf[w.pos:], cdataStart):
+				end = cdataEnd
+			case w.need(len(commentStart)) == nil && bytes.HasPrefix(w.buf[w.pos:], commentStart):
+			default:
+				return 0, fmt.Errorf("%w: a declaration inside a record", ErrMalformedResponse)
+			}
+			j, err := w.index(end)
+			if err != nil {
+				return 0, err
+			}
+			w.pos += j + len(end)
+		default:
+			if err := w.skipStartTag(&depth); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return w.base + int64(w.pos) - start, nil
+}
+
+// skipStartTag passes over a start tag after its '<', raising depth
+// unless the tag closes itself.
+func (w *window) skipStartTag(depth *int) error {
+	prev := byte(0)
+	for {
+		if err := w.need(1); err != nil {
+			return err
+		}
+		c := w.buf[w.pos]
+		w.pos++
+		switch c {
+		case '"', '\'':
+			j, err := w.index([]byte{c})
+			if err != nil {
+				return err
+			}
+			w.pos += j + 1
+		case '>':
+			if prev != '/' {
+				*depth++
+			}
+			return nil
+		}
+		prev = c
+	}
 }

@@ -43,7 +43,7 @@ func helperWorker() int {
 	return 0
 }
 
-func startHelperWorker(t *testing.T, cfg config.Config) *exec.Cmd {
+func startHelperWorker(t testing.TB, cfg config.Config) *exec.Cmd {
 	t.Helper()
 	b, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -58,7 +58,7 @@ func startHelperWorker(t *testing.T, cfg config.Config) *exec.Cmd {
 
 // state is what a harvest leaves in the index and in S3, without what
 // differs between runs (harvest ids, times).
-func (f *fixture) state(t *testing.T, source string) (docs []string, records []string) {
+func (f *fixture) state(t testing.TB, source string) (docs []string, records []string) {
 	t.Helper()
 	if err := f.clients.Indices.Refresh(f.ctx, esindex.Catalog); err != nil {
 		t.Fatal(err)

@@ -41,9 +41,9 @@ type fixture struct {
 
 // newFixture runs the pipeline on real servers: an in-process Temporal
 // server, the test Elasticsearch node and versitygw, and a worker.
-func newFixture(t *testing.T) *fixture { return newFixtureWorker(t, true) }
+func newFixture(t testing.TB) *fixture { return newFixtureWorker(t, true) }
 
-func newFixtureWorker(t *testing.T, worker bool) *fixture {
+func newFixtureWorker(t testing.TB, worker bool) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -78,7 +78,7 @@ func newFixtureWorker(t *testing.T, worker bool) *fixture {
 }
 
 // demoSources serves the sample provider and bucket for this test.
-func (f *fixture) demoSources(t *testing.T) (oai, s3 sources.Source) {
+func (f *fixture) demoSources(t testing.TB) (oai, s3 sources.Source) {
 	t.Helper()
 	p, err := demo.Serve(0)
 	if err != nil {
@@ -98,7 +98,7 @@ func (f *fixture) demoSources(t *testing.T) (oai, s3 sources.Source) {
 	return oai, s3
 }
 
-func (f *fixture) harvest(t *testing.T, src sources.Source, o pipeline.HarvestOptions) workflows.HarvestResult {
+func (f *fixture) harvest(t testing.TB, src sources.Source, o pipeline.HarvestOptions) workflows.HarvestResult {
 	t.Helper()
 	run, err := f.clients.StartHarvest(f.ctx, src, o)
 	if err != nil {
@@ -111,7 +111,7 @@ func (f *fixture) harvest(t *testing.T, src sources.Source, o pipeline.HarvestOp
 	return res
 }
 
-func (f *fixture) count(t *testing.T) int {
+func (f *fixture) count(t testing.TB) int {
 	t.Helper()
 	n, err := f.clients.Indices.Count(f.ctx, esindex.Catalog)
 	if err != nil {
@@ -120,7 +120,7 @@ func (f *fixture) count(t *testing.T) int {
 	return n
 }
 
-func (f *fixture) keys(t *testing.T, prefix string) []string {
+func (f *fixture) keys(t testing.TB, prefix string) []string {
 	t.Helper()
 	objs, err := f.clients.Store.List(f.ctx, prefix)
 	if err != nil {

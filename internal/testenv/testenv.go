@@ -174,15 +174,23 @@ func deleteIndices(esURL, prefix string) {
 // Temporal starts an in-process Temporal server for one test. Task queues
 // get one partition, as on a development server: with several, a lone
 // worker's poll can sit on an empty partition for its whole long-poll.
-func Temporal(t *testing.T) *temporaltest.TestServer {
+func Temporal(t testing.TB) *temporaltest.TestServer {
 	defer func(start time.Time) {
 		t.Logf("in-process Temporal server started in %s", time.Since(start).Round(time.Millisecond))
 	}(time.Now())
-	return temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseServerOptions(
+	opts := []temporaltest.TestServerOption{}
+	if tt, ok := t.(*testing.T); ok {
+		opts = append(opts, temporaltest.WithT(tt))
+	}
+	ts := temporaltest.NewServer(append(opts, temporaltest.WithBaseServerOptions(
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 			dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():      []dynamicconfig.ConstrainedValue{{Value: 1}},
 			dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():     []dynamicconfig.ConstrainedValue{{Value: 1}},
 		}),
-	))
+	))...)
+	if _, ok := t.(*testing.T); !ok {
+		t.Cleanup(ts.Stop)
+	}
+	return ts
 }
