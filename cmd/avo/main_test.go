@@ -113,12 +113,34 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("list: exit %d %+v\n%s", code, rows, out)
 	}
 
+	if code, out, errOut := avo(ctx, with("sources", "validate")...); code != exitOK || !strings.Contains(out, "demo-oai: ok") || !strings.Contains(out, "demo-s3: ok") {
+		t.Errorf("sources validate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := avo(ctx, with("schedule", "create", "demo-oai", "--every", "6h")...); code != exitOK || !strings.Contains(out, "6h0m0s") {
+		t.Errorf("schedule create: exit %d\n%s", code, out)
+	}
+	code, out, _ = avo(ctx, with("schedule", "list", "-o", "json")...)
+	var schedules []pipeline.ScheduleInfo
+	if code != exitOK || json.Unmarshal([]byte(out), &schedules) != nil || len(schedules) != 1 || schedules[0].Source != "demo-oai" {
+		t.Errorf("schedule list: exit %d %+v", code, schedules)
+	}
+	if code, _, _ := avo(ctx, with("schedule", "delete", "demo-oai")...); code != exitOK {
+		t.Errorf("schedule delete: exit %d", code)
+	}
+	// A full harvest again: nothing changes, nothing is duplicated.
+	code, out, _ = avo(ctx, with("harvest", "start", "demo-oai", "--full", "--wait", "-o", "json")...)
+	if code != exitOK || json.Unmarshal([]byte(out), &outcomes) != nil || outcomes[0].Counts.Records != 12 {
+		t.Errorf("full harvest: exit %d %+v", code, outcomes)
+	}
+
 	// Exit codes operators script against.
 	for _, c := range []struct {
 		args []string
 		code int
 	}{
 		{with("harvest", "start", "no-such-source"), exitNotFound},
+		{with("schedule", "delete", "demo-oai"), exitNotFound},
+		{with("schedule", "create", "demo-oai"), exitUsage},
 		{with("harvest", "status", "never-harvested"), exitNotFound},
 		{with("harvest", "start"), exitUsage},
 		{with("search", "x", "--size", "1000"), exitUsage},
