@@ -8,7 +8,7 @@ import (
 // iriParts are the five components of RFC 3986, section 3, each with
 // whether it is present (an empty query differs from none).
 type iriParts struct {
-	scheme, authority, path, query, fragment string
+	scheme, authority, path, query, fragment       string
 	hasScheme, hasAuthority, hasQuery, hasFragment bool
 }
 
