@@ -764,3 +764,20 @@ func isPNChars(r rune) bool {
 	return isPNCharsU(r) || r == '-' || r >= '0' && r <= '9' || r == 0xB7 ||
 		r >= 0x300 && r <= 0x36F || r >= 0x203F && r <= 0x2040
 }
+
+// ValidBlankLabel reports whether label (without "_:") is a BLANK_NODE_LABEL
+// of Turtle and N-Triples.
+func ValidBlankLabel(label string) bool {
+	if label == "" {
+		return false
+	}
+	for i, r := range label {
+		switch {
+		case i == 0 && !(isPNCharsU(r) || r >= '0' && r <= '9'):
+			return false
+		case i > 0 && !isPNChars(r) && r != '.':
+			return false
+		}
+	}
+	return !strings.HasSuffix(label, ".")
+}
