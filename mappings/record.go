@@ -79,9 +79,12 @@ type Education struct {
 }
 
 // Concept is a vocabulary term: its URI and, once resolved, its label.
+// Inferred concepts were not in the record but follow from it (the level
+// of a degree, the category of a theme).
 type Concept struct {
-	URI   string `json:"uri,omitempty"`
-	Label string `json:"label,omitempty"`
+	URI      string `json:"uri,omitempty"`
+	Label    string `json:"label,omitempty"`
+	Inferred bool   `json:"inferred,omitempty"`
 }
 
 // Rights holds licences and publication state.
