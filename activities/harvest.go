@@ -101,14 +101,18 @@ type PageResult struct {
 	RawKey       string          `json:"raw_key"`
 	ResponseDate string          `json:"response_date,omitempty"`
 	ListSize     int             `json:"list_size,omitempty"` // completeListSize, when the provider gives it
-	Quarantine   []QuarantineRef `json:"quarantine,omitempty"`
+	// Quarantine counts the page's quarantined records per kind, with a
+	// few examples each: bounded however many there are.
+	Quarantine map[string]KindSummary `json:"quarantine,omitempty"`
 }
 
 // QuarantineRef points at a quarantined record.
 type QuarantineRef struct {
-	Key    string `json:"key"`
-	Kind   string `json:"kind"`
-	Reason string `json:"reason"`
+	Key  string `json:"key"`
+	Kind string `json:"kind"` // unreadable, unmappable, invalid, index-rejected
+	// Rules broken, when the record mapped but is invalid.
+	Rules  []string `json:"rules,omitempty"`
+	Reason string   `json:"reason"`
 }
 
 // Error types workflows tell apart.
@@ -132,12 +136,11 @@ func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, er
 }
 
 func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, error) {
-	mapper, err := mappings.Lookup(in.Source.Mapping)
-	if err != nil {
+	if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", err)
 	}
 	res := &PageResult{Counts: Counts{Pages: 1}}
-	w, err := h.newPageWriter(in, mapper, res)
+	w, err := h.newPageWriter(in, res)
 	if err != nil {
 		return PageResult{}, err
 	}

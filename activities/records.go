@@ -31,7 +31,6 @@ const recordWriters = 16
 type pageWriter struct {
 	h      *Harvest
 	in     PageInput
-	mapper mappings.Mapper
 	rawKey string
 	now    time.Time
 	idx    *esindex.Writer
@@ -44,12 +43,12 @@ type pageWriter struct {
 	n    int             // items taken, numbering quarantine entries
 }
 
-func (h *Harvest) newPageWriter(in PageInput, mapper mappings.Mapper, res *PageResult) (*pageWriter, error) {
+func (h *Harvest) newPageWriter(in PageInput, res *PageResult) (*pageWriter, error) {
 	idx, err := h.Index.NewWriter(esindex.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	w := &pageWriter{h: h, in: in, mapper: mapper, now: h.now().UTC(), idx: idx, res: res, done: map[string]bool{}}
+	w := &pageWriter{h: h, in: in, now: h.now().UTC(), idx: idx, res: res, done: map[string]bool{}}
 	w.puts.SetLimit(recordWriters)
 	return w, nil
 }
@@ -108,12 +107,12 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
 		ETag: it.etag, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
 	}
-	rec, err := mapRecord(w.mapper, it.body, origin)
+	rec, problems, err := mapRecord(w.in.Source.Mapping, it.body, origin)
 	if err != nil {
 		return w.quarantine(ctx, seq, it, "unmappable", err, nil)
 	}
-	if err := rec.Validate(); err != nil {
-		return w.quarantine(ctx, seq, it, "invalid", err, nil)
+	if len(problems) > 0 {
+		return w.quarantine(ctx, seq, it, "invalid", problems, nil)
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
@@ -184,18 +183,18 @@ func (w *pageWriter) abandon(ctx context.Context) {
 	_, _ = w.idx.Close(ctx)
 }
 
-// mapRecord runs a mapper, turning a panic on hostile input into an error
-// for that one record.
-func mapRecord(m mappings.Mapper, raw []byte, o mappings.Origin) (rec mappings.Record, err error) {
+// mapRecord maps, enriches and checks a record, turning a panic on
+// hostile input into an error for that one record.
+func mapRecord(format string, raw []byte, o mappings.Origin) (rec mappings.Record, problems mappings.Problems, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("mapping failed: %v", p)
 		}
 	}()
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return rec, errors.New("the record has no metadata")
+		return rec, nil, errors.New("the record has no metadata")
 	}
-	return m(raw, o)
+	return mappings.Map(format, raw, o)
 }
 
 // deleteRecord removes a record kept in S3 and returns its external id, or
@@ -224,7 +223,9 @@ type QuarantineEntry struct {
 	RawPage    string    `json:"raw_page"`
 	Raw        string    `json:"raw,omitempty"`
 	Document   string    `json:"document,omitempty"` // what Elasticsearch refused
-	At         time.Time `json:"at"`
+	// Rules broken, for records that mapped but are invalid.
+	Rules []string  `json:"rules,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // maxQuarantinedRaw bounds the raw bytes copied into an entry; the whole
@@ -247,9 +248,14 @@ func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind s
 	if id == "" {
 		id = "(no identifier)"
 	}
+	var rules []string
+	var ps mappings.Problems
+	if errors.As(cause, &ps) {
+		rules = ps.Rules()
+	}
 	e := QuarantineEntry{
 		Source: w.in.Source.ID, Set: w.in.Set, Harvest: w.in.HarvestID, Page: w.in.Page, Identifier: id,
-		Kind: kind, Errors: msgs, RawPage: w.h.Store.URI(w.rawKey), Raw: string(raw), Document: string(doc), At: w.now,
+		Kind: kind, Errors: msgs, RawPage: w.h.Store.URI(w.rawKey), Raw: string(raw), Document: string(doc), Rules: rules, At: w.now,
 	}
 	if err := w.h.Store.PutJSON(ctx, key, e); err != nil {
 		return err
@@ -259,9 +265,7 @@ func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind s
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.res.Counts.Quarantined++
-	if len(w.res.Quarantine) < MaxExamples {
-		w.res.Quarantine = append(w.res.Quarantine, QuarantineRef{Key: key, Kind: kind, Reason: reason})
-	}
+	w.res.Quarantine = AddQuarantine(w.res.Quarantine, []QuarantineRef{{Key: key, Kind: kind, Rules: rules, Reason: reason}})
 	return nil
 }
 

@@ -36,7 +36,8 @@ type Report struct {
 	Granularity string `json:"granularity,omitempty"`
 }
 
-// KindSummary counts the quarantined records of one kind and keeps a few.
+// KindSummary counts the quarantined records of one kind (for invalid
+// records, of one broken rule) and keeps a few as examples.
 type KindSummary struct {
 	Count    int             `json:"count"`
 	Examples []QuarantineRef `json:"examples"`
@@ -54,12 +55,43 @@ func AddQuarantine(sum map[string]KindSummary, refs []QuarantineRef) map[string]
 		sum = map[string]KindSummary{}
 	}
 	for _, r := range refs {
-		k := sum[r.Kind]
-		k.Count++
-		if len(k.Examples) < MaxExamples {
-			k.Examples = append(k.Examples, r)
+		// An invalid record counts once under each rule it breaks.
+		kinds := []string{r.Kind}
+		if len(r.Rules) > 0 {
+			kinds = kinds[:0]
+			for _, rule := range r.Rules {
+				kinds = append(kinds, r.Kind+": "+rule)
+			}
 		}
-		sum[r.Kind] = k
+		for _, kind := range kinds {
+			k := sum[kind]
+			k.Count++
+			if len(k.Examples) < MaxExamples {
+				k.Examples = append(k.Examples, r)
+			}
+			sum[kind] = k
+		}
+	}
+	return sum
+}
+
+// MergeQuarantine adds a page's summary to a run's.
+func MergeQuarantine(sum, page map[string]KindSummary) map[string]KindSummary {
+	if len(page) == 0 {
+		return sum
+	}
+	if sum == nil {
+		sum = map[string]KindSummary{}
+	}
+	for kind, p := range page {
+		k := sum[kind]
+		k.Count += p.Count
+		for _, e := range p.Examples {
+			if len(k.Examples) < MaxExamples {
+				k.Examples = append(k.Examples, e)
+			}
+		}
+		sum[kind] = k
 	}
 	return sum
 }

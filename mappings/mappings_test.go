@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,9 +146,20 @@ func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Record{ExternalID: "abc_123", Title: "t", Issued: "2019-10", Created: "1958?"}
+	ok := Record{ExternalID: "abc_123", Title: "t", Issued: "2019-10", Created: "1958?", Provenance: origin.provenance("oai_dc"),
+		Rights: Rights{Licenses: []string{"VIAA-ONDERWIJS"}}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid: %v", err)
+	}
+	lic := ok
+	lic.Rights.Licenses = []string{"VIAA-ONDERWIJS", "MAG-ALLES"}
+	if ps := Check(lic); len(ps) != 1 || ps[0].Rule != RuleUnknownLicence {
+		t.Errorf("unknown licence: %v", ps)
+	}
+	lang := ok
+	lang.Languages = []string{"nld"}
+	if ps := Check(lang); len(ps) != 1 || ps[0].Rule != RuleSchema || !strings.Contains(ps[0].Message, "/languages/0") {
+		t.Errorf("three-letter language: %v", ps)
 	}
 	for _, d := range []string{"2019", "2019-10-23", "2019-10-22T22:00:00Z", "2019-10-22T22:00:00.000000Z", "1990/1995", "../2001", "2004-06~"} {
 		if !validDate(d) {
@@ -155,14 +167,9 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	bad := Record{ExternalID: "a b", Title: " ", Issued: "gisteren"}
-	err := bad.Validate()
-	if err == nil {
-		t.Fatal("invalid record passed")
-	}
-	for _, part := range []string{"external_id", "empty title", "issued"} {
-		if !strings.Contains(err.Error(), part) {
-			t.Errorf("error %q does not mention %s", err, part)
-		}
+	ps := Check(bad)
+	if got := ps.Rules(); !slices.Equal(got, []string{RuleBadDate, RuleBadExternalID, RuleMissingTitle}) {
+		t.Errorf("rules %v from %v", got, ps)
 	}
 }
 

@@ -3,7 +3,6 @@
 package mappings
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -164,27 +163,6 @@ func Formats() []string {
 const MaxRecordBytes = 16 << 20
 
 var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
-// Validate checks the rules every mapped record must meet; each broken rule
-// is one error, so a quarantined record lists all of its problems.
-func (r Record) Validate() error {
-	var errs []error
-	switch {
-	case r.ExternalID == "":
-		errs = append(errs, errors.New("no external_id (archive PID)"))
-	case !externalIDPattern.MatchString(r.ExternalID):
-		errs = append(errs, fmt.Errorf("external_id %q does not match [A-Za-z0-9_]+", r.ExternalID))
-	}
-	if strings.TrimSpace(r.Title) == "" {
-		errs = append(errs, errors.New("empty title"))
-	}
-	for _, d := range []struct{ name, v string }{{"issued", r.Issued}, {"created", r.Created}} {
-		if d.v != "" && !validDate(d.v) {
-			errs = append(errs, fmt.Errorf("%s %q is not an ISO 8601 / EDTF date", d.name, d.v))
-		}
-	}
-	return errors.Join(errs...)
-}
 
 var edtfDate = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?[?~%]?$`)
 

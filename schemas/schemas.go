@@ -10,3 +10,8 @@ import "embed"
 //
 //go:embed elasticsearch/*.json
 var Elasticsearch embed.FS
+
+// EducationProfile is the JSON Schema (2020-12) of a mapped record.
+//
+//go:embed education-profile.schema.json
+var EducationProfile []byte

@@ -220,7 +220,7 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 		}
 		in.Page++
 		in.Counts.Add(page.Counts)
-		in.Quarantine = activities.AddQuarantine(in.Quarantine, page.Quarantine)
+		in.Quarantine = activities.MergeQuarantine(in.Quarantine, page.Quarantine)
 		if in.ResponseDate == "" {
 			in.ResponseDate = page.ResponseDate
 		}

@@ -42,7 +42,7 @@ func pages(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, n int,
 			return activities.PageResult{
 				Counts: activities.Counts{Pages: 1, Records: 10, Indexed: 9, Quarantined: 1},
 				Next:   next, ResponseDate: "2026-11-01T00:00:00Z",
-				Quarantine: []activities.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}},
+				Quarantine: map[string]activities.KindSummary{"invalid: missing-title": {Count: 1, Examples: []activities.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}}}},
 			}, nil
 		})
 }
@@ -69,7 +69,7 @@ func TestHarvestPagesAndReports(t *testing.T) {
 	if res.Counts != want || res.ReportKey != "reports/s1/_all/h.json" {
 		t.Errorf("result %+v", res)
 	}
-	if report.Status != activities.StatusCompleted || report.Counts != want || report.Quarantine["invalid"].Count != 3 || report.ResponseDate != "2026-11-01T00:00:00Z" {
+	if report.Status != activities.StatusCompleted || report.Counts != want || report.Quarantine["invalid: missing-title"].Count != 3 || report.ResponseDate != "2026-11-01T00:00:00Z" {
 		t.Errorf("report %+v", report)
 	}
 	// Each page asked for the token the previous one returned.

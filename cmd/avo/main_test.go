@@ -103,7 +103,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "Completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
 		t.Errorf("status: exit %d %+v\n%s", code, st, out)
 	}
-	if code, out, _ := avo(ctx, with("harvest", "status", "demo-oai")...); code != exitOK || !strings.Contains(out, "10 indexed") || !strings.Contains(out, "invalid: 1") {
+	if code, out, _ := avo(ctx, with("harvest", "status", "demo-oai")...); code != exitOK || !strings.Contains(out, "10 indexed") || !strings.Contains(out, "invalid: missing-title: 1") {
 		t.Errorf("status (text): exit %d\n%s", code, out)
 	}
 

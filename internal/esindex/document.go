@@ -1,6 +1,7 @@
 package esindex
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -78,9 +79,7 @@ func NewCatalogDoc(r mappings.Record, recordURI string) CatalogDoc {
 		OriginalCP: r.OriginalCP, OriginalCPID: r.OriginalCPID,
 		Languages: r.Languages, Keywords: r.Keywords, Subjects: r.PartnerKeywords,
 		Creators: names(r.Creators), Contributors: names(r.Contributors), Publishers: names(r.Publishers),
-		Context: r.Education.Context, TypicalAgeRange: r.Education.TypicalAgeRange,
-		Classification: r.Education.Classification,
-		EndUserRoles:   r.Education.EndUserRoles, ResourceTypes: r.Education.ResourceTypes,
+		EndUserRoles: r.Education.EndUserRoles, ResourceTypes: r.Education.ResourceTypes,
 		Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
 		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
 		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate,
@@ -95,13 +94,29 @@ func NewCatalogDoc(r mappings.Record, recordURI string) CatalogDoc {
 	}
 	d.Issued, d.IssuedEDTF = edtfLowerBound(r.Issued)
 	d.Created, d.CreatedEDTF = edtfLowerBound(r.Created)
-	d.LevelIDs, _ = split(r.Education.Levels)
-	d.DegreeIDs, _ = split(r.Education.Degrees)
-	d.SubjectIDs, _ = split(r.Education.Subjects)
-	var themeLabels []string
-	d.ThemeIDs, themeLabels = split(r.Education.Themes)
-	d.ThemeLabels = themeLabels
+	// URI fields hold inferred ancestors too, so a filter on a level finds
+	// what is tagged with one of its degrees; the label fields the current
+	// frontend filters on get the concepts' labels and the legacy labels.
+	e := r.Education
+	var labels []string
+	d.LevelIDs, labels = split(e.Levels)
+	d.Context = union(e.Context, labels)
+	d.DegreeIDs, labels = split(e.Degrees)
+	d.TypicalAgeRange = union(e.TypicalAgeRange, labels)
+	d.SubjectIDs, labels = split(e.Subjects)
+	d.Classification = union(e.Classification, labels)
+	d.ThemeIDs, d.ThemeLabels = split(e.Themes)
 	return d
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, v := range b {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func names(agents []mappings.Agent) []string {

@@ -173,7 +173,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 		}
 		reasons[e.Identifier] = e.Kind + ": " + strings.Join(e.Errors, "; ")
 	}
-	if r := reasons["oai:demo.archief.local:dm12leeg01"]; r != "invalid: empty title" {
+	if r := reasons["oai:demo.archief.local:dm12leeg01"]; r != "invalid: missing-title: empty title" {
 		t.Errorf("quarantine of the empty title: %q", r)
 	}
 	if r := reasons["sidecars/dm26kapot01.xml"]; !strings.HasPrefix(r, "unmappable: malformed XML") {
@@ -183,7 +183,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("demo-oai", ""), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Status != activities.StatusCompleted || rep.Counts.Records != 12 || rep.Quarantine["invalid"].Count != 1 {
+	if rep.Status != activities.StatusCompleted || rep.Counts.Records != 12 || rep.Quarantine["invalid: missing-title"].Count != 1 {
 		t.Errorf("report %+v", rep)
 	}
 
