@@ -164,10 +164,11 @@ const MaxRecordBytes = 16 << 20
 
 var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
-var edtfDate = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?[?~%]?$`)
+var edtfDate = regexp.MustCompile(`^[\dX]{4}(-[\dX]{2}(-[\dX]{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?[?~%]?$`)
 
 // validDate accepts the EDTF level-0/1 forms partners send: a year, a
-// month, a day, a date-time, optionally uncertain/approximate, and intervals.
+// month, a day, a date-time, optionally uncertain/approximate, with
+// unspecified digits (X: "19XX", "XXXX"), and intervals.
 func validDate(s string) bool {
 	if a, b, ok := strings.Cut(s, "/"); ok {
 		return (a == ".." || a == "" || edtfDate.MatchString(a)) && (b == ".." || b == "" || edtfDate.MatchString(b))
@@ -178,6 +179,16 @@ func validDate(s string) bool {
 // clean trims and collapses internal whitespace, as partner XML is often
 // pretty-printed inside text nodes.
 func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// multiline trims a text whose line breaks mean something (Markdown): line
+// ends are normalised and trailing spaces dropped, the lines kept.
+func multiline(s string) string {
+	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
 
 // appendUnique appends the cleaned values not yet present.
 func appendUnique(list []string, values ...string) []string {

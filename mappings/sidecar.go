@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -28,6 +29,8 @@ func MapSidecar(raw []byte, o Origin) (Record, error) {
 	return r, nil
 }
 
+var dataHubSubject = regexp.MustCompile(`^[A-Z]{2} \| [^|]+ \| (.+)$`)
+
 func isMediaHavenNS(space, kind string) bool {
 	return strings.HasPrefix(space, "https://zeticon.mediahaven.com/metadata/") && strings.HasSuffix(space, "/"+kind+"/")
 }
@@ -47,15 +50,21 @@ func mapDynamic(r *Record, dyn *node) {
 		r.Episode = titles.text("episode")
 		r.Programme = titles.text("programma")
 	}
-	if v := dyn.text("dcterms_abstract"); v != "" {
-		r.Description = v
+	if a := dyn.child("dcterms_abstract"); a != nil && strings.TrimSpace(a.Text) != "" {
+		r.Description = multiline(a.Text) // Markdown
 	}
 	r.Issued = checkedDate(r, "dcterms_issued", dyn.text("dcterms_issued"))
 	r.Created = checkedDate(r, "dcterms_created", dyn.text("dcterms_created"))
 	r.Creators = roleAgents(dyn.child("dc_creators"))
 	r.Contributors = roleAgents(dyn.child("dc_contributors"))
 	r.Publishers = roleAgents(dyn.child("dc_publishers"))
-	r.PartnerKeywords = appendUnique(nil, dyn.child("dc_subjects").leaves()...)
+	for _, k := range dyn.child("dc_subjects").leaves() {
+		// DataHub writes "NL | Keywords | schilderij": language, kind, value.
+		if m := dataHubSubject.FindStringSubmatch(k); m != nil {
+			k = m[1]
+		}
+		r.PartnerKeywords = appendUnique(r.PartnerKeywords, k)
+	}
 	r.Keywords = appendUnique(nil, dyn.child("lom_keywords").leaves()...)
 	for _, l := range dyn.child("lom_languages").leaves() {
 		if code := normaliseLanguage(l); code != "" {
@@ -78,7 +87,12 @@ func mapDynamic(r *Record, dyn *node) {
 	e.EndUserRoles = appendUnique(nil, dyn.child("lom_intendedenduserrole").leaves()...)
 	e.ResourceTypes = appendUnique(nil, dyn.child("lom_learningresourcetype").leaves()...)
 	r.Rights.Licenses = appendUnique(nil, dyn.child("dc_rights_licenses").leaves()...)
-	r.Rights.RightsHolder = firstNonEmpty(dyn.text("dc_rights_rightsOwner"), dyn.text("dc_rights_rightsHolder"))
+	r.Rights.RightsHolder = firstNonEmpty(dyn.text("dc_rights_rightsOwner"), dyn.text("dc_rights_rightsHolder"),
+		strings.Join(dyn.child("dc_rights_rightsHolders").leaves(), "; "))
+	r.LocalIDs = localIDs(dyn.child("dc_identifier_localids"))
+	if id := dyn.text("dc_identifier_localid"); id != "" && !hasLocalID(r.LocalIDs, id) {
+		r.LocalIDs = append(r.LocalIDs, LocalID{Type: "localid", Value: id})
+	}
 	r.Rights.PublishAt = checkedTime(r, "publish_at", dyn.text("publish_at"))
 	r.Rights.DepublishAt = checkedTime(r, "depublish_at", dyn.text("depublish_at"))
 	r.Rights.ExpiryDate = checkedTime(r, "expiry_date", dyn.text("expiry_date"))

@@ -3,6 +3,7 @@ package mappings
 import (
 	"embed"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,7 +162,15 @@ func LoadVocabulary(ttl []byte) (*Vocabulary, error) {
 	return v, nil
 }
 
-func labelKey(l string) string { return strings.ToLower(strings.Join(strings.Fields(l), " ")) }
+// ordinal matches Dutch ordinals written out ("1ste", "2de"), which the
+// vocabulary writes short ("1e", "2e").
+var ordinal = regexp.MustCompile(`\b(\d+)(?:ste|de|e)\b`)
+
+// labelKey is how labels are compared: case, spacing and the spelling of
+// ordinals do not matter.
+func labelKey(l string) string {
+	return ordinal.ReplaceAllString(strings.ToLower(strings.Join(strings.Fields(l), " ")), "${1}e")
+}
 
 // Concept returns the concept with the URI.
 func (v *Vocabulary) Concept(uri string) (*VocabConcept, bool) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // node is a parsed XML element: small, read-only, enough for mapping.
@@ -156,4 +157,50 @@ func (n *node) attr(local string) string {
 		}
 	}
 	return ""
+}
+
+// path returns the elements reached from n through children of the given
+// local names, in document order.
+func (n *node) path(names ...string) []*node {
+	cur := []*node{n}
+	for _, name := range names {
+		var next []*node
+		for _, c := range cur {
+			next = append(next, c.all(name)...)
+		}
+		cur = next
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return cur
+}
+
+// texts returns the cleaned, non-empty texts of nodes.
+func texts(ns []*node) []string {
+	var out []string
+	for _, n := range ns {
+		if v := clean(n.Text); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// preferred picks, among alternatives, the one marked pref="preferred",
+// else one in Dutch, else the first with text.
+func preferred(ns []*node) string {
+	pick := func(ok func(*node) bool) string {
+		for _, n := range ns {
+			if v := clean(n.Text); v != "" && ok(n) {
+				return v
+			}
+		}
+		return ""
+	}
+	return firstNonEmpty(
+		pick(func(n *node) bool { return n.attr("pref") == "preferred" }),
+		pick(func(n *node) bool { return strings.HasPrefix(strings.ToLower(n.attr("lang")), "nl") }),
+		pick(func(*node) bool { return true }),
+	)
 }

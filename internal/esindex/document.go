@@ -157,6 +157,10 @@ func edtfLowerBound(v string) (date, original string) {
 	}
 	d = strings.TrimRight(d, "?~%")
 	d = strings.Replace(d, " ", "T", 1)
+	if strings.Contains(d, "X") {
+		// Unspecified digits: no date to filter on, only the text.
+		return "", v
+	}
 	if d == v {
 		return d, ""
 	}
