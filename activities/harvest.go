@@ -96,11 +96,11 @@ type PageInput struct {
 
 // PageResult is what a page leaves behind: keys and counts.
 type PageResult struct {
-	Counts       Counts          `json:"counts"`
-	Next         string          `json:"next,omitempty"` // empty when the list is complete
-	RawKey       string          `json:"raw_key"`
-	ResponseDate string          `json:"response_date,omitempty"`
-	ListSize     int             `json:"list_size,omitempty"` // completeListSize, when the provider gives it
+	Counts       Counts `json:"counts"`
+	Next         string `json:"next,omitempty"` // empty when the list is complete
+	RawKey       string `json:"raw_key"`
+	ResponseDate string `json:"response_date,omitempty"`
+	ListSize     int    `json:"list_size,omitempty"` // completeListSize, when the provider gives it
 	// Quarantine counts the page's quarantined records per kind, with a
 	// few examples each: bounded however many there are.
 	Quarantine map[string]KindSummary `json:"quarantine,omitempty"`
