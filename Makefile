@@ -21,7 +21,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 VERSITYGW     := $(BIN)/.versitygw-$(VERSITYGW_VERSION)
 WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help build tools deps demo dev test lint fmt bench clean distclean
+.PHONY: help build tools deps demo dev test fuzz lint fmt bench clean distclean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -57,9 +57,21 @@ demo: deps tools build ## run the pipeline end to end on the local stack and pri
 dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C
 	$(BIN)/avo dev
 
+# Every parser entry point has a fuzz target; make test runs each briefly,
+# make fuzz longer (FUZZTIME=10m make fuzz).
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./internal/oaipmh:FuzzParseList ./internal/turtle:FuzzParse ./internal/rdfio:FuzzRead \
+	./internal/sources:FuzzParse ./mappings:FuzzMap
+
+fuzz: ## run every fuzz target for FUZZTIME (default 5s)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tail -1 || exit 1; \
+	done
+
 # The servers come from `avo dev run`, which starts Elasticsearch and
 # versitygw on free ports and stops them afterwards, also when tests fail.
-test: deps tools lint build ## lint, then unit and integration tests against real servers
+test: deps tools lint build fuzz ## lint, fuzz briefly, then unit and integration tests against real servers
 	@mkdir -p .cache
 	$(BIN)/avo dev run -- $(GO) test -count=1 -timeout 25m -v ./... 2>&1 \
 	  | grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)|^\s+--- PASS' \
@@ -74,7 +86,7 @@ test: deps tools lint build ## lint, then unit and integration tests against rea
 # 100,000); the parsing and mapping ones run as Go benchmarks do.
 bench: deps tools build ## benchmarks: parsing, mapping, and a 100,000-record harvest on the real servers
 	@mkdir -p .cache
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./mappings 2>&1 | tee .cache/bench.log
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./internal/turtle ./mappings 2>&1 | tee .cache/bench.log
 	$(BIN)/avo dev run -- $(GO) test -run '^$$' -bench Harvest -benchtime 1x -timeout 60m ./internal/pipeline 2>&1 \
 	  | grep -v 'level=' | tee -a .cache/bench.log
 

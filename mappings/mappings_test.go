@@ -1,6 +1,7 @@
 package mappings
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -129,13 +130,15 @@ func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
 		"wrong namespace":  []byte(`<oai_dc:dc xmlns:oai_dc="http://example.org/not-oai-dc/"><title>x</title></oai_dc:dc>`),
 		"wrong root":       []byte(`<html><body/></html>`),
 		"deep nesting":     []byte(deep),
+		"deep json":        []byte(strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200)),
 		"entity expansion": []byte(`<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><d>&b;&b;&b;</d>`),
+		"external entity":  []byte(`<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>`),
 		"two roots":        []byte(`<a/><b/>`),
-		"too large":        []byte("<a>" + strings.Repeat("x", MaxRecordBytes) + "</a>"),
+		"50 MB":            []byte("<a>" + strings.Repeat("x", 50<<20) + "</a>"),
 	}
-	for name, raw := range cases {
-		for format, m := range map[string]Mapper{"oai_dc": MapOAIDC, "sidecar": MapSidecar} {
-			if _, err := m(raw, origin); err == nil {
+	for _, format := range Formats() {
+		for name, raw := range cases {
+			if _, _, err := Map(format, raw, origin); err == nil {
 				t.Errorf("%s / %s: no error", name, format)
 			}
 		}
@@ -143,6 +146,45 @@ func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
 	if _, err := MapOAIDC([]byte(deep), origin); !errors.Is(err, ErrMalformed) {
 		t.Errorf("deep nesting: %v, want ErrMalformed", err)
 	}
+	if _, _, err := Map("marc21", []byte("<x/>"), origin); err == nil || !strings.Contains(err.Error(), "unknown mapping") {
+		t.Errorf("unknown format: %v", err)
+	}
+}
+
+// A record with an empty title maps, but breaks a rule: it is quarantined
+// with that reason rather than failing to map.
+func TestEmptyTitleIsAProblem(t *testing.T) {
+	raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title> </dc:title><dc:identifier>pid1</dc:identifier></oai_dc:dc>`)
+	_, problems, err := Map("oai_dc", raw, origin)
+	if err != nil || !slices.Equal(problems.Rules(), []string{RuleMissingTitle}) {
+		t.Errorf("got %v, %v", problems, err)
+	}
+}
+
+// FuzzMap: no input makes any mapping panic.
+func FuzzMap(f *testing.F) {
+	for _, seed := range []string{
+		`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title></oai_dc:dc>`,
+		`<mhs:Sidecar xmlns:mhs="https://zeticon.mediahaven.com/metadata/20.3/mhs/"><mhs:Dynamic><PID>p</PID><dc_titles><serie>s</serie></dc_titles></mhs:Dynamic></mhs:Sidecar>`,
+		`{"Dynamic": {"PID": "p", "lom_keywords": {"Sleutelwoord": ["a", 1, null, {"x": [true]}]}}}`,
+		`@prefix s: <https://schema.org/> . <http://x/p1> a s:VideoObject ; s:name "n" ; s:duration "PT1M" .`,
+		`{"@id": "http://x/p", "http://purl.org/dc/terms/title": "t"}`,
+	} {
+		f.Add(0, []byte(seed))
+	}
+	formats := Formats()
+	f.Fuzz(func(t *testing.T, which int, raw []byte) {
+		if which < 0 {
+			which = -which
+		}
+		format := formats[which%len(formats)]
+		rec, _, err := Map(format, raw, origin)
+		if err == nil {
+			if _, merr := json.Marshal(rec); merr != nil {
+				t.Fatalf("%s: the record does not serialise: %v", format, merr)
+			}
+		}
+	})
 }
 
 func TestValidate(t *testing.T) {

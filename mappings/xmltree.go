@@ -1,11 +1,9 @@
 package mappings
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -26,65 +24,14 @@ const (
 // ErrMalformed marks input that is not well-formed XML.
 var ErrMalformed = errors.New("malformed XML")
 
-// parseTree parses raw into a tree. Entities other than the five XML ones
-// are refused by the decoder (no expansion attacks); depth and element
-// count are bounded.
+// parseTree parses one record into a tree (see scanner): strict, bounded
+// in size, depth and element count, refusing DTDs and so every entity
+// trick.
 func parseTree(raw []byte) (*node, error) {
 	if len(raw) > MaxRecordBytes {
 		return nil, fmt.Errorf("record is %d bytes, over the %d byte limit", len(raw), MaxRecordBytes)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(raw))
-	dec.Strict = true
-	var root *node
-	var stack []*node
-	var text [][]byte // character data of each open element
-	count := 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			count++
-			if count > maxElements {
-				return nil, fmt.Errorf("%w: more than %d elements", ErrMalformed, maxElements)
-			}
-			if len(stack) >= maxDepth {
-				return nil, fmt.Errorf("%w: nested deeper than %d elements", ErrMalformed, maxDepth)
-			}
-			n := &node{Name: t.Name, Attr: t.Copy().Attr}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, fmt.Errorf("%w: more than one root element", ErrMalformed)
-				}
-				root = n
-			} else {
-				parent := stack[len(stack)-1]
-				parent.Children = append(parent.Children, n)
-			}
-			stack = append(stack, n)
-			text = append(text, nil)
-		case xml.EndElement:
-			n := stack[len(stack)-1]
-			n.Text = string(bytes.TrimSpace(text[len(text)-1]))
-			stack = stack[:len(stack)-1]
-			text = text[:len(text)-1]
-		case xml.CharData:
-			if len(text) > 0 {
-				text[len(text)-1] = append(text[len(text)-1], t...)
-			} else if len(bytes.TrimSpace(t)) > 0 {
-				return nil, fmt.Errorf("%w: text outside the root element", ErrMalformed)
-			}
-		}
-	}
-	if root == nil {
-		return nil, fmt.Errorf("%w: no root element", ErrMalformed)
-	}
-	return root, nil
+	return scanTree(raw)
 }
 
 // child returns the first child with the local name.

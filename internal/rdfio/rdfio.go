@@ -93,11 +93,16 @@ func (noRemoteContexts) LoadDocument(u string) (*ld.RemoteDocument, error) {
 	return nil, fmt.Errorf("%w: %s", ErrRemoteContext, u)
 }
 
-func readJSONLD(data []byte, base string) ([]turtle.Triple, error) {
+func readJSONLD(data []byte, base string) (out []turtle.Triple, err error) {
+	// json-gold panics on some malformed documents; input never crashes
+	// the worker, so a panic is this document's error.
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("json-ld: unreadable document: %v", p)
+		}
+	}()
 	var doc any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("json-ld: %w", err)
 	}
 	opts := ld.NewJsonLdOptions(base)
@@ -110,7 +115,6 @@ func readJSONLD(data []byte, base string) ([]turtle.Triple, error) {
 	if !ok {
 		return nil, fmt.Errorf("json-ld: unexpected result %T", res)
 	}
-	var out []turtle.Triple
 	names := make([]string, 0, len(ds.Graphs))
 	for name := range ds.Graphs {
 		names = append(names, name)

@@ -100,3 +100,16 @@ func TestJSONLDNeverFetches(t *testing.T) {
 		t.Errorf("a remote context: %v", err)
 	}
 }
+
+// FuzzRead: no N-Triples or JSON-LD input makes the readers panic.
+func FuzzRead(f *testing.F) {
+	f.Add(true, []byte(`<http://a/s> <http://a/p> "o"@en .`))
+	f.Add(false, []byte(`{"@context": {"a": "http://a/"}, "@id": "http://a/s", "a:p": [{"@value": "x"}, {"@list": [1, 2]}]}`))
+	f.Fuzz(func(t *testing.T, nt bool, data []byte) {
+		syntax := JSONLD
+		if nt {
+			syntax = NTriples
+		}
+		_, _ = Read(data, syntax, "http://example.org/")
+	})
+}

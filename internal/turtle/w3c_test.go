@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -172,4 +173,65 @@ func TestW3CTurtleSuite(t *testing.T) {
 	}
 	fmt.Printf("W3C RDF 1.1 Turtle suite: %d of %d tests pass\n", passed, len(tests))
 	t.Logf("W3C RDF 1.1 Turtle suite: %d of %d tests pass", passed, len(tests))
+}
+
+// FuzzParse: no input makes the reader panic or hang, and what it reads,
+// written as N-Triples (a subset of Turtle), reads back the same.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`@prefix : <http://a/> . :s :p ( 1 2.0 3e4 "x"@en [ :q true ] ) .`))
+	f.Add([]byte(`@base <http://a/b/c> . <../d> <#e> """long "" string""" .`))
+	f.Add([]byte(`PREFIX p: <http://a/> p:s\-x p:p _:b1 . _:b1 p:q 'y'^^p:t .`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		triples, err := ParseAll(src, "http://example.org/base/doc.ttl")
+		if err != nil {
+			return
+		}
+		nt := toNTriples(triples)
+		again, err := ParseAll([]byte(nt), "")
+		if err != nil {
+			t.Fatalf("the N-Triples written do not read back: %v\n%s", err, nt)
+		}
+		if got := toNTriples(again); relabel(got) != relabel(nt) {
+			t.Fatalf("round trip changed the graph:\n%s\nbecame\n%s", nt, got)
+		}
+	})
+}
+
+var blankLabel = regexp.MustCompile(`_:[A-Za-z0-9]+`)
+
+// relabel names blank nodes in order of first appearance.
+func relabel(nt string) string {
+	names := map[string]string{}
+	return blankLabel.ReplaceAllStringFunc(nt, func(l string) string {
+		if n, ok := names[l]; ok {
+			return n
+		}
+		names[l] = fmt.Sprintf("_:n%d", len(names))
+		return names[l]
+	})
+}
+
+// BenchmarkParseSubjects reads the subjects vocabulary (the vak files).
+func BenchmarkParseSubjects(b *testing.B) {
+	dir := fixtures.Dir(b, "meemoo/vocabularies")
+	var src []byte
+	for _, f := range []string{"vak-norelated.skos.ttl", "vak-related.skos.ttl", "vak-position.skos.ttl"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		src = append(append(src, data...), '\n')
+	}
+	n := 0
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for range b.N {
+		triples, err := ParseAll(src, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = len(triples)
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "triples/s")
+	b.ReportMetric(float64(n), "triples")
 }
