@@ -113,6 +113,20 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("list: exit %d %+v\n%s", code, rows, out)
 	}
 
+	code, out, _ = avo(ctx, with("quarantine", "list", "-o", "json")...)
+	var quarantined []pipeline.QuarantinedRecord
+	if code != exitOK || json.Unmarshal([]byte(out), &quarantined) != nil || len(quarantined) != 2 {
+		t.Errorf("quarantine list: exit %d %+v\n%s", code, quarantined, out)
+	}
+	if code, out, _ := avo(ctx, with("quarantine", "list", "--kind", "missing-title")...); code != exitOK || !strings.Contains(out, "dm12leeg01") || strings.Contains(out, "dm26kapot01") {
+		t.Errorf("quarantine list --kind missing-title: exit %d\n%s", code, out)
+	}
+	if len(quarantined) > 0 {
+		code, out, _ := avo(ctx, with("quarantine", "show", quarantined[0].Key)...)
+		if code != exitOK || !strings.Contains(out, "errors:") || !strings.Contains(out, "raw record:") {
+			t.Errorf("quarantine show: exit %d\n%s", code, out)
+		}
+	}
 	if code, out, errOut := avo(ctx, with("sources", "validate")...); code != exitOK || !strings.Contains(out, "demo-oai: ok") || !strings.Contains(out, "demo-s3: ok") {
 		t.Errorf("sources validate: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -140,6 +154,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}{
 		{with("harvest", "start", "no-such-source"), exitNotFound},
 		{with("schedule", "delete", "demo-oai"), exitNotFound},
+		{with("quarantine", "show", "no/such/key.json"), exitNotFound},
 		{with("schedule", "create", "demo-oai"), exitUsage},
 		{with("harvest", "status", "never-harvested"), exitNotFound},
 		{with("harvest", "start"), exitUsage},
