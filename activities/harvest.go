@@ -140,7 +140,7 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", err)
 	}
 	res := &PageResult{Counts: Counts{Pages: 1}}
-	w, err := h.newPageWriter(in, res)
+	w, err := h.newPageWriter(ctx, in, res)
 	if err != nil {
 		return PageResult{}, err
 	}

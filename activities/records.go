@@ -33,8 +33,9 @@ type pageWriter struct {
 	in     PageInput
 	rawKey string
 	now    time.Time
-	idx    *esindex.Writer
-	puts   errgroup.Group
+	// catalog and education write the page's records to the two indices.
+	catalog, education *esindex.Writer
+	puts               errgroup.Group
 
 	mu   sync.Mutex
 	res  *PageResult
@@ -43,12 +44,17 @@ type pageWriter struct {
 	n    int             // items taken, numbering quarantine entries
 }
 
-func (h *Harvest) newPageWriter(in PageInput, res *PageResult) (*pageWriter, error) {
-	idx, err := h.Index.NewWriter(esindex.Catalog)
+func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResult) (*pageWriter, error) {
+	catalog, err := h.Index.NewWriter(ctx, esindex.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	w := &pageWriter{h: h, in: in, now: h.now().UTC(), idx: idx, res: res, done: map[string]bool{}}
+	education, err := h.Index.NewWriter(ctx, esindex.Education)
+	if err != nil {
+		_, _ = catalog.Close(ctx)
+		return nil, err
+	}
+	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: catalog, education: education, res: res, done: map[string]bool{}}
 	w.puts.SetLimit(recordWriters)
 	return w, nil
 }
@@ -89,7 +95,10 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 			return err
 		}
 		if id != "" {
-			if err := w.idx.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
+			if err := w.catalog.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
+				return err
+			}
+			if err := w.education.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
 				return err
 			}
 		}
@@ -114,19 +123,55 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	if len(problems) > 0 {
 		return w.quarantine(ctx, seq, it, "invalid", problems, nil)
 	}
+	if len(rec.Warnings) > 0 {
+		w.count(func(c *Counts) { c.Warnings++ })
+	}
+	// What editors decided about the item outlives its re-harvest.
+	w.puts.Go(func() error { return w.h.store(ctx, rec, recKey, w.now, w.catalog, w.education) })
+	return nil
+}
+
+// store writes a mapped record, with the editors' decisions on it, to S3
+// and to both indices.
+func (h *Harvest) store(ctx context.Context, rec mappings.Record, recKey string, now time.Time, catalog, education *esindex.Writer) error {
+	ed, err := readEditorial(ctx, h.Store, rec.ExternalID)
+	if err != nil {
+		return err
+	}
+	if ed != nil {
+		ed.Apply(&rec)
+	}
 	body, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	doc, err := json.Marshal(esindex.NewCatalogDoc(rec, w.h.Store.URI(recKey)))
+	if err := h.Store.Put(ctx, recKey, body, "application/json"); err != nil {
+		return err
+	}
+	cat, edu, err := esindex.Project(rec, h.Store.URI(recKey), now)
 	if err != nil {
 		return err
 	}
-	if len(rec.Warnings) > 0 {
-		w.count(func(c *Counts) { c.Warnings++ })
+	if err := catalog.Add(ctx, cat); err != nil {
+		return err
 	}
-	w.puts.Go(func() error { return w.h.Store.Put(ctx, recKey, body, "application/json") })
-	return w.idx.Add(ctx, esindex.Op{ID: rec.ExternalID, Doc: doc, Ref: it.identifier})
+	return education.Add(ctx, edu)
+}
+
+// EditorialKey is where the editors' decisions about an item are kept.
+func EditorialKey(pid string) string { return "editorial/" + pid + ".json" }
+
+// readEditorial reads the editors' decisions about an item, nil when none.
+func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*mappings.Editorial, error) {
+	var ed mappings.Editorial
+	err := store.GetJSON(ctx, EditorialKey(pid), &ed)
+	if s3store.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ed, nil
 }
 
 func (w *pageWriter) count(f func(*Counts)) {
@@ -149,16 +194,22 @@ func (w *pageWriter) note(line string) {
 // nothing); a document Elasticsearch refuses is quarantined.
 func (w *pageWriter) finish(ctx context.Context) error {
 	perr := w.puts.Wait()
-	out, err := w.idx.Close(ctx)
+	out, err := w.catalog.Close(ctx)
+	eout, eerr := w.education.Close(ctx)
 	if perr != nil {
 		return perr
 	}
-	if err != nil {
+	if err = errors.Join(err, eerr); err != nil {
 		return err
 	}
-	if out.Retryable > 0 {
+	if n := out.Retryable + eout.Retryable; n > 0 {
 		return fmt.Errorf("source %s page %d: %d index writes need another attempt: %s",
-			w.in.Source.ID, w.in.Page, out.Retryable, out.RetryableReason)
+			w.in.Source.ID, w.in.Page, n, out.RetryableReason+eout.RetryableReason)
+	}
+	// A document the catalog refused is refused by the education index
+	// too (the same mapping); it is quarantined once.
+	if len(out.Rejected) == 0 {
+		out.Rejected = eout.Rejected
 	}
 	for i, rej := range out.Rejected {
 		it := rawItem{identifier: rej.Ref}
@@ -180,7 +231,8 @@ func (w *pageWriter) finish(ctx context.Context) error {
 // abandon ends a page that failed: its writes are waited for, not checked.
 func (w *pageWriter) abandon(ctx context.Context) {
 	_ = w.puts.Wait()
-	_, _ = w.idx.Close(ctx)
+	_, _ = w.catalog.Close(ctx)
+	_, _ = w.education.Close(ctx)
 }
 
 // mapRecord maps, enriches and checks a record, turning a panic on

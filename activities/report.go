@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
@@ -83,7 +85,10 @@ func MergeQuarantine(sum, page map[string]KindSummary) map[string]KindSummary {
 	if sum == nil {
 		sum = map[string]KindSummary{}
 	}
-	for kind, p := range page {
+	// Sorted keys: the same order on every replay.
+	//workflowcheck:ignore
+	for _, kind := range slices.Sorted(maps.Keys(page)) {
+		p := page[kind]
 		k := sum[kind]
 		k.Count += p.Count
 		for _, e := range p.Examples {
@@ -116,8 +121,10 @@ func LatestReportKey(source, set string) string {
 // report, whatever the run's outcome.
 func (h *Harvest) FinishHarvest(ctx context.Context, r Report) (FinishResult, error) {
 	if r.Status == StatusCompleted {
-		if err := h.Index.Refresh(ctx, esindex.Catalog); err != nil {
-			return FinishResult{}, err
+		for _, kind := range esindex.Kinds {
+			if err := h.Index.Refresh(ctx, kind); err != nil {
+				return FinishResult{}, err
+			}
 		}
 	}
 	if !r.FinishedAt.IsZero() && !r.StartedAt.IsZero() {

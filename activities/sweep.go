@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -88,8 +89,13 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 		if err != nil {
 			return out, err
 		}
-		idx, err := h.Index.NewWriter(esindex.Catalog)
+		idx, err := h.Index.NewWriter(ctx, esindex.Catalog)
 		if err != nil {
+			return out, err
+		}
+		edu, err := h.Index.NewWriter(ctx, esindex.Education)
+		if err != nil {
+			_, _ = idx.Close(ctx)
 			return out, err
 		}
 		for i, id := range gone {
@@ -98,15 +104,13 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 				continue
 			}
 			ext, err := h.deleteRecord(ctx, RecordKey(in.Source, id))
+			if err == nil && ext != "" {
+				err = errors.Join(idx.Add(ctx, esindex.Op{ID: ext, Ref: id}), edu.Add(ctx, esindex.Op{ID: ext, Ref: id}))
+			}
 			if err != nil {
 				_, _ = idx.Close(ctx)
+				_, _ = edu.Close(ctx)
 				return out, err
-			}
-			if ext != "" {
-				if err := idx.Add(ctx, esindex.Op{ID: ext, Ref: id}); err != nil {
-					_, _ = idx.Close(ctx)
-					return out, err
-				}
 			}
 			out.Removed++
 			if i%100 == 0 {
@@ -114,11 +118,12 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 			}
 		}
 		res, err := idx.Close(ctx)
-		if err != nil {
+		eres, eerr := edu.Close(ctx)
+		if err = errors.Join(err, eerr); err != nil {
 			return out, err
 		}
-		if res.Retryable > 0 || len(res.Rejected) > 0 {
-			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, setLabel(in.Set), res.Retryable+len(res.Rejected), res.RetryableReason)
+		if n := res.Retryable + len(res.Rejected) + eres.Retryable + len(eres.Rejected); n > 0 {
+			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, setLabel(in.Set), n, res.RetryableReason+eres.RetryableReason)
 		}
 		h.log().Info("swept records the source no longer has", "source", in.Source, "set", in.Set, "removed", out.Removed, "kept_in_other_sets", out.KeptInOtherSets)
 	}

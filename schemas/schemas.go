@@ -5,8 +5,10 @@ package schemas
 
 import "embed"
 
-// Elasticsearch holds one index body (settings and mappings) per index kind,
-// as elasticsearch/KIND.json: the same JSON a production cluster accepts.
+// Elasticsearch holds the index body (settings and mappings) of avo's
+// indices, elasticsearch/items.json, the same JSON a production cluster
+// accepts. The catalog (everything mapped) and the education index (what
+// teachers may see) hold the same documents, so they share it.
 //
 //go:embed elasticsearch/*.json
 var Elasticsearch embed.FS

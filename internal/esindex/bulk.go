@@ -41,67 +41,70 @@ type Rejection struct {
 	Doc    []byte `json:"-"`
 }
 
-// Writer streams ops to one index through the bulk indexer, which flushes
-// by size, so memory stays bounded however many ops pass through.
-type Writer struct {
+// target is a bulk indexer on one alias and the outcome of its items.
+type target struct {
 	bi         esutil.BulkIndexer
 	mu         sync.Mutex
 	out        Outcome
 	added      int
 	indexerErr error
+	// goneOK: a missing alias is not a failure (a rebuild's -next alias,
+	// removed when the rebuild swapped).
+	goneOK bool
+	gone   int
 }
 
-// NewWriter opens a writer on the alias of kind.
-func (ix Indices) NewWriter(kind string) (*Writer, error) {
-	w := &Writer{}
+func (ix Indices) target(name string, alias, goneOK bool) (*target, error) {
+	t := &target{goneOK: goneOK}
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:       ix.ES,
-		Index:        ix.Alias(kind),
+		Index:        name,
 		NumWorkers:   1,
 		FlushBytes:   5 << 20,
-		RequireAlias: true, // never create a stray index named like the alias
+		RequireAlias: alias, // never create a stray index named like the alias
 		OnError: func(_ context.Context, err error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if w.indexerErr == nil {
-				w.indexerErr = err
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.indexerErr == nil {
+				t.indexerErr = err
 			}
 		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bulk indexer: %w", err)
 	}
-	w.bi = bi
-	return w, nil
+	t.bi = bi
+	return t, nil
 }
 
-// Add queues one op.
-func (w *Writer) Add(ctx context.Context, op Op) error {
+func (t *target) add(ctx context.Context, op Op) error {
 	item := esutil.BulkIndexerItem{
 		DocumentID: op.ID,
 		OnSuccess: func(_ context.Context, it esutil.BulkIndexerItem, _ esutil.BulkIndexerResponseItem) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
+			t.mu.Lock()
+			defer t.mu.Unlock()
 			if it.Action == "delete" {
-				w.out.Deleted++
+				t.out.Deleted++
 			} else {
-				w.out.Indexed++
+				t.out.Indexed++
 			}
 		},
 		OnFailure: func(_ context.Context, it esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
+			t.mu.Lock()
+			defer t.mu.Unlock()
 			switch {
 			case err != nil:
-				w.out.Retryable++
-				w.out.RetryableReason = err.Error()
-			case it.Action == "delete" && res.Status == http.StatusNotFound:
-				w.out.Deleted++ // already gone: the delete's goal holds
+				t.out.Retryable++
+				t.out.RetryableReason = err.Error()
+			case it.Action == "delete" && res.Status == http.StatusNotFound && res.Error.Type == "":
+				t.out.Deleted++ // already gone: the delete's goal holds
+			case t.goneOK && res.Status == http.StatusNotFound:
+				t.gone++
 			case res.Status == http.StatusTooManyRequests || res.Status >= 500:
-				w.out.Retryable++
-				w.out.RetryableReason = fmt.Sprintf("HTTP %d %s: %s", res.Status, res.Error.Type, res.Error.Reason)
+				t.out.Retryable++
+				t.out.RetryableReason = fmt.Sprintf("HTTP %d %s: %s", res.Status, res.Error.Type, res.Error.Reason)
 			default:
-				w.out.Rejected = append(w.out.Rejected, Rejection{
+				t.out.Rejected = append(t.out.Rejected, Rejection{
 					ID: op.ID, Ref: op.Ref, Status: res.Status, Reason: res.Error.Type + ": " + res.Error.Reason, Doc: op.Doc,
 				})
 			}
@@ -113,40 +116,106 @@ func (w *Writer) Add(ctx context.Context, op Op) error {
 		item.Action = "index"
 		item.Body = bytes.NewReader(op.Doc)
 	}
-	if err := w.bi.Add(ctx, item); err != nil {
+	if err := t.bi.Add(ctx, item); err != nil {
 		return fmt.Errorf("bulk add %s: %w", op.ID, err)
 	}
-	w.mu.Lock()
-	w.added++
-	w.mu.Unlock()
+	t.mu.Lock()
+	t.added++
+	t.mu.Unlock()
 	return nil
 }
 
-// Close flushes what is queued and returns the outcome of every op.
-func (w *Writer) Close(ctx context.Context) (Outcome, error) {
-	if err := w.bi.Close(ctx); err != nil {
-		return w.out, fmt.Errorf("bulk close: %w", err)
+func (t *target) close(ctx context.Context) (Outcome, error) {
+	if err := t.bi.Close(ctx); err != nil {
+		return t.out, fmt.Errorf("bulk close: %w", err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	// An unreadable bulk response calls neither callback: such ops are
 	// unaccounted for, so they count as retryable rather than as written.
-	answered := w.out.Indexed + w.out.Deleted + len(w.out.Rejected) + w.out.Retryable
-	if missing := w.added - answered; missing > 0 {
-		w.out.Retryable += missing
-		if w.out.RetryableReason == "" && w.indexerErr != nil {
-			w.out.RetryableReason = w.indexerErr.Error()
+	answered := t.out.Indexed + t.out.Deleted + len(t.out.Rejected) + t.out.Retryable + t.gone
+	if missing := t.added - answered; missing > 0 {
+		t.out.Retryable += missing
+		if t.out.RetryableReason == "" && t.indexerErr != nil {
+			t.out.RetryableReason = t.indexerErr.Error()
 		}
 	}
-	if w.out.Retryable > 0 && w.out.RetryableReason == "" {
-		w.out.RetryableReason = "no result for some items"
+	if t.out.Retryable > 0 && t.out.RetryableReason == "" {
+		t.out.RetryableReason = "no result for some items"
 	}
-	return w.out, nil
+	return t.out, nil
+}
+
+// Writer streams ops to one kind of index through the bulk indexer, which
+// flushes by size, so memory stays bounded however many ops pass through.
+// While that kind is being rebuilt, every op also goes to the new index
+// (the -next alias), so the rebuild misses nothing written meanwhile.
+type Writer struct {
+	main, next *target
+}
+
+// NewWriter opens a writer on the alias of kind.
+func (ix Indices) NewWriter(ctx context.Context, kind string) (*Writer, error) {
+	main, err := ix.target(ix.Alias(kind), true, false)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{main: main}
+	building, err := ix.aliasExists(ctx, ix.NextAlias(kind))
+	if err != nil {
+		_, _ = main.close(ctx)
+		return nil, err
+	}
+	if building {
+		if w.next, err = ix.target(ix.NextAlias(kind), true, true); err != nil {
+			_, _ = main.close(ctx)
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// IndexWriter writes to one physical index (a rebuild loading it).
+func (ix Indices) IndexWriter(name string) (*Writer, error) {
+	t, err := ix.target(name, false, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{main: t}, nil
+}
+
+// Add queues one op.
+func (w *Writer) Add(ctx context.Context, op Op) error {
+	if err := w.main.add(ctx, op); err != nil {
+		return err
+	}
+	if w.next != nil {
+		return w.next.add(ctx, op)
+	}
+	return nil
+}
+
+// Close flushes what is queued and returns the outcome of every op. The
+// rebuild's copy only adds what must be retried: its index may have become
+// the main one (and so already answered) or been dropped.
+func (w *Writer) Close(ctx context.Context) (Outcome, error) {
+	out, err := w.main.close(ctx)
+	if w.next != nil {
+		nout, nerr := w.next.close(ctx)
+		if err == nil {
+			err = nerr
+		}
+		if nout.Retryable > 0 {
+			out.Retryable += nout.Retryable
+			out.RetryableReason = "rebuild index: " + nout.RetryableReason
+		}
+	}
+	return out, err
 }
 
 // Write sends ops to the alias of kind and checks the result of every item.
 func (ix Indices) Write(ctx context.Context, kind string, ops []Op) (Outcome, error) {
-	w, err := ix.NewWriter(kind)
+	w, err := ix.NewWriter(ctx, kind)
 	if err != nil {
 		return Outcome{}, err
 	}

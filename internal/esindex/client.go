@@ -53,8 +53,17 @@ func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
 
 // Kinds of index avo keeps, each behind an alias PREFIX-KIND.
 const (
+	// Catalog holds every mapped record; editors search it.
 	Catalog = "catalog"
+	// Education holds what teachers may see: published, visible items.
+	Education = "education"
 )
+
+// Kinds are all kinds of index.
+var Kinds = []string{Catalog, Education}
+
+// ValidKind reports whether kind names an index kind.
+func ValidKind(kind string) bool { return kind == Catalog || kind == Education }
 
 // Indices names and manages avo's indices on one cluster.
 type Indices struct {
@@ -67,13 +76,16 @@ func (ix Indices) Alias(kind string) string { return ix.Prefix + "-" + kind }
 
 // Body returns the settings and mappings of an index kind from schemas/.
 func Body(kind string) (map[string]any, error) {
-	b, err := schemas.Elasticsearch.ReadFile("elasticsearch/" + kind + ".json")
+	if !ValidKind(kind) {
+		return nil, fmt.Errorf("no index kind %q (kinds: catalog, education)", kind)
+	}
+	b, err := schemas.Elasticsearch.ReadFile("elasticsearch/items.json")
 	if err != nil {
-		return nil, fmt.Errorf("no index definition for %q: %w", kind, err)
+		return nil, err
 	}
 	var body map[string]any
 	if err := json.Unmarshal(b, &body); err != nil {
-		return nil, fmt.Errorf("schemas/elasticsearch/%s.json: %w", kind, err)
+		return nil, fmt.Errorf("schemas/elasticsearch/items.json: %w", err)
 	}
 	return body, nil
 }
@@ -119,8 +131,7 @@ func (ix Indices) Setup(ctx context.Context, kinds ...string) error {
 // time, optionally pointing the alias at it.
 func (ix Indices) CreateIndex(ctx context.Context, kind string, withAlias bool) (string, error) {
 	alias := ix.Alias(kind)
-	name := alias + "-" + time.Now().UTC().Format("20060102t150405.000")
-	name = strings.ReplaceAll(name, ".", "")
+	name := ix.newName(kind)
 	body := map[string]any{}
 	if withAlias {
 		body["aliases"] = map[string]any{alias: map[string]any{"is_write_index": true}}

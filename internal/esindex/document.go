@@ -1,6 +1,7 @@
 package esindex
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -165,4 +166,20 @@ func edtfLowerBound(v string) (date, original string) {
 		return d, ""
 	}
 	return d, v
+}
+
+// Project turns a record into its writes: always into the catalog; into
+// the education index when teachers may see it at now, else out of it.
+func Project(r mappings.Record, recordURI string, now time.Time) (catalog, education Op, err error) {
+	doc, err := json.Marshal(NewCatalogDoc(r, recordURI))
+	if err != nil {
+		return Op{}, Op{}, err
+	}
+	ref := r.Provenance.Identifier
+	catalog = Op{ID: r.ExternalID, Doc: doc, Ref: ref}
+	education = Op{ID: r.ExternalID, Ref: ref}
+	if r.VisibleToTeachers(now) {
+		education.Doc = doc
+	}
+	return catalog, education, nil
 }

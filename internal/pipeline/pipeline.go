@@ -158,7 +158,7 @@ func (c *Clients) Setup(ctx context.Context) error {
 		}
 	}
 	if c.Indices.ES != nil {
-		if err := c.Indices.Setup(ctx, esindex.Catalog); err != nil {
+		if err := c.Indices.Setup(ctx, esindex.Kinds...); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -209,6 +209,8 @@ func (c *Clients) NewWorker(opts worker.Options) worker.Worker {
 	w := worker.New(c.Temporal, c.Config.Temporal.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.Harvest)
 	w.RegisterWorkflow(workflows.HarvestSource)
+	w.RegisterWorkflow(workflows.Rebuild)
 	w.RegisterActivity(c.NewActivities())
+	w.RegisterActivity(&activities.Indexing{Store: c.Store, Index: c.Indices, Logger: c.Logger})
 	return w
 }

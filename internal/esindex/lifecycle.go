@@ -1,0 +1,208 @@
+package esindex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NextAlias points at the index a rebuild is filling; writers write there
+// too while it exists.
+func (ix Indices) NextAlias(kind string) string { return ix.Alias(kind) + "-next" }
+
+// PhysicalIndex is one index behind (or once behind) an alias.
+type PhysicalIndex struct {
+	Name     string `json:"name"`
+	Docs     int    `json:"docs"`
+	Bytes    int64  `json:"bytes"`
+	Health   string `json:"health"`
+	Current  bool   `json:"current"`  // the alias points here
+	Building bool   `json:"building"` // a rebuild is filling it
+}
+
+// Physical lists the physical indices of kind, oldest first.
+func (ix Indices) Physical(ctx context.Context, kind string) ([]PhysicalIndex, error) {
+	pattern := ix.Alias(kind) + "-2*" // names end in a timestamp
+	var cat []struct {
+		Index  string `json:"index"`
+		Docs   string `json:"docs.count"`
+		Health string `json:"health"`
+		Store  string `json:"store.size"`
+	}
+	err := ix.do(ctx, http.MethodGet, "/_cat/indices/"+pattern+"?format=json&bytes=b&h=index,docs.count,health,store.size&expand_wildcards=open", nil, &cat)
+	if err != nil && !IsStatus(err, http.StatusNotFound) {
+		return nil, fmt.Errorf("list indices of %s: %w", ix.Alias(kind), err)
+	}
+	aliases := map[string]map[string]any{}
+	if len(cat) > 0 {
+		var resp map[string]struct {
+			Aliases map[string]any `json:"aliases"`
+		}
+		if err := ix.do(ctx, http.MethodGet, "/"+pattern+"/_alias", nil, &resp); err != nil && !IsStatus(err, http.StatusNotFound) {
+			return nil, err
+		}
+		for name, a := range resp {
+			aliases[name] = a.Aliases
+		}
+	}
+	out := make([]PhysicalIndex, 0, len(cat))
+	for _, c := range cat {
+		p := PhysicalIndex{Name: c.Index, Health: c.Health}
+		p.Docs, _ = strconv.Atoi(c.Docs)
+		p.Bytes, _ = strconv.ParseInt(c.Store, 10, 64)
+		_, p.Current = aliases[c.Index][ix.Alias(kind)]
+		_, p.Building = aliases[c.Index][ix.NextAlias(kind)]
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ErrBuilding is returned when a rebuild of the kind is already filling an index.
+var ErrBuilding = errors.New("a rebuild is already filling an index")
+
+// BeginBuild creates a new physical index for kind, tuned for loading
+// (no refresh, no replicas), reachable through the -next alias.
+func (ix Indices) BeginBuild(ctx context.Context, kind string) (string, error) {
+	exists, err := ix.aliasExists(ctx, ix.NextAlias(kind))
+	if err != nil {
+		return "", err
+	}
+	if exists {
+		return "", fmt.Errorf("%w: %s", ErrBuilding, ix.NextAlias(kind))
+	}
+	name := ix.newName(kind)
+	body := map[string]any{
+		"settings": map[string]any{"index": map[string]any{"refresh_interval": "-1", "number_of_replicas": 0}},
+		"aliases":  map[string]any{ix.NextAlias(kind): map[string]any{}},
+	}
+	if err := ix.do(ctx, http.MethodPut, "/"+name, body, nil); err != nil {
+		return "", fmt.Errorf("create index %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// FinishBuild restores the index's serving settings (those of the
+// template) and makes everything loaded visible.
+func (ix Indices) FinishBuild(ctx context.Context, kind, name string) error {
+	body, err := Body(kind)
+	if err != nil {
+		return err
+	}
+	replicas := any(nil) // the cluster's default unless the definition names one
+	if s, ok := body["settings"].(map[string]any); ok {
+		if i, ok := s["index"].(map[string]any); ok {
+			if r, ok := i["number_of_replicas"]; ok {
+				replicas = r
+			}
+		}
+	}
+	settings := map[string]any{"index": map[string]any{"refresh_interval": nil, "number_of_replicas": replicas}}
+	if err := ix.do(ctx, http.MethodPut, "/"+name+"/_settings", settings, nil); err != nil {
+		return fmt.Errorf("restore settings of %s: %w", name, err)
+	}
+	return ix.do(ctx, http.MethodPost, "/"+name+"/_refresh", nil, nil)
+}
+
+// CountIndex returns the number of documents in a physical index.
+func (ix Indices) CountIndex(ctx context.Context, name string) (int, error) {
+	var out struct {
+		Count int `json:"count"`
+	}
+	err := ix.do(ctx, http.MethodGet, "/"+name+"/_count", nil, &out)
+	return out.Count, err
+}
+
+// Swap points the alias of kind at name in one _aliases call (searches
+// never see a moment without it) and ends the rebuild's -next alias. It
+// returns the indices the alias left.
+func (ix Indices) Swap(ctx context.Context, kind, name string) ([]string, error) {
+	phys, err := ix.Physical(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	var actions []map[string]any
+	var previous []string
+	for _, p := range phys {
+		if p.Current && p.Name != name {
+			previous = append(previous, p.Name)
+			actions = append(actions, map[string]any{"remove": map[string]any{"index": p.Name, "alias": ix.Alias(kind)}})
+		}
+		if p.Building {
+			actions = append(actions, map[string]any{"remove": map[string]any{"index": p.Name, "alias": ix.NextAlias(kind)}})
+		}
+	}
+	actions = append(actions, map[string]any{"add": map[string]any{"index": name, "alias": ix.Alias(kind), "is_write_index": true}})
+	if err := ix.do(ctx, http.MethodPost, "/_aliases", map[string]any{"actions": actions}, nil); err != nil {
+		return nil, fmt.Errorf("swap %s to %s: %w", ix.Alias(kind), name, err)
+	}
+	return previous, nil
+}
+
+// Rollback points the alias of kind back at the newest index older than
+// the current one.
+func (ix Indices) Rollback(ctx context.Context, kind string) (from, to string, err error) {
+	phys, err := ix.Physical(ctx, kind)
+	if err != nil {
+		return "", "", err
+	}
+	for _, p := range phys {
+		if p.Current {
+			from = p.Name
+		}
+	}
+	if from == "" {
+		return "", "", fmt.Errorf("%s points at no index", ix.Alias(kind))
+	}
+	for _, p := range phys {
+		if p.Name < from && !p.Building {
+			to = p.Name
+		}
+	}
+	if to == "" {
+		return from, "", fmt.Errorf("no index older than %s to roll back to", from)
+	}
+	_, err = ix.Swap(ctx, kind, to)
+	return from, to, err
+}
+
+// Prune deletes the indices of kind that the alias left, but the newest
+// keep of them; the current and a building index are never touched.
+func (ix Indices) Prune(ctx context.Context, kind string, keep int) ([]string, error) {
+	phys, err := ix.Physical(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	var old []string
+	for _, p := range phys {
+		if !p.Current && !p.Building {
+			old = append(old, p.Name)
+		}
+	}
+	var deleted []string
+	for i := 0; i < len(old)-keep; i++ {
+		if err := ix.do(ctx, http.MethodDelete, "/"+old[i], nil, nil); err != nil {
+			return deleted, fmt.Errorf("delete %s: %w", old[i], err)
+		}
+		deleted = append(deleted, old[i])
+	}
+	return deleted, nil
+}
+
+// Abandon deletes an index a failed rebuild was filling.
+func (ix Indices) Abandon(ctx context.Context, name string) error {
+	err := ix.do(ctx, http.MethodDelete, "/"+name, nil, nil)
+	if IsStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (ix Indices) newName(kind string) string {
+	return ix.Alias(kind) + "-" + strings.ReplaceAll(time.Now().UTC().Format("20060102t150405.000"), ".", "")
+}
