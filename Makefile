@@ -21,7 +21,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 VERSITYGW     := $(BIN)/.versitygw-$(VERSITYGW_VERSION)
 WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help build tools deps demo dev test fuzz lint fmt bench clean distclean
+.PHONY: help build tools deps browser demo dev test fuzz lint fmt bench clean distclean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,13 +43,24 @@ $(WORKFLOWCHECK):
 # system's packages when missing (Debian/Ubuntu, as root).
 deps: ## check for (and on Debian install) Java 17+ and Maven
 	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing a JDK and Maven from the system packages"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
-	  else \
-	    echo "java and mvn are needed (a JDK 17+ and Maven): install them with your package manager" >&2; exit 1; \
-	  fi; \
+	  $(call install,openjdk-17-jdk-headless maven,a JDK 17+ and Maven); \
 	fi
+
+# The search page is tested in headless Chromium.
+browser: ## check for (and on Debian install) Chromium
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+	  $(call install,chromium,Chromium); \
+	fi
+
+# install PACKAGES,WHAT: from the system's packages when root on Debian/Ubuntu.
+define install
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(2) from the system packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else \
+	  echo "$(2) needed: install $(1) with your package manager" >&2; exit 1; \
+	fi
+endef
 
 demo: deps tools build ## run the pipeline end to end on the local stack and print a summary
 	$(BIN)/avo demo
@@ -71,7 +82,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 
 # The servers come from `avo dev run`, which starts Elasticsearch and
 # versitygw on free ports and stops them afterwards, also when tests fail.
-test: deps tools lint build fuzz ## lint, fuzz briefly, then unit and integration tests against real servers
+test: deps browser tools lint build fuzz ## lint, fuzz briefly, then unit and integration tests against real servers
 	@mkdir -p .cache
 	$(BIN)/avo dev run -- $(GO) test -count=1 -timeout 25m -v ./... 2>&1 \
 	  | grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)|^\s+--- PASS' \

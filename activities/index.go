@@ -1,11 +1,14 @@
 package activities
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -32,8 +35,15 @@ func (x *Indexing) now() time.Time {
 	return time.Now()
 }
 
-// Error types a rebuild tells apart.
+// ErrCountMismatch is the error type of a rebuilt index whose document
+// count differs from S3 beyond the tolerance.
 const ErrCountMismatch = "CountMismatch"
+
+// WriterLifetime bounds how long a writer opened before a rebuild began
+// may go on writing without knowing of it (a harvest page's time limit):
+// records changed since the rebuild began, less this, are loaded again
+// before the swap.
+const WriterLifetime = 20 * time.Minute
 
 // BeginRebuild creates the index a rebuild of kind loads.
 func (x *Indexing) BeginRebuild(ctx context.Context, kind string) (string, error) {
@@ -48,6 +58,7 @@ func (x *Indexing) BeginRebuild(ctx context.Context, kind string) (string, error
 type LoadInput struct {
 	Kind  string `json:"kind"`
 	Index string `json:"index"`
+	Page  int    `json:"page"`
 	Token string `json:"token,omitempty"`
 }
 
@@ -58,10 +69,18 @@ type LoadResult struct {
 	Skipped  int    `json:"skipped"` // not visible to teachers (education)
 	Rejected int    `json:"rejected"`
 	Next     string `json:"next,omitempty"`
+	Done     bool   `json:"done,omitempty"` // the last page was loaded
 }
 
 // recordsPerLoad is how many records one load activity reads.
 const recordsPerLoad = 1000
+
+// manifestKey is where a rebuild of the education index notes which
+// records of a page it found visible, in key order: the catch-up pass
+// merges them with a new listing to count what S3 says the index must hold.
+func manifestKey(index string, page int) string {
+	return fmt.Sprintf("state/rebuild/%s/visible-%06d.txt", index, page)
+}
 
 // LoadRecords reads a page of mapped records from S3, with the editors'
 // decisions on them, and writes them to the index being built.
@@ -72,26 +91,68 @@ func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, e
 		return out, err
 	}
 	out.Next = next
-	w, err := x.Index.IndexWriter(in.Index)
+	keys := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".json") {
+			keys = append(keys, o.Key)
+		}
+	}
+	loaded, res, err := x.load(ctx, in.Kind, in.Index, keys)
 	if err != nil {
 		return out, err
 	}
+	var visible []string
+	for _, l := range loaded {
+		if !l.found {
+			continue // deleted since the listing; the dual write removed it
+		}
+		out.Read++
+		if l.indexed {
+			visible = append(visible, l.key)
+		} else {
+			out.Skipped++
+		}
+	}
+	if in.Kind == esindex.Education {
+		slices.Sort(visible)
+		if err := x.Store.Put(ctx, manifestKey(in.Index, in.Page), []byte(strings.Join(visible, "\n")), "text/plain"); err != nil {
+			return out, err
+		}
+	}
+	out.Indexed, out.Rejected = res.Indexed, len(res.Rejected)
+	return out, nil
+}
+
+// loaded is what became of one record key.
+type loaded struct {
+	key     string
+	found   bool
+	indexed bool // sent to the index (else: not visible, for education)
+}
+
+// load writes the records at keys to the index, with their editorial
+// decisions, and quarantines what Elasticsearch refuses. Writes that may
+// be retried fail the call.
+func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) ([]loaded, esindex.Outcome, error) {
+	w, err := x.Index.IndexWriter(index)
+	if err != nil {
+		return nil, esindex.Outcome{}, err
+	}
 	now := x.now().UTC()
-	var mu sync.Mutex
+	out := make([]loaded, len(keys))
 	var g errgroup.Group
 	g.SetLimit(recordWriters)
-	for i, o := range objs {
-		if !strings.HasSuffix(o.Key, ".json") {
-			continue
-		}
+	for i, key := range keys {
+		out[i].key = key
 		g.Go(func() error {
 			var rec mappings.Record
-			if err := x.Store.GetJSON(ctx, o.Key, &rec); err != nil {
+			if err := x.Store.GetJSON(ctx, key, &rec); err != nil {
 				if s3store.IsNotFound(err) {
-					return nil // deleted since the listing; the dual write removed it
+					return nil
 				}
 				return err
 			}
+			out[i].found = true
 			ed, err := readEditorial(ctx, x.Store, rec.ExternalID)
 			if err != nil {
 				return err
@@ -99,23 +160,19 @@ func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, e
 			if ed != nil {
 				ed.Apply(&rec)
 			}
-			cat, edu, err := esindex.Project(rec, x.Store.URI(o.Key), now)
+			cat, edu, err := esindex.Project(rec, x.Store.URI(key), now)
 			if err != nil {
 				return err
 			}
 			op := cat
-			if in.Kind == esindex.Education {
+			if kind == esindex.Education {
 				op = edu
 			}
-			mu.Lock()
-			out.Read++
-			if op.Doc == nil {
-				out.Skipped++
-			}
-			mu.Unlock()
 			if op.Doc == nil {
 				return nil
 			}
+			op.Ref = key
+			out[i].indexed = true
 			return w.Add(ctx, op)
 		})
 		if i%100 == 0 {
@@ -125,28 +182,213 @@ func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, e
 	gerr := g.Wait()
 	res, err := w.Close(ctx)
 	if gerr != nil {
-		return out, gerr
+		return nil, res, gerr
 	}
+	if err != nil {
+		return nil, res, err
+	}
+	if res.Retryable > 0 {
+		return nil, res, fmt.Errorf("rebuild of %s: %d writes need another attempt: %s", index, res.Retryable, res.RetryableReason)
+	}
+	for _, rej := range res.Rejected {
+		if err := x.quarantine(ctx, index, rej); err != nil {
+			return nil, res, err
+		}
+	}
+	return out, res, nil
+}
+
+// quarantine keeps a document a rebuilt index refused, with the reason,
+// beside those refused during harvests.
+func (x *Indexing) quarantine(ctx context.Context, index string, rej esindex.Rejection) error {
+	var doc struct {
+		Source     string `json:"source_id"`
+		Provenance struct {
+			Set        string `json:"set"`
+			Identifier string `json:"identifier"`
+			Raw        string `json:"raw"`
+		} `json:"provenance"`
+	}
+	_ = json.Unmarshal(rej.Doc, &doc) // the entry names what it can
+	source := doc.Source
+	if source == "" {
+		source = "_unknown"
+	}
+	reason := fmt.Sprintf("elasticsearch refused document %s in %s: HTTP %d %s", rej.ID, index, rej.Status, rej.Reason)
+	e := QuarantineEntry{
+		Source: doc.Source, Set: doc.Provenance.Set, Harvest: "rebuild " + index, Identifier: doc.Provenance.Identifier,
+		Kind: "index-rejected", Errors: []string{reason, "record: " + x.Store.URI(rej.Ref)},
+		RawPage: doc.Provenance.Raw, Document: string(rej.Doc), At: x.now().UTC(),
+	}
+	key := fmt.Sprintf("quarantine/%s/_rebuild/%s/%s.json", source, index, rej.ID)
+	if err := x.Store.PutJSON(ctx, key, e); err != nil {
+		return err
+	}
+	x.log().Warn("record quarantined", "index", index, "id", rej.ID, "record", rej.Ref, "kind", e.Kind, "reason", reason)
+	return nil
+}
+
+// CatchUpInput asks to bring a loaded index up to date with S3.
+type CatchUpInput struct {
+	Kind  string `json:"kind"`
+	Index string `json:"index"`
+	// Since: records and editorial decisions changed from then on are
+	// loaded again.
+	Since time.Time `json:"since"`
+	// Pages is how many load pages wrote a manifest (education).
+	Pages int `json:"pages"`
+}
+
+// CatchUpResult is what S3 holds now and what the index must hold.
+type CatchUpResult struct {
+	Records  int `json:"records"`
+	Expected int `json:"expected"`
+	Reloaded int `json:"reloaded"`
+	Rejected int `json:"rejected"`
+}
+
+// CatchUp lists every record in S3 once more: it loads again those that
+// changed since the rebuild began (or whose editorial decisions did), so
+// no write made meanwhile is missed even by a writer that opened before
+// the rebuild did, and it counts what the index must hold: every record
+// for the catalog; for the education index, those the load found visible
+// (from its manifests) and, of the changed ones, those visible now.
+func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult, error) {
+	var out CatchUpResult
+	changed, err := x.editedSince(ctx, in.Since)
 	if err != nil {
 		return out, err
 	}
-	if res.Retryable > 0 {
-		return out, fmt.Errorf("rebuild of %s: %d writes need another attempt: %s", in.Index, res.Retryable, res.RetryableReason)
+	seen := newManifestReader(x.Store, in.Index, in.Pages)
+	var again []string
+	token := ""
+	for {
+		objs, next, err := x.Store.ListPage(ctx, "records/", token, 1000)
+		if err != nil {
+			return out, err
+		}
+		for _, o := range objs {
+			if !strings.HasSuffix(o.Key, ".json") {
+				continue
+			}
+			out.Records++
+			if !o.LastModified.Before(in.Since) || changed[o.Key] {
+				again = append(again, o.Key)
+				continue
+			}
+			if in.Kind == esindex.Catalog {
+				out.Expected++
+				continue
+			}
+			ok, err := seen.has(ctx, o.Key)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				out.Expected++
+			}
+		}
+		activity.RecordHeartbeat(ctx, out.Records)
+		if next == "" {
+			break
+		}
+		token = next
 	}
-	out.Indexed, out.Rejected = res.Indexed, len(res.Rejected)
-	for _, r := range res.Rejected {
-		x.log().Warn("rebuild: document refused", "index", in.Index, "id", r.ID, "reason", r.Reason)
+	for chunk := range slices.Chunk(again, recordsPerLoad) {
+		loads, res, err := x.load(ctx, in.Kind, in.Index, chunk)
+		if err != nil {
+			return out, err
+		}
+		for _, l := range loads {
+			if l.found && l.indexed {
+				out.Expected++
+			}
+		}
+		out.Reloaded += len(chunk)
+		out.Rejected += len(res.Rejected)
 	}
 	return out, nil
 }
 
+// editedSince returns the record keys of items whose editorial decisions
+// changed since then.
+func (x *Indexing) editedSince(ctx context.Context, since time.Time) (map[string]bool, error) {
+	objs, err := x.Store.List(ctx, "editorial/")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	prefix := x.Store.URI("")
+	for _, o := range objs {
+		if o.LastModified.Before(since) {
+			continue
+		}
+		pid := strings.TrimSuffix(strings.TrimPrefix(o.Key, "editorial/"), ".json")
+		uri, err := x.Index.RecordURI(ctx, pid)
+		if err != nil {
+			return nil, err
+		}
+		if key, ok := strings.CutPrefix(uri, prefix); ok {
+			out[key] = true
+		}
+	}
+	return out, nil
+}
+
+// manifestReader walks the manifests of a load in order; keys are asked
+// for in ascending order, the order S3 lists them in.
+type manifestReader struct {
+	store *s3store.Store
+	index string
+	pages int
+	page  int
+	sc    *bufio.Scanner
+	cur   string
+	done  bool
+}
+
+func newManifestReader(store *s3store.Store, index string, pages int) *manifestReader {
+	return &manifestReader{store: store, index: index, pages: pages}
+}
+
+// has reports whether key is in a manifest.
+func (m *manifestReader) has(ctx context.Context, key string) (bool, error) {
+	for !m.done && m.cur < key {
+		if err := m.advance(ctx); err != nil {
+			return false, err
+		}
+	}
+	return !m.done && m.cur == key, nil
+}
+
+func (m *manifestReader) advance(ctx context.Context) error {
+	for {
+		if m.sc != nil && m.sc.Scan() {
+			if m.cur = m.sc.Text(); m.cur != "" {
+				return nil
+			}
+			continue
+		}
+		if m.page >= m.pages {
+			m.done = true
+			return nil
+		}
+		obj, err := m.store.Get(ctx, manifestKey(m.index, m.page), 64<<20)
+		if err != nil {
+			return fmt.Errorf("rebuild manifest %d: %w", m.page, err)
+		}
+		m.page++
+		m.sc = bufio.NewScanner(bytes.NewReader(obj.Body))
+		m.sc.Buffer(nil, 1<<20)
+	}
+}
+
 // FinishRebuildInput checks a loaded index.
 type FinishRebuildInput struct {
-	Kind  string `json:"kind"`
-	Index string `json:"index"`
-	// Expected is the number of documents the load counted (education).
-	Expected  int `json:"expected"`
-	Tolerance int `json:"tolerance"`
+	Kind      string `json:"kind"`
+	Index     string `json:"index"`
+	Expected  int    `json:"expected"`
+	Tolerance int    `json:"tolerance"`
 }
 
 // FinishRebuildResult is what the check found.
@@ -156,9 +398,8 @@ type FinishRebuildResult struct {
 }
 
 // FinishRebuild restores the index's serving settings and compares its
-// documents with S3: every record for the catalog, the visible ones the
-// load counted for the education index. A difference beyond the tolerance
-// stops the rebuild before the swap.
+// documents with what S3 says it must hold. A difference beyond the
+// tolerance stops the rebuild before the swap.
 func (x *Indexing) FinishRebuild(ctx context.Context, in FinishRebuildInput) (FinishRebuildResult, error) {
 	if err := x.Index.FinishBuild(ctx, in.Kind, in.Index); err != nil {
 		return FinishRebuildResult{}, err
@@ -167,18 +408,10 @@ func (x *Indexing) FinishRebuild(ctx context.Context, in FinishRebuildInput) (Fi
 	if err != nil {
 		return FinishRebuildResult{}, err
 	}
-	expected := in.Expected
-	if in.Kind == esindex.Catalog {
-		objs, err := x.Store.List(ctx, "records/")
-		if err != nil {
-			return FinishRebuildResult{}, err
-		}
-		expected = len(objs)
-	}
-	res := FinishRebuildResult{Docs: docs, Expected: expected}
-	if diff := docs - expected; diff > in.Tolerance || -diff > in.Tolerance {
-		msg := fmt.Sprintf("index %s holds %d documents, S3 %d records: a difference of %d, over the tolerance of %d; the alias was not moved",
-			in.Index, docs, expected, diff, in.Tolerance)
+	res := FinishRebuildResult{Docs: docs, Expected: in.Expected}
+	if diff := docs - in.Expected; diff > in.Tolerance || -diff > in.Tolerance {
+		msg := fmt.Sprintf("index %s holds %d documents where S3 says %d: a difference of %d, over the tolerance of %d; the alias was not moved",
+			in.Index, docs, in.Expected, diff, in.Tolerance)
 		return res, temporal.NewNonRetryableApplicationError(msg, ErrCountMismatch, nil)
 	}
 	return res, nil
@@ -193,24 +426,44 @@ type SwapInput struct {
 
 // SwapResult names the indices the alias left and those deleted.
 type SwapResult struct {
-	Previous []string `json:"previous,omitempty"`
-	Pruned   []string `json:"pruned,omitempty"`
+	Previous   []string `json:"previous,omitempty"`
+	Pruned     []string `json:"pruned,omitempty"`
+	PruneError string   `json:"prune_error,omitempty"`
 }
 
-// SwapIndex points the alias at the rebuilt index in one call and deletes
-// old indices beyond the Keep most recent.
+// SwapIndex points the alias at the rebuilt index in one call, then
+// deletes old indices beyond the Keep most recent. Once the alias moved
+// the rebuild has succeeded: a failed prune is reported, not raised.
 func (x *Indexing) SwapIndex(ctx context.Context, in SwapInput) (SwapResult, error) {
 	prev, err := x.Index.Swap(ctx, in.Kind, in.Index)
 	if err != nil {
 		return SwapResult{}, err
 	}
-	pruned, err := x.Index.Prune(ctx, in.Kind, in.Keep)
-	return SwapResult{Previous: prev, Pruned: pruned}, err
+	out := SwapResult{Previous: prev}
+	out.Pruned, err = x.Index.Prune(ctx, in.Kind, in.Keep)
+	if err != nil {
+		out.PruneError = err.Error()
+		x.log().Warn("prune old indices", "kind", in.Kind, "err", err)
+	}
+	if err := x.Store.DeletePrefix(ctx, "state/rebuild/"+in.Index+"/"); err != nil {
+		x.log().Warn("remove rebuild manifests", "index", in.Index, "err", err)
+	}
+	return out, nil
 }
 
-// AbandonRebuild deletes the index of a rebuild that failed.
-func (x *Indexing) AbandonRebuild(ctx context.Context, index string) error {
-	return x.Index.Abandon(ctx, index)
+// AbandonInput names the index of a rebuild that failed.
+type AbandonInput struct {
+	Kind  string `json:"kind"`
+	Index string `json:"index"`
+}
+
+// AbandonRebuild deletes the index of a rebuild that failed (never one
+// the alias points at) and its manifests.
+func (x *Indexing) AbandonRebuild(ctx context.Context, in AbandonInput) error {
+	if err := x.Index.Abandon(ctx, in.Kind, in.Index); err != nil {
+		return err
+	}
+	return x.Store.DeletePrefix(ctx, "state/rebuild/"+in.Index+"/")
 }
 
 func (x *Indexing) log() *slog.Logger {

@@ -184,6 +184,26 @@ func (v *Vocabulary) ByLabel(scheme, label string) []*VocabConcept {
 	return v.byLabel[scheme][labelKey(label)]
 }
 
+// Search returns the concepts of a scheme whose preferred or alternative
+// label contains text, ignoring case, ordered by label.
+func (v *Vocabulary) Search(scheme, text string) []*VocabConcept {
+	text = strings.ToLower(strings.TrimSpace(text))
+	var out []*VocabConcept
+	for _, c := range v.concepts {
+		if c.Scheme != scheme {
+			continue
+		}
+		for _, l := range append([]string{c.Label}, c.AltLabels...) {
+			if strings.Contains(strings.ToLower(l), text) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *VocabConcept) int { return strings.Compare(a.Label+a.URI, b.Label+b.URI) })
+	return out
+}
+
 // License returns the licence with a code such as VIAA-ONDERWIJS.
 func (v *Vocabulary) License(code string) (*VocabConcept, bool) {
 	c, ok := v.byNotation[code]
@@ -242,7 +262,9 @@ func (v *Vocabulary) Enrich(r *Record) {
 			e.Subjects = appendConcept(e.Subjects, Concept{URI: cs[0].URI, Label: cs[0].Label})
 		}
 	}
-	for _, d := range slices.Clone(e.Degrees) {
+	// Degrees bring their levels, and sub-levels (lager onderwijs) theirs
+	// (basisonderwijs), so a filter on a level finds everything under it.
+	for _, d := range append(slices.Clone(e.Degrees), e.Levels...) {
 		for _, a := range v.Ancestors(d.URI) {
 			if a.In(LevelCollection) || a.In(SubLevelCollection) {
 				e.Levels = appendConcept(e.Levels, Concept{URI: a.URI, Label: a.Label, Inferred: true})

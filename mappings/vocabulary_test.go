@@ -83,6 +83,13 @@ func TestEnrich(t *testing.T) {
 			t.Errorf("%s: %+v", c.what, e)
 		}
 	}
+	// A sub-level alone brings its level: a filter on basisonderwijs
+	// finds what is tagged kleuteronderwijs.
+	sub := Record{Education: Education{Levels: []Concept{{URI: StructureScheme + "/kleuteronderwijs"}}}}
+	v.Enrich(&sub)
+	if !has(sub.Education.Levels, StructureScheme+"/basisonderwijs", true) {
+		t.Errorf("level of a sub-level not inferred: %+v", sub.Education.Levels)
+	}
 	joined := strings.Join(r.Warnings, "\n")
 	if !strings.Contains(joined, "bestaat-niet is not in the vocabulary") || !strings.Contains(joined, `"zeilen op de maan" is not a label`) {
 		t.Errorf("warnings %q", r.Warnings)

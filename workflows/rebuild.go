@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -30,14 +31,22 @@ type RebuildInput struct {
 
 // RebuildResult is a finished rebuild.
 type RebuildResult struct {
-	Kind     string   `json:"kind"`
-	Index    string   `json:"index"`
-	Docs     int      `json:"docs"`
-	Read     int      `json:"read"`
-	Skipped  int      `json:"skipped"`
-	Previous []string `json:"previous,omitempty"`
-	Pruned   []string `json:"pruned,omitempty"`
-	Seconds  float64  `json:"seconds"`
+	Kind  string `json:"kind"`
+	Index string `json:"index"`
+	// Docs in the new index, Expected by S3, Records in S3.
+	Docs     int `json:"docs"`
+	Expected int `json:"expected"`
+	Records  int `json:"records"`
+	// Read by the load, Skipped as not visible (education), Rejected by
+	// Elasticsearch (quarantined), Reloaded by the catch-up.
+	Read       int      `json:"read"`
+	Skipped    int      `json:"skipped"`
+	Rejected   int      `json:"rejected"`
+	Reloaded   int      `json:"reloaded"`
+	Previous   []string `json:"previous,omitempty"`
+	Pruned     []string `json:"pruned,omitempty"`
+	PruneError string   `json:"prune_error,omitempty"`
+	Seconds    float64  `json:"seconds"`
 }
 
 // rebuildPagesPerRun bounds each run's history.
@@ -46,11 +55,12 @@ const rebuildPagesPerRun = 200
 var x *activities.Indexing
 
 // Rebuild fills a new index from the mapped records in S3 (never the
-// providers), with refresh off and no replicas; restores its settings;
-// checks its document count against S3; and only then moves the alias to
-// it in one call, keeping the previous index for rollback. Writes made
-// meanwhile reach the new index too (the -next alias). A rebuild that
-// fails drops its index and leaves the alias where it was.
+// providers), with refresh off and no replicas; catches up with what
+// changed meanwhile; restores its settings; checks its document count
+// against S3; and only then moves the alias to it in one call, keeping the
+// previous index for rollback. Writes made meanwhile reach the new index
+// too (the -next alias). A rebuild that fails drops its index and leaves
+// the alias where it was.
 func Rebuild(ctx workflow.Context, in RebuildInput) (RebuildResult, error) {
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx)
@@ -58,10 +68,11 @@ func Rebuild(ctx workflow.Context, in RebuildInput) (RebuildResult, error) {
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (RebuildInput, error) { return in, nil }); err != nil {
 		return RebuildResult{}, err
 	}
+	retry := &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
 		HeartbeatTimeout:    2 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		RetryPolicy:         retry,
 	})
 	if in.Index == "" {
 		if err := workflow.ExecuteActivity(actx, x.BeginRebuild, in.Kind).Get(ctx, &in.Index); err != nil {
@@ -71,15 +82,15 @@ func Rebuild(ctx workflow.Context, in RebuildInput) (RebuildResult, error) {
 	fail := func(err error) (RebuildResult, error) {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 5}})
-		_ = workflow.ExecuteActivity(dctx, x.AbandonRebuild, in.Index).Get(dctx, nil)
+		_ = workflow.ExecuteActivity(dctx, x.AbandonRebuild, activities.AbandonInput{Kind: in.Kind, Index: in.Index}).Get(dctx, nil)
 		return RebuildResult{}, err
 	}
-	for pages := 0; ; pages++ {
-		if pages >= rebuildPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+	for run := 0; !in.Loaded.Done; run++ {
+		if run >= rebuildPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return RebuildResult{}, workflow.NewContinueAsNewError(ctx, Rebuild, in)
 		}
 		var page activities.LoadResult
-		err := workflow.ExecuteActivity(actx, x.LoadRecords, activities.LoadInput{Kind: in.Kind, Index: in.Index, Token: in.Token}).Get(ctx, &page)
+		err := workflow.ExecuteActivity(actx, x.LoadRecords, activities.LoadInput{Kind: in.Kind, Index: in.Index, Page: in.Pages, Token: in.Token}).Get(ctx, &page)
 		if err != nil {
 			return fail(err)
 		}
@@ -88,24 +99,46 @@ func Rebuild(ctx workflow.Context, in RebuildInput) (RebuildResult, error) {
 		in.Loaded.Indexed += page.Indexed
 		in.Loaded.Skipped += page.Skipped
 		in.Loaded.Rejected += page.Rejected
-		if page.Next == "" {
-			break
-		}
 		in.Token = page.Next
+		in.Loaded.Done = page.Next == ""
 	}
+	// The catch-up lists every record once more: it gets a long limit and
+	// proves it is alive by heartbeats.
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 6 * time.Hour,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy:         retry,
+	})
+	since := in.StartedAt.Add(-activities.WriterLifetime)
+	var cu activities.CatchUpResult
 	var fin activities.FinishRebuildResult
-	err := workflow.ExecuteActivity(actx, x.FinishRebuild, activities.FinishRebuildInput{
-		Kind: in.Kind, Index: in.Index, Expected: in.Loaded.Read - in.Loaded.Skipped, Tolerance: in.Tolerance,
-	}).Get(ctx, &fin)
-	if err != nil {
-		return fail(err)
+	// A write landing between the catch-up's listing and the count can
+	// make them differ for a moment: one more round settles that.
+	for round := 1; ; round++ {
+		err := workflow.ExecuteActivity(cctx, x.CatchUp, activities.CatchUpInput{Kind: in.Kind, Index: in.Index, Since: since, Pages: in.Pages}).Get(ctx, &cu)
+		if err != nil {
+			return fail(err)
+		}
+		err = workflow.ExecuteActivity(actx, x.FinishRebuild, activities.FinishRebuildInput{
+			Kind: in.Kind, Index: in.Index, Expected: cu.Expected, Tolerance: in.Tolerance,
+		}).Get(ctx, &fin)
+		var appErr *temporal.ApplicationError
+		if err != nil && round < 2 && errors.As(err, &appErr) && appErr.Type() == activities.ErrCountMismatch {
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		break
 	}
 	var swap activities.SwapResult
 	if err := workflow.ExecuteActivity(actx, x.SwapIndex, activities.SwapInput{Kind: in.Kind, Index: in.Index, Keep: in.Keep}).Get(ctx, &swap); err != nil {
 		return fail(err)
 	}
 	return RebuildResult{
-		Kind: in.Kind, Index: in.Index, Docs: fin.Docs, Read: in.Loaded.Read, Skipped: in.Loaded.Skipped,
-		Previous: swap.Previous, Pruned: swap.Pruned, Seconds: workflow.Now(ctx).Sub(in.StartedAt).Seconds(),
+		Kind: in.Kind, Index: in.Index, Docs: fin.Docs, Expected: fin.Expected, Records: cu.Records,
+		Read: in.Loaded.Read, Skipped: in.Loaded.Skipped, Rejected: in.Loaded.Rejected + cu.Rejected, Reloaded: cu.Reloaded,
+		Previous: swap.Previous, Pruned: swap.Pruned, PruneError: swap.PruneError,
+		Seconds: workflow.Now(ctx).Sub(in.StartedAt).Seconds(),
 	}, nil
 }

@@ -120,7 +120,7 @@ func printDemo(w io.Writer, rep demoReport) {
 	for _, q := range demoQueries {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "== avo search %s ==\n", q)
-		printHits(w, q, rep.Searches[q])
+		printHits(w, search.Request{Text: q}, rep.Searches[q], false)
 	}
 	fmt.Fprintf(w, "\ndemo finished in %.1fs\n", rep.Seconds)
 }

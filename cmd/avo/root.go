@@ -71,7 +71,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, pipeline.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, pipeline.ErrAlreadyRunning):
+	case errors.Is(err, pipeline.ErrAlreadyRunning), errors.Is(err, pipeline.ErrRebuildRunning):
 		return exitConflict
 	case ctx.Err() != nil:
 		return exitInterrupted
@@ -109,6 +109,10 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 		newScheduleCmd(a),
 		newWorkerCmd(a),
 		newSearchCmd(a),
+		newServeCmd(a),
+		newIndexCmd(a),
+		newPublishCmd(a),
+		newDepublishCmd(a),
 		newQuarantineCmd(a),
 		newSetupCmd(a),
 		newSourcesCmd(a),

@@ -24,6 +24,7 @@ type Config struct {
 	// Sources is the path of the sources file (which partners to harvest).
 	Sources string `yaml:"sources" json:"sources"`
 	Log     Log    `yaml:"log" json:"log"`
+	Serve   Serve  `yaml:"serve" json:"serve"`
 }
 
 // Temporal locates the Temporal cluster and the task queue avo's workers poll.
@@ -69,6 +70,14 @@ type Elasticsearch struct {
 	CACert string `yaml:"ca_cert" json:"ca_cert"`
 	// IndexPrefix names the aliases: PREFIX-catalog, PREFIX-education.
 	IndexPrefix string `yaml:"index_prefix" json:"index_prefix"`
+	// KeepIndices is how many indices an alias left stay for rollback.
+	KeepIndices int `yaml:"keep_indices" json:"keep_indices"`
+}
+
+// Serve configures the search API.
+type Serve struct {
+	// Listen is the API's host:port.
+	Listen string `yaml:"listen" json:"listen"`
 }
 
 // Log sets the level and format of avo's own log on stderr.
@@ -95,7 +104,9 @@ func Default() Config {
 		Elasticsearch: Elasticsearch{
 			URLs:        []string{fmt.Sprintf("http://127.0.0.1:%d", LocalElasticsearchPort)},
 			IndexPrefix: "avo",
+			KeepIndices: 2,
 		},
+		Serve:   Serve{Listen: "127.0.0.1:8080"},
 		Sources: "sources.yaml",
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -111,6 +122,7 @@ type Setting struct {
 	str     *string
 	strs    *[]string
 	boolean *bool
+	num     *int
 }
 
 // Settings lists every setting of c, bound to its fields.
@@ -136,6 +148,8 @@ func (c *Config) Settings() []Setting {
 		{Key: "elasticsearch.api_key", Env: "AVO_ELASTICSEARCH_API_KEY", Help: "Elasticsearch API key", str: &c.Elasticsearch.APIKey},
 		{Key: "elasticsearch.ca_cert", Env: "AVO_ELASTICSEARCH_CA_CERT", Flag: "es-ca-cert", Help: "CA certificate (PEM) of the cluster", str: &c.Elasticsearch.CACert},
 		{Key: "elasticsearch.index_prefix", Env: "AVO_ELASTICSEARCH_INDEX_PREFIX", Flag: "es-index-prefix", Help: "prefix of avo's index aliases", str: &c.Elasticsearch.IndexPrefix},
+		{Key: "elasticsearch.keep_indices", Env: "AVO_ELASTICSEARCH_KEEP_INDICES", Flag: "es-keep-indices", Help: "previous indices kept for rollback after a rebuild", num: &c.Elasticsearch.KeepIndices},
+		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},
 		{Key: "log.level", Env: "AVO_LOG_LEVEL", Flag: "log-level", Help: "log level: debug, info, warn, error", str: &c.Log.Level},
 		{Key: "log.format", Env: "AVO_LOG_FORMAT", Flag: "log-format", Help: "log format: text or json", str: &c.Log.Format},
@@ -165,6 +179,8 @@ func AddFlags(fs *pflag.FlagSet) {
 			fs.StringSlice(s.Flag, *s.strs, help)
 		case s.boolean != nil:
 			fs.Bool(s.Flag, *s.boolean, help)
+		case s.num != nil:
+			fs.Int(s.Flag, *s.num, help)
 		}
 	}
 }
@@ -258,6 +274,12 @@ func (s Setting) set(v string) error {
 			return fmt.Errorf("%s: want true or false, got %q", s.Key, v)
 		}
 		*s.boolean = b
+	case s.num != nil:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%s: want a whole number, got %q", s.Key, v)
+		}
+		*s.num = n
 	}
 	return nil
 }
@@ -271,6 +293,8 @@ func (s Setting) Value() string {
 		return strings.Join(*s.strs, ",")
 	case s.boolean != nil:
 		return strconv.FormatBool(*s.boolean)
+	case s.num != nil:
+		return strconv.Itoa(*s.num)
 	}
 	return ""
 }
@@ -298,6 +322,9 @@ func (c Config) Validate() error {
 	}
 	if c.Elasticsearch.IndexPrefix == "" {
 		errs = append(errs, errors.New("elasticsearch.index_prefix is empty"))
+	}
+	if c.Elasticsearch.KeepIndices < 0 {
+		errs = append(errs, errors.New("elasticsearch.keep_indices is negative"))
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,13 +195,40 @@ func (ix Indices) Prune(ctx context.Context, kind string, keep int) ([]string, e
 	return deleted, nil
 }
 
-// Abandon deletes an index a failed rebuild was filling.
-func (ix Indices) Abandon(ctx context.Context, name string) error {
-	err := ix.do(ctx, http.MethodDelete, "/"+name, nil, nil)
+// Abandon deletes an index a failed rebuild was filling, unless the alias
+// of kind points at it by then (the swap went through): that one stays.
+func (ix Indices) Abandon(ctx context.Context, kind, name string) error {
+	phys, err := ix.Physical(ctx, kind)
+	if err != nil {
+		return err
+	}
+	for _, p := range phys {
+		if p.Name == name && p.Current {
+			return nil
+		}
+	}
+	err = ix.do(ctx, http.MethodDelete, "/"+name, nil, nil)
 	if IsStatus(err, http.StatusNotFound) {
 		return nil
 	}
 	return err
+}
+
+// RecordURI returns where the catalog says the record of an item is kept
+// in S3, "" when the catalog does not hold the item.
+func (ix Indices) RecordURI(ctx context.Context, id string) (string, error) {
+	var doc struct {
+		Source struct {
+			Provenance struct {
+				Record string `json:"record"`
+			} `json:"provenance"`
+		} `json:"_source"`
+	}
+	err := ix.do(ctx, http.MethodGet, "/"+ix.Alias(Catalog)+"/_doc/"+url.PathEscape(id)+"?_source_includes=provenance.record", nil, &doc)
+	if IsStatus(err, http.StatusNotFound) {
+		return "", nil
+	}
+	return doc.Source.Provenance.Record, err
 }
 
 func (ix Indices) newName(kind string) string {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -192,11 +193,26 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeletePrefix deletes every object under prefix.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
+	objs, err := s.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := s.Delete(ctx, o.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ObjectInfo describes a listed object.
 type ObjectInfo struct {
-	Key  string
-	ETag string
-	Size int64
+	Key          string
+	ETag         string
+	Size         int64
+	LastModified time.Time
 }
 
 // ListPage lists up to max keys under prefix after the continuation token;
@@ -212,7 +228,9 @@ func (s *Store) ListPage(ctx context.Context, prefix, token string, max int32) (
 	}
 	objs := make([]ObjectInfo, 0, len(out.Contents))
 	for _, o := range out.Contents {
-		objs = append(objs, ObjectInfo{Key: aws.ToString(o.Key), ETag: aws.ToString(o.ETag), Size: aws.ToInt64(o.Size)})
+		objs = append(objs, ObjectInfo{
+			Key: aws.ToString(o.Key), ETag: aws.ToString(o.ETag), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified),
+		})
 	}
 	next := ""
 	if aws.ToBool(out.IsTruncated) {

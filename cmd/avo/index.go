@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+func newIndexCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "index",
+		Short: "Show, rebuild and roll back the Elasticsearch indices",
+		Long: `avo keeps two kinds of index, each a physical index PREFIX-KIND-TIMESTAMP
+behind the alias PREFIX-KIND that every reader and writer uses:
+
+  catalog    every mapped record; editors search it
+  education  what teachers may see: published, visible items
+
+A rebuild fills a new physical index from the mapped records in S3 and
+moves the alias to it in one step; the previous index stays for rollback.`,
+	}
+	cmd.AddCommand(newIndexStatusCmd(a), newIndexRebuildCmd(a), newIndexRollbackCmd(a))
+	return cmd
+}
+
+func kindArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s needs one argument: catalog or education", cmd.CommandPath())
+	}
+	if !esindex.ValidKind(args[0]) {
+		return usagef("no index kind %q: want catalog or education", args[0])
+	}
+	return nil
+}
+
+func newIndexStatusCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show aliases, physical indices, document counts and rebuilds",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			if err != nil {
+				return err
+			}
+			// Rebuild progress lives in Temporal; without it the indices
+			// are still shown.
+			if tc, err := pipeline.DialTemporal(cmd.Context(), a.cfg.Temporal, a.log); err == nil {
+				c.Temporal = tc
+				defer tc.Close()
+			} else {
+				a.log.Warn("rebuilds not shown: Temporal unreachable", "err", err)
+			}
+			st, err := c.IndexStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.emit(st, func(w io.Writer) { printIndexStatus(w, st) })
+		},
+	}
+}
+
+func printIndexStatus(w io.Writer, st []pipeline.IndexState) {
+	for _, s := range st {
+		cur := s.Current
+		if cur == "" {
+			cur = "(no index)"
+		}
+		fmt.Fprintf(w, "%s → %s, %d documents\n", s.Alias, cur, s.Docs)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, p := range s.Indices {
+			role := "previous"
+			switch {
+			case p.Current:
+				role = "current"
+			case p.Building:
+				role = "building"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d docs\t%.1f MB\t%s\n", p.Name, role, p.Docs, float64(p.Bytes)/1e6, p.Health)
+		}
+		tw.Flush()
+		if r := s.Rebuild; r != nil {
+			fmt.Fprintf(w, "  last rebuild: %s, started %s", r.Status, r.StartTime.Local().Format(time.DateTime))
+			switch {
+			case r.Progress != nil:
+				fmt.Fprintf(w, ", %d records read into %s", r.Progress.Loaded.Read, r.Progress.Index)
+			case r.Result != nil:
+				fmt.Fprintf(w, ", %d documents in %s (%.0f s)", r.Result.Docs, r.Result.Index, r.Result.Seconds)
+			case r.Failure != "":
+				fmt.Fprintf(w, ": %s", r.Failure)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func newIndexRebuildCmd(a *app) *cobra.Command {
+	var tolerance, keep int
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "rebuild catalog|education",
+		Short: "Rebuild an index from the mapped records in S3 and swap it in",
+		Long: `Rebuild fills a new physical index from the mapped records kept in S3
+(never from the providers), with refresh off and no replicas. Writes made
+meanwhile by harvests and editors reach the new index too. It then loads
+again what changed during the rebuild, restores the index settings and
+compares the number of documents with what S3 says it must hold: when
+they differ by more than --tolerance the alias stays where it was and the
+new index is dropped. Otherwise the alias moves in one step; the previous
+index is kept for 'avo index rollback', older ones beyond --keep are
+deleted. A second rebuild of the same index is refused (exit 4).`,
+		Args: kindArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if !cmd.Flags().Changed("keep") {
+				keep = -1
+			}
+			c, err := a.connect(ctx, pipeline.Need{Temporal: true, Elasticsearch: true})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			run, err := c.StartRebuild(ctx, args[0], pipeline.RebuildOptions{Tolerance: tolerance, Keep: keep})
+			if err != nil {
+				return err
+			}
+			if noWait {
+				return a.emit(map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()}, func(w io.Writer) {
+					fmt.Fprintf(w, "started rebuild of %s: workflow %s\n", c.Indices.Alias(args[0]), run.GetID())
+				})
+			}
+			res, err := a.followRebuild(ctx, c, run.GetID(), func() (workflows.RebuildResult, error) {
+				var r workflows.RebuildResult
+				err := run.Get(ctx, &r)
+				return r, err
+			})
+			if err != nil {
+				return fmt.Errorf("rebuild of %s failed: %w", c.Indices.Alias(args[0]), err)
+			}
+			return a.emit(res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s → %s: %d documents (S3: %d records, %d expected), %d reloaded after changes, %d refused, %.1f s\n",
+					c.Indices.Alias(res.Kind), res.Index, res.Docs, res.Records, res.Expected, res.Reloaded, res.Rejected, res.Seconds)
+				if len(res.Previous) > 0 {
+					fmt.Fprintf(w, "previous: %s (avo index rollback %s)\n", strings.Join(res.Previous, ", "), res.Kind)
+				}
+				if len(res.Pruned) > 0 {
+					fmt.Fprintf(w, "deleted: %s\n", strings.Join(res.Pruned, ", "))
+				}
+				if res.PruneError != "" {
+					fmt.Fprintf(w, "old indices not deleted: %s\n", res.PruneError)
+				}
+			})
+		},
+	}
+	cmd.Flags().IntVar(&tolerance, "tolerance", 0, "documents the new index may differ from S3 by and still be swapped in")
+	cmd.Flags().IntVar(&keep, "keep", 0, "previous indices to keep for rollback (default elasticsearch.keep_indices)")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "start the rebuild and return")
+	return cmd
+}
+
+// followRebuild waits for a rebuild, reporting progress on stderr.
+func (a *app) followRebuild(ctx context.Context, c *pipeline.Clients, id string, wait func() (workflows.RebuildResult, error)) (workflows.RebuildResult, error) {
+	type result struct {
+		r   workflows.RebuildResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := wait()
+		done <- result{r, err}
+	}()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.r, r.err
+		case <-tick.C:
+			if q, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery); err == nil {
+				var p workflows.RebuildInput
+				if q.Get(&p) == nil {
+					fmt.Fprintf(a.errOut, "rebuild %s: %d pages, %d records read\n", p.Index, p.Pages, p.Loaded.Read)
+				}
+			}
+		}
+	}
+}
+
+func newIndexRollbackCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback catalog|education",
+		Short: "Point the alias back at the previous index",
+		Args:  kindArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			if err != nil {
+				return err
+			}
+			from, to, err := c.RollbackIndex(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.emit(map[string]string{"alias": c.Indices.Alias(args[0]), "from": from, "to": to}, func(w io.Writer) {
+				fmt.Fprintf(w, "%s → %s (was %s)\n", c.Indices.Alias(args[0]), to, from)
+			})
+		},
+	}
+}
+
+func newPublishCmd(a *app) *cobra.Command {
+	var at, until, by string
+	cmd := &cobra.Command{
+		Use:   "publish ID",
+		Short: "Publish an item to teachers (optionally within a window)",
+		Long: `Publish records an editor's decision to publish item ID (its PID) in S3,
+where a later harvest never undoes it, and applies it to both indices at
+once. Teachers find the item when its licences allow education use, it
+is not deleted, and now lies inside --at .. --until. The output says
+whether it is visible now, and why not.`,
+		Args: exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d := pipeline.Decision{Publish: true, By: by}
+			var err error
+			if d.At, err = parseWhen("--at", at); err != nil {
+				return err
+			}
+			if d.Until, err = parseWhen("--until", until); err != nil {
+				return err
+			}
+			return a.decide(cmd.Context(), args[0], d)
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "publish from this date or date-time (RFC 3339)")
+	cmd.Flags().StringVar(&until, "until", "", "depublish at this date or date-time (RFC 3339)")
+	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "editor taking the decision")
+	return cmd
+}
+
+func newDepublishCmd(a *app) *cobra.Command {
+	var reason, by string
+	cmd := &cobra.Command{
+		Use:   "depublish ID",
+		Short: "Take an item away from teachers, with a reason",
+		Args:  exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return usagef("depublish needs --reason")
+			}
+			return a.decide(cmd.Context(), args[0], pipeline.Decision{Reason: reason, By: by})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the item is taken away (kept with the decision)")
+	cmd.Flags().StringVar(&by, "by", os.Getenv("USER"), "editor taking the decision")
+	return cmd
+}
+
+func (a *app) decide(ctx context.Context, id string, d pipeline.Decision) error {
+	c, err := a.connect(ctx, pipeline.Need{S3: true, Elasticsearch: true})
+	if err != nil {
+		return err
+	}
+	st, err := c.Decide(ctx, id, d)
+	if err != nil {
+		return err
+	}
+	return a.emit(st, func(w io.Writer) {
+		if st.Visible {
+			fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
+		} else {
+			fmt.Fprintf(w, "%s: not visible to teachers: %s\n", st.ID, st.Why)
+		}
+	})
+}
+
+// parseWhen reads an RFC 3339 date-time or a date (midnight UTC).
+func parseWhen(flag, v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, usageError{errors.New(flag + " " + v + ": want a date (2026-09-01) or an RFC 3339 date-time")}
+}

@@ -1,0 +1,265 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/archiefvooronderwijs/avo/internal/api"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/search/searchtest"
+	"github.com/archiefvooronderwijs/avo/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// server serves the API over the test items in a real education index.
+func server(t *testing.T) (*httptest.Server, esindex.Indices) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ix := testenv.Indices(t, testenv.Config(t))
+	searchtest.Load(t, ctx, ix)
+	s, err := search.NewSearcher(ix.ES, ix.Alias(esindex.Education))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&api.Server{Search: s}).Handler())
+	t.Cleanup(srv.Close)
+	return srv, ix
+}
+
+func get(t *testing.T, url string, out any) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("GET %s: %d %s: %v", url, res.StatusCode, b, err)
+		}
+	}
+	return res.StatusCode
+}
+
+func TestAPI(t *testing.T) {
+	srv, ix := server(t)
+
+	var res search.Response
+	if code := get(t, srv.URL+"/api/search?q=fietsen&type=video&type=audio", &res); code != 200 || res.Total == 0 || res.Hits[0].ID != "fiets1" {
+		t.Fatalf("search: %d %+v", code, res)
+	}
+	if len(res.Facets["type"]) == 0 || len(res.Facets["level"]) == 0 {
+		t.Errorf("facets missing: %+v", res.Facets)
+	}
+
+	bad := map[string]string{
+		"/api/search?colour=red":           `unknown parameter "colour"`,
+		"/api/search?sort=popularity":      `unknown sort "popularity"`,
+		"/api/search?scope=admin":          `unknown scope "admin"`,
+		"/api/search?scope=pupil&level=x":  `not available to pupils`,
+		"/api/search?size=1000":            "size is at most",
+		"/api/facets/colour":               `no facet "colour"`,
+		"/api/suggest?prefix=a&index=x":    `unknown parameter "index"`,
+		"/api/items/fiets1?q=x":            `unknown parameter "q"`,
+		"/api/items/fiets1/related?sort=x": `unknown parameter "sort"`,
+	}
+	for path, msg := range bad {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if code := get(t, srv.URL+path, &e); code != http.StatusBadRequest || !strings.Contains(e.Error, msg) {
+			t.Errorf("%s: %d %q, want 400 with %q", path, code, e.Error, msg)
+		}
+	}
+
+	var item search.Hit
+	if code := get(t, srv.URL+"/api/items/klimaat1", &item); code != 200 || item.Title != "Klimaat en energie" || !slices.Contains(item.Subjects, "fysica") {
+		t.Errorf("item: %d %+v", code, item)
+	}
+	if code := get(t, srv.URL+"/api/items/hidden1", nil); code != http.StatusNotFound {
+		t.Errorf("unpublished item: %d, want 404", code)
+	}
+	if code := get(t, srv.URL+"/api/items/dossier1?scope=pupil", nil); code != http.StatusNotFound {
+		t.Errorf("collection for pupils: %d, want 404", code)
+	}
+	var rel struct {
+		Related []search.Hit `json:"related"`
+	}
+	if code := get(t, srv.URL+"/api/items/fiets1/related?size=3", &rel); code != 200 || len(rel.Related) == 0 || len(rel.Related) > 3 {
+		t.Errorf("related: %d %+v", code, rel)
+	}
+	var sug struct {
+		Keywords []string `json:"keywords"`
+	}
+	if code := get(t, srv.URL+"/api/suggest?prefix=fie", &sug); code != 200 || !slices.Equal(sug.Keywords, []string{"fiets"}) {
+		t.Errorf("suggest: %d %+v", code, sug)
+	}
+	var fac struct {
+		Buckets []search.Bucket `json:"buckets"`
+	}
+	if code := get(t, srv.URL+"/api/facets/series?facet_q=VOL&type=audio", &fac); code != 200 || len(fac.Buckets) != 1 || fac.Buckets[0].Count != 1 {
+		t.Errorf("facet search: %d %+v", code, fac)
+	}
+	if code := get(t, srv.URL+"/healthz", nil); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+	resp, err := http.Post(srv.URL+"/api/search", "application/json", strings.NewReader(`{"query":{"match_all":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST of a raw query: %d, want 405", resp.StatusCode)
+	}
+	var page string
+	if r, err := http.Get(srv.URL + "/"); err == nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		page = string(b)
+	}
+	if !strings.Contains(page, `id="results"`) {
+		t.Errorf("search page not served: %.200s", page)
+	}
+
+	// An index that fails answers 502 without Elasticsearch's details.
+	broken, _ := search.NewSearcher(ix.ES, ix.Prefix+"-missing")
+	bsrv := httptest.NewServer((&api.Server{Search: broken}).Handler())
+	defer bsrv.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if code := get(t, bsrv.URL+"/api/search?q=x", &e); code != http.StatusBadGateway || strings.Contains(e.Error, "index_not_found") {
+		t.Errorf("broken index: %d %q", code, e.Error)
+	}
+	if code := get(t, bsrv.URL+"/healthz", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("healthz of a broken index: %d", code)
+	}
+}
+
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium not found: `make browser` installs it")
+	return ""
+}
+
+// In headless Chromium: search, click a facet, and see the results
+// narrow, with their education labels.
+func TestSearchPageInChromium(t *testing.T) {
+	srv, _ := server(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc() // ends the browser process
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	// The page must show what the API answers.
+	want := func(query string) (string, int) {
+		var res search.Response
+		if code := get(t, srv.URL+"/api/search?"+query, &res); code != 200 {
+			t.Fatalf("api %s: %d", query, code)
+		}
+		var ids []string
+		for _, h := range res.Hits {
+			ids = append(ids, h.ID)
+		}
+		slices.Sort(ids)
+		b, _ := json.Marshal(ids)
+		return string(b), res.Total
+	}
+	wantBefore, totalBefore := want("q=klimaat")
+	wantAfter, totalAfter := want("q=klimaat&type=audio")
+	if totalBefore < 2 || totalAfter != 1 {
+		t.Fatalf("klimaat: %s; with type audio: %s", wantBefore, wantAfter)
+	}
+	shows := func(total int) string {
+		return "document.getElementById('status').dataset.total === '" + strconv.Itoa(total) + "' && document.querySelectorAll('#results .hit').length === " + strconv.Itoa(total)
+	}
+
+	hits := chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#results .hit')].map(e => e.dataset.id).sort())`)
+	wait := func(expr string) chromedp.Action[chromedp.Void] {
+		return void(chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second)))
+	}
+	audio := chromedp.CSS(`ul[data-facet="type"] button[data-value="audio"]`)
+	var before, after string
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#q`)),
+		wait(shows(8)),
+		chromedp.SendKeys(chromedp.CSS(`#q`), "klimaat"),
+		chromedp.Click(chromedp.CSS(`#search button[type="submit"]`)),
+		wait(shows(totalBefore)),
+		into(&before, hits),
+		chromedp.Click(audio),
+		wait(shows(totalAfter)),
+		into(&after, hits),
+	)
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+		t.Fatalf("browser: %v (status %q, before %s, after %s)", err, status, before, after)
+	}
+	pressed, err := chromedp.Run(ctx, chromedp.AttributeValue(audio, "aria-pressed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.hit[data-id="klimaat1"] .edu`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != wantBefore {
+		t.Errorf("search klimaat showed %s, the API says %s", before, wantBefore)
+	}
+	if after != wantAfter || after != `["klimaat1"]` || pressed.Value != "true" {
+		t.Errorf("after clicking the audio facet: %s (pressed %q), want %s", after, pressed.Value, wantAfter)
+	}
+	if !strings.Contains(labels, "secundair onderwijs") || !strings.Contains(labels, "fysica") {
+		t.Errorf("education labels of klimaat1: %q", labels)
+	}
+}
+
+// void drops an action's value.
+func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// into runs an action and keeps its value.
+func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		v, err := a(ctx, t)
+		*dst = v
+		return chromedp.Void{}, err
+	}
+}

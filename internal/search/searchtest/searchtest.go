@@ -1,0 +1,122 @@
+// Package searchtest loads a small, known set of items into real indices
+// for the tests of the search package and the search API.
+package searchtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+const (
+	structure = mappings.StructureScheme + "/"
+	subject   = mappings.SubjectScheme + "/"
+	theme     = mappings.ThemeScheme + "/"
+)
+
+func concepts(prefix string, names ...string) []mappings.Concept {
+	var out []mappings.Concept
+	for _, n := range names {
+		out = append(out, mappings.Concept{URI: prefix + n})
+	}
+	return out
+}
+
+// item is a published record with the education licence.
+func item(id, typ, title, series, provider, issued string, keywords []string, langs []string) mappings.Record {
+	return mappings.Record{
+		ExternalID: id, Type: typ, Title: title, Series: series, OriginalCP: provider, Issued: issued,
+		Keywords: keywords, Languages: langs,
+		Rights: mappings.Rights{Licenses: []string{mappings.EducationLicence}, Published: true},
+		Provenance: mappings.Provenance{
+			Source: "searchtest", Format: "test", Identifier: "oai:test:" + id, Raw: "s3://test/raw/" + id,
+			Harvest: "h1", Mapping: mappings.Version, MappedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		},
+	}
+}
+
+// Records are the items: every filter, facet and sort has something to
+// tell apart. Hidden is not published and must never reach teachers.
+func Records() []mappings.Record {
+	fiets := item("fiets1", "video", "De fiets van opa", "Karrewiet", "VRT", "2019-10-23", []string{"fiets", "verkeer"}, []string{"nl"})
+	fiets.Description = "Een korte film over het verkeer in de stad."
+	fiets.Created = "2019-01-01"
+	fiets.Education.Degrees = concepts(structure, "lager-3e-graad")
+	fiets.Education.Subjects = concepts(subject, "aardrijkskunde")
+	fiets.Education.Themes = concepts(theme, "verkeer-en-mobiliteit")
+
+	belgie := item("belgie1", "video", "Een reis door België", "Volt", "VRT", "2021-03-01", []string{"reizen", "steden"}, []string{"nl", "fr"})
+	belgie.Description = "Op ontdekking in Brussel, Gent en Luik."
+	belgie.Created = "2020-06-01"
+	belgie.Education.Degrees = concepts(structure, "secundair-2e-graad")
+	belgie.Education.Subjects = concepts(subject, "geschiedenis")
+
+	klimaat := item("klimaat1", "audio", "Klimaat en energie", "Volt", "Radio 1", "2020", []string{"klimaat", "energie"}, []string{"nl"})
+	klimaat.Description = "Waarom de fiets goed is voor het klimaat, en wat wind en zon opleveren."
+	klimaat.Created = "2020-01-15"
+	klimaat.Education.Levels = concepts(structure, "secundair-onderwijs")
+	klimaat.Education.Subjects = concepts(subject, "fysica")
+	klimaat.Education.Themes = concepts(theme, "milieu-en-ecologie")
+
+	dossier := item("dossier1", "collection", "Dossier klimaat", "", "VRT", "2022-09-01", []string{"klimaat"}, []string{"nl"})
+	dossier.Education.Levels = concepts(structure, "secundair-onderwijs")
+
+	kleuter := item("kleuter1", "video", "Dieren op de boerderij", "Karrewiet", "Ketnet", "2018-05", []string{"dieren", "boerderij"}, []string{"nl"})
+	kleuter.Description = "Koeien, kippen en varkens."
+	kleuter.Education.Levels = concepts(structure, "kleuteronderwijs")
+
+	legacy := item("legacy1", "video", "Schooltelevisie over fysica", "Schooltelevisie: fysica", "BRT", "1975", []string{"fysica"}, []string{"nl"})
+	legacy.Education.Context = []string{"Schoolradio-niveau"}
+	legacy.Education.Classification = []string{"Natuurkunde (oud)"}
+
+	html := item("html1", "video", "Wat is <b>HTML</b>? Een fiets voor het web", "", "VRT", "2022-12-31", []string{"computer"}, []string{"en"})
+	html.Education.Degrees = concepts(structure, "secundair-3e-graad")
+
+	english := item("english1", "audio", "Cycling in the Netherlands", "", "BBC", "2017-06-15", []string{"fiets", "sport"}, []string{"en"})
+	english.Education.Degrees = concepts(structure, "secundair-3e-graad")
+
+	hidden := item("hidden1", "video", "Een fiets die niemand mag zien", "Karrewiet", "VRT", "2023", []string{"fiets"}, []string{"nl"})
+	hidden.Rights.Published = false
+
+	return []mappings.Record{fiets, belgie, klimaat, dossier, kleuter, legacy, html, english, hidden}
+}
+
+// Load sets up both indices of ix and writes the records, enriched with
+// the vocabularies, as the pipeline would: everything into the catalog,
+// the visible ones into the education index. Every write must succeed.
+func Load(t testing.TB, ctx context.Context, ix esindex.Indices) []mappings.Record {
+	t.Helper()
+	vocab, err := mappings.Vocabularies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Setup(ctx, esindex.Kinds...); err != nil {
+		t.Fatalf("setup indices: %v", err)
+	}
+	recs := Records()
+	var cat, edu []esindex.Op
+	for i := range recs {
+		vocab.Enrich(&recs[i])
+		c, e, err := esindex.Project(recs[i], "s3://test/records/"+recs[i].ExternalID+".json", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat = append(cat, c)
+		if e.Doc != nil {
+			edu = append(edu, e)
+		}
+	}
+	for kind, ops := range map[string][]esindex.Op{esindex.Catalog: cat, esindex.Education: edu} {
+		out, err := ix.Write(ctx, kind, ops)
+		if err != nil || out.Indexed != len(ops) || len(out.Rejected) > 0 || out.Retryable > 0 {
+			t.Fatalf("write %s: %+v, %v", kind, out, err)
+		}
+		if err := ix.Refresh(ctx, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return recs
+}
