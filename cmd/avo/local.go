@@ -63,7 +63,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	l.cfg = a.cfg
 	l.cfg.Temporal = config.Temporal{Address: l.stack.Temporal.Address, Namespace: a.cfg.Temporal.Namespace, TaskQueue: a.cfg.Temporal.TaskQueue}
 	l.cfg.S3.Endpoint, l.cfg.S3.Region, l.cfg.S3.PathStyle, l.cfg.S3.Profile = l.stack.S3Endpoint, devstack.S3Region, true, ""
-	l.cfg.Elasticsearch = config.Elasticsearch{URLs: []string{l.stack.ElasticsearchURL}, IndexPrefix: a.cfg.Elasticsearch.IndexPrefix}
+	l.cfg.Elasticsearch = config.Elasticsearch{URLs: []string{l.stack.ElasticsearchURL}, IndexPrefix: a.cfg.Elasticsearch.IndexPrefix, KeepIndices: a.cfg.Elasticsearch.KeepIndices}
 	// The local gateway's account, found by the standard credential chain
 	// like any other.
 	for k, v := range map[string]string{

@@ -124,7 +124,7 @@ func Config(t testing.TB) config.Config {
 	name := Name(t)
 	c := config.Default()
 	c.S3 = config.S3{Endpoint: s3URL, Region: devstack.S3Region, Bucket: name, PathStyle: true}
-	c.Elasticsearch = config.Elasticsearch{URLs: []string{esURL}, IndexPrefix: name}
+	c.Elasticsearch.URLs, c.Elasticsearch.IndexPrefix = []string{esURL}, name
 	t.Cleanup(func() { deleteIndices(esURL, name) })
 	return c
 }

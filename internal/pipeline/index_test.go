@@ -1,0 +1,319 @@
+package pipeline_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+// mhRecord is a MediaHaven JSON record with a duration.
+func mhRecord(pid, title, duration string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"Technical":   map[string]any{"DurationTimeCode": duration},
+		"Descriptive": map[string]any{"Title": title},
+		"Dynamic": map[string]any{
+			"PID": pid, "dc_title": title, "CP": "VRT", "type_viaa": "video",
+			"dc_rights_licenses": map[string]any{"multiselect": []string{"VIAA-ONDERWIJS"}},
+		},
+	})
+	return b
+}
+
+// A document Elasticsearch refuses (a duration beyond its integer field)
+// is quarantined with the reason; the others of the bulk are indexed and
+// the run says so.
+func TestRefusedDocumentIsQuarantined(t *testing.T) {
+	f := newFixture(t)
+	if err := f.partner.EnsureBucket(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for pid, dur := range map[string]string{"mh0001": "00:01:00", "mh0002": "999999:00:00", "mh0003": "00:02:30"} {
+		if err := f.partner.Put(f.ctx, "mh/"+pid+".json", mhRecord(pid, "Titel "+pid, dur), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := sources.Source{ID: "mh", Kind: "s3", Mapping: "mediahaven-json",
+		S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "mh/", Suffixes: []string{".json"}}}
+	got := f.harvest(t, src, pipeline.HarvestOptions{})
+	if got.Counts.Records != 3 || got.Counts.Indexed != 2 || got.Counts.Quarantined != 1 {
+		t.Fatalf("counts %+v, want 3 records, 2 indexed, 1 quarantined", got.Counts)
+	}
+	q, err := f.clients.ListQuarantine(f.ctx, pipeline.QuarantineFilter{Source: "mh"})
+	if err != nil || len(q) != 1 {
+		t.Fatalf("quarantine %+v, %v", q, err)
+	}
+	e := q[0]
+	if e.Kind != "index-rejected" || e.Identifier != "mh/mh0002.json" || !strings.Contains(strings.Join(e.Errors, " "), "duration_seconds") || e.Document == "" {
+		t.Errorf("quarantine entry %+v", e.QuarantineEntry)
+	}
+	if n := f.count(t); n != 2 {
+		t.Errorf("catalog holds %d, want 2", n)
+	}
+}
+
+// publish publishes an item through the pipeline, as `avo publish` does.
+func (f *fixture) publish(t testing.TB, id string) {
+	t.Helper()
+	st, err := f.clients.Decide(f.ctx, id, pipeline.Decision{Publish: true, By: "test"})
+	if err != nil {
+		t.Fatalf("publish %s: %v", id, err)
+	}
+	if !st.Visible {
+		t.Fatalf("published %s is not visible: %s", id, st.Why)
+	}
+}
+
+func (f *fixture) rebuild(t testing.TB, kind string, o pipeline.RebuildOptions) (workflows.RebuildResult, error) {
+	t.Helper()
+	run, err := f.clients.StartRebuild(f.ctx, kind, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RebuildResult
+	err = run.Get(f.ctx, &res)
+	return res, err
+}
+
+func (f *fixture) current(t testing.TB, kind string) (current string, all []esindex.PhysicalIndex) {
+	t.Helper()
+	phys, err := f.clients.Indices.Physical(f.ctx, kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range phys {
+		if p.Current {
+			current = p.Name
+		}
+	}
+	return current, phys
+}
+
+// Rebuilds read S3 alone and swap with no moment without results, while
+// searches run; rollback goes back; a count that differs from S3 stops
+// the swap.
+func TestRebuildSwapRollback(t *testing.T) {
+	f := newFixture(t)
+	oai, s3 := f.demoSources(t)
+	f.harvest(t, oai, pipeline.HarvestOptions{})
+	f.harvest(t, s3, pipeline.HarvestOptions{})
+	records := len(f.keys(t, "records/"))
+	if records == 0 || f.count(t) != records {
+		t.Fatalf("%d records in S3, %d in the catalog", records, f.count(t))
+	}
+	// Editorial decisions: two items published (both carry the education
+	// licence in the samples).
+	f.publish(t, "dm22karre01")
+	f.publish(t, "dm21wk0001")
+	before, _ := f.current(t, esindex.Catalog)
+
+	// Searches run throughout: every one must answer with every record.
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var searches, failures atomic.Int64
+	var mu sync.Mutex
+	var problems []string
+	for _, kind := range esindex.Kinds {
+		want := records
+		if kind == esindex.Education {
+			want = 2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load() && i < 100000; i++ {
+				res, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(kind), search.Request{Size: 1})
+				searches.Add(1)
+				if err != nil || res.Total != want {
+					failures.Add(1)
+					mu.Lock()
+					problems = append(problems, fmt.Sprintf("%s: total %v, err %v", kind, res, err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+
+	res, err := f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Keep: -1})
+	if err != nil {
+		t.Fatalf("rebuild catalog: %v", err)
+	}
+	if res.Docs != records || res.Expected != records || res.Records != records || !slices.Equal(res.Previous, []string{before}) {
+		t.Errorf("catalog rebuild %+v, want %d documents, previous %s", res, records, before)
+	}
+	eres, err := f.rebuild(t, esindex.Education, pipeline.RebuildOptions{Keep: -1})
+	if err != nil {
+		t.Fatalf("rebuild education: %v", err)
+	}
+	if eres.Docs != 2 || eres.Expected != 2 || eres.Skipped != records-2 {
+		t.Errorf("education rebuild %+v, want 2 documents", eres)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if failures.Load() > 0 || searches.Load() < 10 {
+		t.Errorf("%d of %d searches during the rebuilds failed: %v", failures.Load(), searches.Load(), problems[:min(len(problems), 5)])
+	}
+	t.Logf("%d searches during two rebuilds, none failed", searches.Load())
+
+	now, phys := f.current(t, esindex.Catalog)
+	if now != res.Index || len(phys) != 2 {
+		t.Fatalf("after the rebuild the alias points at %s of %+v, want %s and the previous kept", now, phys, res.Index)
+	}
+	st, err := f.clients.IndexStatus(f.ctx)
+	if err != nil || st[0].Current != res.Index || st[0].Docs != records || st[0].Rebuild == nil || st[0].Rebuild.Status != "Completed" {
+		t.Errorf("status %+v, %v", st, err)
+	}
+
+	from, to, err := f.clients.RollbackIndex(f.ctx, esindex.Catalog)
+	if err != nil || from != res.Index || to != before {
+		t.Fatalf("rollback: %s → %s, %v", from, to, err)
+	}
+	if cur, _ := f.current(t, esindex.Catalog); cur != before || f.count(t) != records {
+		t.Errorf("after rollback the alias points at %s with %d documents", cur, f.count(t))
+	}
+
+	// A record whose document Elasticsearch refuses: the counts differ, the
+	// alias stays, the new index goes, the document is quarantined.
+	bad := mappings.Record{ExternalID: "toolong1", Title: "Te lang", DurationSeconds: 1 << 40,
+		Provenance: mappings.Provenance{Source: "manual", Format: "test", Identifier: "toolong1", Raw: "s3://x/raw", Harvest: "h", Mapping: "1"}}
+	if err := f.clients.Store.PutJSON(f.ctx, "records/manual/toolong1.json", bad); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Keep: -1})
+	if err == nil || !strings.Contains(err.Error(), "holds "+fmt.Sprint(records)+" documents where S3 says "+fmt.Sprint(records+1)) {
+		t.Fatalf("rebuild with a refused document: %v", err)
+	}
+	cur, phys := f.current(t, esindex.Catalog)
+	if cur != before || len(phys) != 2 || slices.ContainsFunc(phys, func(p esindex.PhysicalIndex) bool { return p.Building }) {
+		t.Errorf("after the failed rebuild: alias at %s, indices %+v", cur, phys)
+	}
+	q, err := f.clients.ListQuarantine(f.ctx, pipeline.QuarantineFilter{Source: "manual"})
+	if err != nil || len(q) == 0 || q[0].Kind != "index-rejected" || !strings.Contains(q[0].Errors[0], "toolong1") {
+		t.Errorf("quarantine after the refused document: %+v, %v", q, err)
+	}
+	// With a tolerance of one the rebuild goes through; keeping no
+	// previous index prunes the others.
+	res, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Tolerance: 1, Keep: 0})
+	if err != nil || res.Docs != records || res.Expected != records+1 || len(res.Pruned) != 2 {
+		t.Fatalf("rebuild with tolerance 1: %+v, %v", res, err)
+	}
+	if _, phys := f.current(t, esindex.Catalog); len(phys) != 1 {
+		t.Errorf("after pruning: %+v", phys)
+	}
+	// A second rebuild while one runs is refused.
+	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, pipeline.RebuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, pipeline.RebuildOptions{}); !errors.Is(err, pipeline.ErrRebuildRunning) {
+		t.Errorf("second concurrent rebuild: %v", err)
+	}
+}
+
+// Writes made while a rebuild loads reach the new index: those of writers
+// that know of it through the -next alias, and those of a writer that
+// opened before the rebuild began, through the catch-up.
+func TestRebuildCatchesUpWithWritesMeanwhile(t *testing.T) {
+	f := newFixtureWorker(t, false)
+	oai, _ := f.demoSources(t)
+	// A worker just for the harvest, stopped before the activities below.
+	w := f.clients.NewWorker(sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.harvest(t, oai, pipeline.HarvestOptions{})
+	w.Stop()
+	f.publish(t, "dm01fiets01")
+
+	var env testsuite.WorkflowTestSuite
+	aenv := env.NewTestActivityEnvironment()
+	x := &activities.Indexing{Store: f.clients.Store, Index: f.clients.Indices}
+	aenv.RegisterActivity(x)
+	call := func(fn any, in any, out any) {
+		t.Helper()
+		v, err := aenv.ExecuteActivity(fn, in)
+		if err != nil {
+			t.Fatalf("%T: %v", in, err)
+		}
+		if out != nil {
+			if err := v.Get(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	started := time.Now()
+	var index string
+	call(x.BeginRebuild, esindex.Education, &index)
+
+	// The load reads everything as it is now: one published item.
+	var page activities.LoadResult
+	call(x.LoadRecords, activities.LoadInput{Kind: esindex.Education, Index: index}, &page)
+	if page.Next != "" || page.Indexed != 1 {
+		t.Fatalf("load: %+v", page)
+	}
+	// Meanwhile an editor publishes another item: its writer sees the
+	// rebuild and writes to both indices.
+	f.publish(t, "dm02belg001")
+	// And a change lands in S3 from a writer that never knew of the
+	// rebuild: a third item published by its record alone.
+	key := recordKey(t, f, "dm03klim001")
+	var rec mappings.Record
+	if err := f.clients.Store.GetJSON(f.ctx, key, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.clients.Store.PutJSON(f.ctx, activities.EditorialKey(rec.ExternalID), mappings.Editorial{Published: true, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	var cu activities.CatchUpResult
+	call(x.CatchUp, activities.CatchUpInput{Kind: esindex.Education, Index: index, Since: started.Add(-time.Second), Pages: 1}, &cu)
+	if cu.Expected != 3 || cu.Reloaded < 1 {
+		t.Errorf("catch-up %+v, want 3 expected", cu)
+	}
+	var fin activities.FinishRebuildResult
+	call(x.FinishRebuild, activities.FinishRebuildInput{Kind: esindex.Education, Index: index, Expected: cu.Expected}, &fin)
+	if fin.Docs != 3 {
+		t.Errorf("finish %+v", fin)
+	}
+	call(x.SwapIndex, activities.SwapInput{Kind: esindex.Education, Index: index, Keep: 1}, nil)
+	res, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range res.Hits {
+		ids = append(ids, h.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"dm01fiets01", "dm02belg001", "dm03klim001"}) {
+		t.Errorf("education index after the rebuild: %v", ids)
+	}
+	if left := f.keys(t, "state/rebuild/"); len(left) != 0 {
+		t.Errorf("rebuild manifests left: %v", left)
+	}
+}
+
+// recordKey finds where S3 keeps the record of an item.
+func recordKey(t testing.TB, f *fixture, id string) string {
+	t.Helper()
+	uri, err := f.clients.Indices.RecordURI(f.ctx, id)
+	if err != nil || uri == "" {
+		t.Fatalf("record of %s: %q, %v", id, uri, err)
+	}
+	return strings.TrimPrefix(uri, f.clients.Store.URI(""))
+}
