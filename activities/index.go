@@ -145,25 +145,11 @@ func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) 
 	for i, key := range keys {
 		out[i].key = key
 		g.Go(func() error {
-			var rec mappings.Record
-			if err := x.Store.GetJSON(ctx, key, &rec); err != nil {
-				if s3store.IsNotFound(err) {
-					return nil
-				}
+			cat, edu, found, err := x.project(ctx, key, now)
+			if err != nil || !found {
 				return err
 			}
 			out[i].found = true
-			ed, err := readEditorial(ctx, x.Store, rec.ExternalID)
-			if err != nil {
-				return err
-			}
-			if ed != nil {
-				ed.Apply(&rec)
-			}
-			cat, edu, err := esindex.Project(rec, x.Store.URI(key), now)
-			if err != nil {
-				return err
-			}
 			op := cat
 			if kind == esindex.Education {
 				op = edu
@@ -196,6 +182,27 @@ func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) 
 		}
 	}
 	return out, res, nil
+}
+
+// project reads the record at key with its editorial decisions and
+// returns its writes at now; found is false when the record is gone.
+func (x *Indexing) project(ctx context.Context, key string, now time.Time) (cat, edu esindex.Op, found bool, err error) {
+	var rec mappings.Record
+	if err := x.Store.GetJSON(ctx, key, &rec); err != nil {
+		if s3store.IsNotFound(err) {
+			return cat, edu, false, nil
+		}
+		return cat, edu, false, err
+	}
+	ed, err := readEditorial(ctx, x.Store, rec.ExternalID)
+	if err != nil {
+		return cat, edu, false, err
+	}
+	if ed != nil {
+		ed.Apply(&rec)
+	}
+	cat, edu, err = esindex.Project(rec, x.Store.URI(key), now)
+	return cat, edu, err == nil, err
 }
 
 // quarantine keeps a document a rebuilt index refused, with the reason,

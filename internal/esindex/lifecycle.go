@@ -234,3 +234,50 @@ func (ix Indices) RecordURI(ctx context.Context, id string) (string, error) {
 func (ix Indices) newName(kind string) string {
 	return ix.Alias(kind) + "-" + strings.ReplaceAll(time.Now().UTC().Format("20060102t150405.000"), ".", "")
 }
+
+// WindowItem is a catalog item whose visibility changes at a time.
+type WindowItem struct {
+	ID        string `json:"id"`
+	RecordURI string `json:"record"`
+}
+
+// WindowEdges lists, a page at a time, the catalog items whose publish
+// window opens or closes, or whose licence expires, in (from, to]: their
+// place in the education index may have changed with the clock alone.
+// after is the last ID of the previous page.
+func (ix Indices) WindowEdges(ctx context.Context, from, to time.Time, after string, size int) ([]WindowItem, error) {
+	between := map[string]any{"gt": from.UTC().Format(time.RFC3339Nano), "lte": to.UTC().Format(time.RFC3339Nano)}
+	var should []any
+	for _, f := range []string{"publish_at", "depublish_at", "expiry_date"} {
+		should = append(should, map[string]any{"range": map[string]any{f: between}})
+	}
+	body := map[string]any{
+		"query":   map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}},
+		"sort":    []any{map[string]any{"external_id": "asc"}},
+		"size":    size,
+		"_source": []string{"provenance.record"},
+	}
+	if after != "" {
+		body["search_after"] = []string{after}
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				ID     string `json:"_id"`
+				Source struct {
+					Provenance struct {
+						Record string `json:"record"`
+					} `json:"provenance"`
+				} `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := ix.do(ctx, http.MethodPost, "/"+ix.Alias(Catalog)+"/_search", body, &res); err != nil {
+		return nil, fmt.Errorf("items with publish window edges: %w", err)
+	}
+	out := make([]WindowItem, 0, len(res.Hits.Hits))
+	for _, h := range res.Hits.Hits {
+		out = append(out, WindowItem{ID: h.ID, RecordURI: h.Source.Provenance.Record})
+	}
+	return out, nil
+}

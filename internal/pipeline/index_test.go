@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -316,4 +317,68 @@ func recordKey(t testing.TB, f *fixture, id string) string {
 		t.Fatalf("record of %s: %q, %v", id, uri, err)
 	}
 	return strings.TrimPrefix(uri, f.clients.Store.URI(""))
+}
+
+// Publishing: at once, from a moment on, until a moment; the schedule's
+// workflow applies the windows when the clock passes them.
+func TestPublishWindows(t *testing.T) {
+	f := newFixture(t)
+	oai, _ := f.demoSources(t)
+	f.harvest(t, oai, pipeline.HarvestOptions{})
+	inEducation := func(id string) bool {
+		t.Helper()
+		res, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(res.Hits, func(h search.Hit) bool { return h.ID == id })
+	}
+	windows := func() activities.WindowsResult {
+		t.Helper()
+		run, err := f.clients.Temporal.ExecuteWorkflow(f.ctx, client.StartWorkflowOptions{TaskQueue: f.clients.Config.Temporal.TaskQueue},
+			workflows.Windows, workflows.WindowsInput{Lookback: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res activities.WindowsResult
+		if err := run.Get(f.ctx, &res); err != nil {
+			t.Fatalf("windows: %v", err)
+		}
+		return res
+	}
+
+	// Published from a moment just ahead: not yet visible.
+	at := time.Now().Add(2 * time.Second)
+	st, err := f.clients.Decide(f.ctx, "dm01fiets01", pipeline.Decision{Publish: true, At: &at})
+	if err != nil || st.Visible || !strings.HasPrefix(st.Why, "published from") || inEducation("dm01fiets01") {
+		t.Fatalf("publish from %s: %+v, %v", at, st, err)
+	}
+	time.Sleep(time.Until(at) + 100*time.Millisecond)
+	if res := windows(); res.Visible != 1 || !inEducation("dm01fiets01") {
+		t.Fatalf("after the window opened: %+v, in the education index: %v", res, inEducation("dm01fiets01"))
+	}
+	// Published until a moment just ahead: visible, then gone.
+	until := time.Now().Add(2 * time.Second)
+	if st, err := f.clients.Decide(f.ctx, "dm01fiets01", pipeline.Decision{Publish: true, Until: &until}); err != nil || !st.Visible {
+		t.Fatalf("publish until %s: %+v, %v", until, st, err)
+	}
+	time.Sleep(time.Until(until) + 100*time.Millisecond)
+	if res := windows(); res.Hidden != 1 || inEducation("dm01fiets01") {
+		t.Fatalf("after the window closed: %+v", res)
+	}
+	// Depublish takes effect at once and keeps the reason.
+	f.publish(t, "dm02belg001")
+	st, err = f.clients.Decide(f.ctx, "dm02belg001", pipeline.Decision{Reason: "rights withdrawn"})
+	if err != nil || st.Visible || st.Editorial.DepublishReason != "rights withdrawn" || inEducation("dm02belg001") {
+		t.Fatalf("depublish: %+v, %v", st, err)
+	}
+	// A harvest again does not undo the editors' decisions.
+	f.publish(t, "dm03klim001")
+	f.harvest(t, oai, pipeline.HarvestOptions{Full: true})
+	if !inEducation("dm03klim001") || inEducation("dm02belg001") {
+		t.Errorf("after a re-harvest: dm03klim001 %v (want published), dm02belg001 %v (want depublished)", inEducation("dm03klim001"), inEducation("dm02belg001"))
+	}
+	if _, err := f.clients.Decide(f.ctx, "nosuchitem", pipeline.Decision{Publish: true}); !errors.Is(err, pipeline.ErrNotFound) {
+		t.Errorf("publish of an unknown item: %v", err)
+	}
 }

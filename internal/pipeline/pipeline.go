@@ -144,11 +144,15 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 }
 
 // Setup prepares the systems in c for avo, idempotently: the Temporal
-// search attributes, the S3 bucket and the Elasticsearch indices.
+// search attributes and the publish-window schedule, the S3 bucket and
+// the Elasticsearch indices.
 func (c *Clients) Setup(ctx context.Context) error {
 	var errs []error
 	if c.Temporal != nil {
 		if err := c.registerSearchAttributes(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := c.ensureWindowsSchedule(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -210,6 +214,7 @@ func (c *Clients) NewWorker(opts worker.Options) worker.Worker {
 	w.RegisterWorkflow(workflows.Harvest)
 	w.RegisterWorkflow(workflows.HarvestSource)
 	w.RegisterWorkflow(workflows.Rebuild)
+	w.RegisterWorkflow(workflows.Windows)
 	w.RegisterActivity(c.NewActivities())
 	w.RegisterActivity(&activities.Indexing{Store: c.Store, Index: c.Indices, Logger: c.Logger})
 	return w

@@ -167,3 +167,39 @@ func scheduleErr(source string, err error) error {
 	}
 	return err
 }
+
+// Publish windows are applied every WindowsEvery, each run looking back
+// WindowsLookback: runs overlap, and a missed run is made up by the next.
+const (
+	WindowsEvery    = 5 * time.Minute
+	WindowsLookback = time.Hour
+)
+
+// ensureWindowsSchedule creates the schedule that applies publish windows
+// to the education index, when it does not exist yet.
+func (c *Clients) ensureWindowsSchedule(ctx context.Context) error {
+	h := c.Temporal.ScheduleClient().GetHandle(ctx, workflows.WindowsScheduleID)
+	if _, err := h.Describe(ctx); err == nil {
+		return nil
+	}
+	_, err := c.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   workflows.WindowsScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: WindowsEvery}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        "visibility",
+			Workflow:  workflows.Windows,
+			Args:      []any{workflows.WindowsInput{Lookback: WindowsLookback}},
+			TaskQueue: c.Config.Temporal.TaskQueue,
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: WindowsLookback,
+		Note:          "applies publish windows and expiry dates to the education index",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil // another setup made it meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("create schedule %s: %w", workflows.WindowsScheduleID, err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+)
+
+// WindowsInput names a span of time.
+type WindowsInput struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// WindowsResult counts the items whose place in the education index was
+// set again: now visible, or now hidden.
+type WindowsResult struct {
+	Checked int `json:"checked"`
+	Visible int `json:"visible"`
+	Hidden  int `json:"hidden"`
+}
+
+// ApplyWindows brings the education index up to date with the clock: an
+// item whose publish window opened or closed, or whose licence expired,
+// within (From, To] is written to or deleted from it. Writing again what
+// is already right changes nothing, so spans may overlap.
+func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsResult, error) {
+	var out WindowsResult
+	w, err := x.Index.NewWriter(ctx, esindex.Education)
+	if err != nil {
+		return out, err
+	}
+	now := x.now().UTC()
+	prefix := x.Store.URI("")
+	after := ""
+	for {
+		items, err := x.Index.WindowEdges(ctx, in.From, in.To, after, 500)
+		if err != nil {
+			_, _ = w.Close(ctx)
+			return out, err
+		}
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			out.Checked++
+			key, ok := strings.CutPrefix(it.RecordURI, prefix)
+			if !ok {
+				x.log().Warn("publish window: the catalog names no record of this bucket", "id", it.ID, "record", it.RecordURI)
+				continue
+			}
+			_, edu, found, err := x.project(ctx, key, now)
+			if err != nil {
+				_, _ = w.Close(ctx)
+				return out, err
+			}
+			if !found {
+				continue // deleted; the delete reached both indices
+			}
+			if edu.Doc != nil {
+				out.Visible++
+			} else {
+				out.Hidden++
+			}
+			if err := w.Add(ctx, edu); err != nil {
+				_, _ = w.Close(ctx)
+				return out, err
+			}
+		}
+		after = items[len(items)-1].ID
+		activity.RecordHeartbeat(ctx, out.Checked)
+	}
+	res, err := w.Close(ctx)
+	if err != nil {
+		return out, err
+	}
+	if res.Retryable > 0 {
+		return out, fmt.Errorf("publish windows: %d writes need another attempt: %s", res.Retryable, res.RetryableReason)
+	}
+	for _, rej := range res.Rejected {
+		if err := x.quarantine(ctx, x.Index.Alias(esindex.Education), rej); err != nil {
+			return out, err
+		}
+	}
+	if out.Checked > 0 {
+		return out, x.Index.Refresh(ctx, esindex.Education)
+	}
+	return out, nil
+}
