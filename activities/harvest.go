@@ -63,6 +63,10 @@ type Counts struct {
 	Salvaged int `json:"salvaged"`
 	// Swept records were deleted because a complete run no longer saw them.
 	Swept int `json:"swept"`
+	// Visible records went to the education index too (teachers see them).
+	Visible int `json:"visible"`
+	// IndexRejected records were refused by Elasticsearch (and quarantined).
+	IndexRejected int `json:"index_rejected"`
 }
 
 // Add adds o to c.
@@ -76,6 +80,8 @@ func (c *Counts) Add(o Counts) {
 	c.Repaired += o.Repaired
 	c.Salvaged += o.Salvaged
 	c.Swept += o.Swept
+	c.Visible += o.Visible
+	c.IndexRejected += o.IndexRejected
 }
 
 // PageInput asks for one page of a harvest.

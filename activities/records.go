@@ -219,6 +219,8 @@ func (w *pageWriter) finish(ctx context.Context) error {
 		}
 	}
 	w.res.Counts.Indexed = out.Indexed
+	w.res.Counts.Visible = eout.Indexed
+	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {
 		key := fmt.Sprintf("%s/seen/page-%06d.txt", runPrefix("runs", w.in), w.in.Page)
 		if err := w.h.Store.Put(ctx, key, []byte(strings.Join(w.seen, "\n")), "text/plain"); err != nil {

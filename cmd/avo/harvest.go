@@ -304,6 +304,7 @@ func printState(w io.Writer, st *pipeline.HarvestState) {
 	if counts != nil {
 		fmt.Fprintf(w, "records:   %d on %d pages: %d indexed, %d deleted, %d quarantined, %d with warnings\n",
 			counts.Records, counts.Pages, counts.Indexed, counts.Deleted, counts.Quarantined, counts.Warnings)
+		fmt.Fprintf(w, "           %d visible to teachers (education index), %d refused by Elasticsearch\n", counts.Visible, counts.IndexRejected)
 		if counts.Swept+counts.Repaired+counts.Salvaged > 0 {
 			fmt.Fprintf(w, "           %d swept (gone from the source), %d characters repaired, %d records salvaged one by one\n",
 				counts.Swept, counts.Repaired, counts.Salvaged)

@@ -147,6 +147,41 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("full harvest: exit %d %+v", code, outcomes)
 	}
 
+	// Editors publish; the education index and its search follow.
+	code, out, _ = avo(ctx, with("publish", "dm01fiets01", "-o", "json")...)
+	var item pipeline.ItemState
+	if code != exitOK || json.Unmarshal([]byte(out), &item) != nil || !item.Visible {
+		t.Errorf("publish: exit %d %s", code, out)
+	}
+	code, out, _ = avo(ctx, with("search", "--index", "education", "--type", "video", "--facets", "fietsen")...)
+	if code != exitOK || !strings.Contains(out, "1 results") || !strings.Contains(out, "dm01fiets01") || !strings.Contains(out, "type: video (1)") {
+		t.Errorf("search the education index: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("depublish", "dm01fiets01", "--reason", "test")...); code != exitOK || !strings.Contains(out, "not visible to teachers: not published") {
+		t.Errorf("depublish: exit %d\n%s", code, out)
+	}
+	// Rebuild, status, rollback.
+	code, out, _ = avo(ctx, with("index", "rebuild", "catalog", "-o", "json")...)
+	var rebuilt struct {
+		Index    string   `json:"index"`
+		Docs     int      `json:"docs"`
+		Previous []string `json:"previous"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &rebuilt) != nil || rebuilt.Docs != 15 || len(rebuilt.Previous) != 1 {
+		t.Errorf("index rebuild: exit %d\n%s", code, out)
+	}
+	code, out, _ = avo(ctx, with("index", "status", "-o", "json")...)
+	var states []pipeline.IndexState
+	if code != exitOK || json.Unmarshal([]byte(out), &states) != nil || len(states) != 2 || states[0].Current != rebuilt.Index || states[0].Docs != 15 {
+		t.Errorf("index status: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("index", "status")...); code != exitOK || !strings.Contains(out, "current") || !strings.Contains(out, "previous") || !strings.Contains(out, "last rebuild: Completed") {
+		t.Errorf("index status (text): exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("index", "rollback", "catalog")...); code != exitOK || !strings.Contains(out, rebuilt.Previous[0]) {
+		t.Errorf("index rollback: exit %d\n%s", code, out)
+	}
+
 	// Exit codes operators script against.
 	for _, c := range []struct {
 		args []string
@@ -160,6 +195,12 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		{with("harvest", "start"), exitUsage},
 		{with("search", "x", "--size", "1000"), exitUsage},
 		{with("search", "x", "--output", "yaml"), exitUsage},
+		{with("search", "x", "--sort", "popularity"), exitUsage},
+		{with("search", "--scope", "pupil", "--level", "x"), exitUsage},
+		{with("index", "rebuild", "everything"), exitUsage},
+		{with("publish", "no-such-item"), exitNotFound},
+		{with("depublish", "dm01fiets01"), exitUsage},
+		{with("publish", "dm01fiets01", "--at", "tomorrow"), exitUsage},
 		{with("harvest", "start", "demo-oai", "--no-such-flag"), exitUsage},
 		{[]string{"no-such-command"}, exitUsage},
 	} {

@@ -53,7 +53,7 @@ func TestRefusedDocumentIsQuarantined(t *testing.T) {
 	src := sources.Source{ID: "mh", Kind: "s3", Mapping: "mediahaven-json",
 		S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "mh/", Suffixes: []string{".json"}}}
 	got := f.harvest(t, src, pipeline.HarvestOptions{})
-	if got.Counts.Records != 3 || got.Counts.Indexed != 2 || got.Counts.Quarantined != 1 {
+	if got.Counts.Records != 3 || got.Counts.Indexed != 2 || got.Counts.Quarantined != 1 || got.Counts.IndexRejected != 1 {
 		t.Fatalf("counts %+v, want 3 records, 2 indexed, 1 quarantined", got.Counts)
 	}
 	q, err := f.clients.ListQuarantine(f.ctx, pipeline.QuarantineFilter{Source: "mh"})
@@ -374,7 +374,9 @@ func TestPublishWindows(t *testing.T) {
 	}
 	// A harvest again does not undo the editors' decisions.
 	f.publish(t, "dm03klim001")
-	f.harvest(t, oai, pipeline.HarvestOptions{Full: true})
+	if res := f.harvest(t, oai, pipeline.HarvestOptions{Full: true}); res.Counts.Visible != 1 {
+		t.Errorf("re-harvest counts %+v, want 1 visible (dm03klim001)", res.Counts)
+	}
 	if !inEducation("dm03klim001") || inEducation("dm02belg001") {
 		t.Errorf("after a re-harvest: dm03klim001 %v (want published), dm02belg001 %v (want depublished)", inEducation("dm03klim001"), inEducation("dm02belg001"))
 	}
