@@ -25,7 +25,12 @@ import (
 // NewClient builds a client that retries 429 and 5xx responses of whole
 // requests with jittered exponential back-off.
 func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
+	// Searches come many at a time (the search API): keep a connection
+	// per concurrent request instead of the two per host Go keeps.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 128
 	cfg := elasticsearch.Config{
+		Transport:     tr,
 		Addresses:     c.URLs,
 		Username:      c.Username,
 		Password:      c.Password,

@@ -30,13 +30,19 @@ var sourceFields = []string{
 // spelt slightly differently.
 func textQuery(text string) obj {
 	return obj{"bool": obj{
-		"should": []any{
-			obj{"multi_match": obj{"query": text, "type": "phrase", "slop": 5, "boost": 5, "fields": phraseFields}},
-			obj{"multi_match": obj{"query": text, "type": "cross_fields", "operator": "or", "minimum_should_match": "2<80%", "boost": 2, "fields": wordFields}},
-			obj{"multi_match": obj{"query": text, "type": "best_fields", "operator": "and", "fuzziness": "AUTO", "prefix_length": 1, "boost": 0.3, "fields": fuzzyFields}},
-		},
+		"should":               append(wordClauses(text), obj{"multi_match": obj{"query": text, "type": "best_fields", "operator": "and", "fuzziness": "AUTO", "prefix_length": 1, "boost": 0.3, "fields": fuzzyFields}}),
 		"minimum_should_match": 1,
 	}}
+}
+
+// wordClauses match the words themselves (stemmed or exact). They also
+// drive highlighting: marking fuzzy matches costs the highlighter ten
+// times the search (measured), for marks a reader hardly needs.
+func wordClauses(text string) []any {
+	return []any{
+		obj{"multi_match": obj{"query": text, "type": "phrase", "slop": 5, "boost": 5, "fields": phraseFields}},
+		obj{"multi_match": obj{"query": text, "type": "cross_fields", "operator": "or", "minimum_should_match": "2<80%", "boost": 2, "fields": wordFields}},
+	}
 }
 
 // scopeFilters are what the scope allows, whatever the user chooses.
@@ -184,9 +190,10 @@ func Body(r Request, vocab *mappings.Vocabulary) obj {
 	}
 	if r.Text != "" {
 		body["highlight"] = obj{
-			"encoder":   "html", // the text is escaped; only the marks are markup
-			"pre_tags":  []string{"<mark>"},
-			"post_tags": []string{"</mark>"},
+			"highlight_query": obj{"bool": obj{"should": wordClauses(r.Text), "minimum_should_match": 1}},
+			"encoder":         "html", // the text is escaped; only the marks are markup
+			"pre_tags":        []string{"<mark>"},
+			"post_tags":       []string{"</mark>"},
 			"fields": obj{
 				"dc_title":         obj{"number_of_fragments": 0},
 				"dcterms_abstract": obj{"fragment_size": 160, "number_of_fragments": 2},

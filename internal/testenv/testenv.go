@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -154,6 +155,8 @@ func Store(t testing.TB, c config.Config) *s3store.Store {
 	return st
 }
 
+// deleteIndices removes a test's indices and templates. Elasticsearch
+// refuses to delete by wildcard, so the names are listed first.
 func deleteIndices(esURL, prefix string) {
 	es, err := esindex.NewClient(config.Elasticsearch{URLs: []string{esURL}})
 	if err != nil {
@@ -161,12 +164,25 @@ func deleteIndices(esURL, prefix string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := es.Indices.Delete([]string{prefix + "-*"}, es.Indices.Delete.WithContext(ctx))
-	if err == nil {
-		res.Body.Close()
+	res, err := es.Cat.Indices(es.Cat.Indices.WithContext(ctx), es.Cat.Indices.WithIndex(prefix+"-*"), es.Cat.Indices.WithH("index"), es.Cat.Indices.WithFormat("json"))
+	if err != nil {
+		return
 	}
-	res, err = es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx))
-	if err == nil {
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&rows)
+	res.Body.Close()
+	if err == nil && len(rows) > 0 {
+		names := make([]string, 0, len(rows))
+		for _, r := range rows {
+			names = append(names, r.Index)
+		}
+		if res, err := es.Indices.Delete(names, es.Indices.Delete.WithContext(ctx)); err == nil {
+			res.Body.Close()
+		}
+	}
+	if res, err := es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx)); err == nil {
 		res.Body.Close()
 	}
 }

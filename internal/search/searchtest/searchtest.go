@@ -4,6 +4,9 @@ package searchtest
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +120,69 @@ func Load(t testing.TB, ctx context.Context, ix esindex.Indices) []mappings.Reco
 		if err := ix.Refresh(ctx, kind); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return recs
+}
+
+// Words, series and providers of the synthetic items: Dutch, with the
+// spread of a real archive (a few large series, many small ones).
+var (
+	words = strings.Fields(`fiets school klimaat energie water dieren boerderij stad dorp rivier zee strand
+		bos oorlog vrede koning geschiedenis Brussel Gent Antwerpen Luik Brugge Schelde haven trein auto
+		verkeer muziek orkest kunst schilder museum wetenschap ruimte planeet zon maan sterren weer regen
+		sneeuw sport voetbal wielrennen olympische spelen gezondheid voeding groenten fruit brood kaas
+		taal Frans Engels Nederlands wiskunde rekenen getallen meetkunde natuur plant bloem boom insect
+		vogel vis computer internet robot techniek bouw brug toren kerk kasteel markt winkel geld economie
+		werk arbeid fabriek landbouw visserij verkiezingen parlement democratie rechten kinderen jongeren
+		familie vriendschap pesten emoties film theater dans feest carnaval kerstmis lente zomer herfst winter`)
+	series    = []string{"Karrewiet", "Volt", "Journaal", "Terzake", "Koppen", "Pano", "Iedereen beroemd", "Hoe?Zo!", "Overleven", "Generatie K", "Factcheckers", "De Afspraak", "Schooltelevisie: fysica", "Het Lichaam van Coppens", "Ook getest op mensen"}
+	providers = []string{"VRT", "VTM", "Ketnet", "Radio 1", "Klara", "Studio Brussel", "Amsab-ISG", "KADOC", "Letterenhuis", "Huis van Alijn", "STAM", "MAS", "Liberas", "ADVN", "Erfgoedcel Brugge"}
+	languages = []string{"nl", "nl", "nl", "nl", "en", "fr", "de"}
+	types     = []string{"video", "video", "video", "audio", "audio", "collection"}
+)
+
+// Synthetic returns n published items made from a seed: the same n and
+// seed give the same items. Their education fields use the real
+// vocabularies, so facets and filters have the real shape.
+func Synthetic(n int, seed uint64) []mappings.Record {
+	vocab, err := mappings.Vocabularies()
+	if err != nil {
+		panic(err)
+	}
+	pick := func(r *rand.Rand, cs []*mappings.VocabConcept) mappings.Concept {
+		return mappings.Concept{URI: cs[r.IntN(len(cs))].URI}
+	}
+	degrees := vocab.Search(mappings.StructureScheme, "graad")
+	subjects := vocab.Search(mappings.SubjectScheme, "")
+	themes := vocab.Search(mappings.ThemeScheme, "")
+	r := rand.New(rand.NewPCG(seed, 1))
+	sentence := func(min, max int) string {
+		k := min + r.IntN(max-min+1)
+		out := make([]string, k)
+		for i := range out {
+			out[i] = words[r.IntN(len(words))]
+		}
+		return strings.Join(out, " ")
+	}
+	recs := make([]mappings.Record, n)
+	for i := range recs {
+		id := fmt.Sprintf("syn%07d", i)
+		title := sentence(3, 8)
+		rec := item(id, types[r.IntN(len(types))], strings.ToUpper(title[:1])+title[1:], "", providers[r.IntN(len(providers))],
+			fmt.Sprintf("%d-%02d-%02d", 1960+r.IntN(66), 1+r.IntN(12), 1+r.IntN(28)),
+			[]string{words[r.IntN(len(words))], words[r.IntN(len(words))]}, []string{languages[r.IntN(len(languages))]})
+		if r.IntN(3) > 0 {
+			rec.Series = series[min(r.IntN(len(series)), r.IntN(len(series)))] // the first series are the big ones
+		}
+		rec.Description = sentence(20, 60) + "."
+		rec.DurationSeconds = 30 + r.IntN(3600)
+		rec.Education.Degrees = []mappings.Concept{pick(r, degrees)}
+		rec.Education.Subjects = []mappings.Concept{pick(r, subjects)}
+		if r.IntN(2) == 0 {
+			rec.Education.Themes = []mappings.Concept{pick(r, themes)}
+		}
+		vocab.Enrich(&rec)
+		recs[i] = rec
 	}
 	return recs
 }
