@@ -93,13 +93,18 @@ test: deps browser tools lint build fuzz ## lint, fuzz briefly, then unit and in
 	    "$$(grep -cE '^\s*--- FAIL' .cache/test.log || true)" \
 	    "$$(grep -cE '^\s*--- SKIP' .cache/test.log || true)"
 
-# The harvest benchmark runs once (it harvests AVO_BENCH_RECORDS, default
-# 100,000); the parsing and mapping ones run as Go benchmarks do.
-bench: deps tools build ## benchmarks: parsing, mapping, and a 100,000-record harvest on the real servers
+# The benchmarks on the real servers run once each: the harvest of
+# AVO_BENCH_RECORDS (default 100,000), bulk indexing of AVO_BENCH_DOCS
+# (default 50,000) beside a bare _bulk loop, and the search API beside
+# Elasticsearch over 100,000 items. Parsing and mapping run as Go
+# benchmarks do.
+SERVER_BENCH = $(GO) test -run '^$$' -benchtime 1x -timeout 60m
+bench: deps tools build ## benchmarks: parsing, mapping, harvest, bulk indexing and search API on the real servers
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./internal/turtle ./mappings 2>&1 | tee .cache/bench.log
-	$(BIN)/avo dev run -- $(GO) test -run '^$$' -bench Harvest -benchtime 1x -timeout 60m ./internal/pipeline 2>&1 \
-	  | grep -v 'level=' | tee -a .cache/bench.log
+	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench Harvest ./internal/pipeline && \
+	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
+	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 
 lint: $(WORKFLOWCHECK) ## gofmt check, go vet, workflowcheck
 	@mkdir -p .cache

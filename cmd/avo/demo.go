@@ -13,6 +13,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // demoQueries are searched after the harvest; each must find records.
@@ -22,7 +23,13 @@ var demoQueries = []string{"fietsen", "Belgie"}
 type demoReport struct {
 	Harvests []harvestOutcome            `json:"harvests"`
 	Searches map[string]*search.Response `json:"searches"`
-	Seconds  float64                     `json:"seconds"`
+	// What an editor published, the education index rebuilt from S3,
+	// and what teachers then find.
+	Published []*pipeline.ItemState   `json:"published"`
+	Alias     string                  `json:"education_alias"`
+	Rebuild   workflows.RebuildResult `json:"rebuild"`
+	Teachers  *search.Response        `json:"teachers"`
+	Seconds   float64                 `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -103,6 +110,9 @@ func (a *app) demo(ctx context.Context) error {
 			problems = append(problems, fmt.Sprintf("no search found a record of %s", o.Source))
 		}
 	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoEducation(ctx, l.clients, &rep)...)
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	if err := a.emit(rep, func(w io.Writer) { printDemo(w, rep) }); err != nil {
 		return err
@@ -113,6 +123,46 @@ func (a *app) demo(ctx context.Context) error {
 	return nil
 }
 
+// demoEducation plays an editor who publishes what the first search
+// found, rebuilds the education index from S3 (as after a mapping change)
+// and searches it as a teacher. It returns what went wrong.
+func (a *app) demoEducation(ctx context.Context, c *pipeline.Clients, rep *demoReport) []string {
+	var problems []string
+	visible := 0
+	for _, h := range rep.Searches[demoQueries[0]].Hits {
+		st, err := c.Decide(ctx, h.ID, pipeline.Decision{Publish: true, By: "demo"})
+		if err != nil {
+			return append(problems, fmt.Sprintf("publish %s: %v", h.ID, err))
+		}
+		rep.Published = append(rep.Published, st)
+		if st.Visible {
+			visible++
+		}
+	}
+	if visible == 0 {
+		problems = append(problems, "no published item is visible to teachers")
+	}
+	rep.Alias = c.Indices.Alias(esindex.Education)
+	run, err := c.StartRebuild(ctx, esindex.Education, pipeline.RebuildOptions{})
+	if err != nil {
+		return append(problems, fmt.Sprintf("rebuild of the education index: %v", err))
+	}
+	if err := run.Get(ctx, &rep.Rebuild); err != nil {
+		return append(problems, fmt.Sprintf("rebuild of the education index failed: %v", err))
+	}
+	if rep.Rebuild.Docs != visible {
+		problems = append(problems, fmt.Sprintf("the rebuilt education index holds %d documents, %d were published", rep.Rebuild.Docs, visible))
+	}
+	rep.Teachers, err = search.Run(ctx, c.Indices.ES, c.Indices.Alias(esindex.Education), search.Request{Text: demoQueries[0], Size: 10})
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	if rep.Teachers.Total != visible {
+		problems = append(problems, fmt.Sprintf("teachers find %d items for %q, %d were published", rep.Teachers.Total, demoQueries[0], visible))
+	}
+	return problems
+}
+
 func printDemo(w io.Writer, rep demoReport) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "== harvests ==")
@@ -121,6 +171,27 @@ func printDemo(w io.Writer, rep demoReport) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "== avo search %s ==\n", q)
 		printHits(w, search.Request{Text: q}, rep.Searches[q], false)
+	}
+	if len(rep.Published) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "== avo publish (an editor publishes what the first search found) ==")
+		for _, st := range rep.Published {
+			if st.Visible {
+				fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
+			} else {
+				fmt.Fprintf(w, "%s: not visible to teachers: %s\n", st.ID, st.Why)
+			}
+		}
+	}
+	if rep.Rebuild.Index != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "== avo index rebuild education (from S3, then an alias swap) ==")
+		printRebuild(w, rep.Alias, rep.Rebuild)
+	}
+	if rep.Teachers != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "== avo search --index education %s (what teachers find) ==\n", demoQueries[0])
+		printHits(w, search.Request{Text: demoQueries[0]}, rep.Teachers, false)
 	}
 	fmt.Fprintf(w, "\ndemo finished in %.1fs\n", rep.Seconds)
 }

@@ -123,15 +123,16 @@ deleted. A second rebuild of the same index is refused (exit 4).`,
 		Args: kindArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if !cmd.Flags().Changed("keep") {
-				keep = -1
+			opts := pipeline.RebuildOptions{Tolerance: tolerance}
+			if cmd.Flags().Changed("keep") {
+				opts.Keep = &keep
 			}
 			c, err := a.connect(ctx, pipeline.Need{Temporal: true, Elasticsearch: true})
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			run, err := c.StartRebuild(ctx, args[0], pipeline.RebuildOptions{Tolerance: tolerance, Keep: keep})
+			run, err := c.StartRebuild(ctx, args[0], opts)
 			if err != nil {
 				return err
 			}
@@ -148,25 +149,27 @@ deleted. A second rebuild of the same index is refused (exit 4).`,
 			if err != nil {
 				return fmt.Errorf("rebuild of %s failed: %w", c.Indices.Alias(args[0]), err)
 			}
-			return a.emit(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s → %s: %d documents (S3: %d records, %d expected), %d reloaded after changes, %d refused, %.1f s\n",
-					c.Indices.Alias(res.Kind), res.Index, res.Docs, res.Records, res.Expected, res.Reloaded, res.Rejected, res.Seconds)
-				if len(res.Previous) > 0 {
-					fmt.Fprintf(w, "previous: %s (avo index rollback %s)\n", strings.Join(res.Previous, ", "), res.Kind)
-				}
-				if len(res.Pruned) > 0 {
-					fmt.Fprintf(w, "deleted: %s\n", strings.Join(res.Pruned, ", "))
-				}
-				if res.PruneError != "" {
-					fmt.Fprintf(w, "old indices not deleted: %s\n", res.PruneError)
-				}
-			})
+			return a.emit(res, func(w io.Writer) { printRebuild(w, c.Indices.Alias(res.Kind), res) })
 		},
 	}
 	cmd.Flags().IntVar(&tolerance, "tolerance", 0, "documents the new index may differ from S3 by and still be swapped in")
 	cmd.Flags().IntVar(&keep, "keep", 0, "previous indices to keep for rollback (default elasticsearch.keep_indices)")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "start the rebuild and return")
 	return cmd
+}
+
+func printRebuild(w io.Writer, alias string, res workflows.RebuildResult) {
+	fmt.Fprintf(w, "%s → %s: %d documents (S3: %d records, %d expected), %d read again by the catch-up, %d refused, %.1f s\n",
+		alias, res.Index, res.Docs, res.Records, res.Expected, res.Reloaded, res.Rejected, res.Seconds)
+	if len(res.Previous) > 0 {
+		fmt.Fprintf(w, "previous: %s (avo index rollback %s)\n", strings.Join(res.Previous, ", "), res.Kind)
+	}
+	if len(res.Pruned) > 0 {
+		fmt.Fprintf(w, "deleted: %s\n", strings.Join(res.Pruned, ", "))
+	}
+	if res.PruneError != "" {
+		fmt.Fprintf(w, "old indices not deleted: %s\n", res.PruneError)
+	}
 }
 
 // followRebuild waits for a rebuild, reporting progress on stderr.

@@ -95,8 +95,17 @@ func printHits(w io.Writer, req search.Request, res *search.Response, facets boo
 			}
 		}
 		fmt.Fprintf(w, "%3d. %s  [%s]  %s (from %s)\n", req.From+i+1, h.Title, h.ID, strings.Join(extra, ", "), h.Source)
-		if edu := strings.Join(append(append(append([]string{}, h.Levels...), h.Subjects...), h.Themes...), ", "); edu != "" {
-			fmt.Fprintf(w, "     education: %s\n", edu)
+		var edu []string
+		for _, g := range []struct {
+			name   string
+			labels []string
+		}{{"levels", h.Levels}, {"degrees", h.Degrees}, {"subjects", h.Subjects}, {"themes", h.Themes}} {
+			if len(g.labels) > 0 {
+				edu = append(edu, g.name+": "+strings.Join(g.labels, ", "))
+			}
+		}
+		if len(edu) > 0 {
+			fmt.Fprintf(w, "     %s\n", strings.Join(edu, "; "))
 		}
 	}
 	if !facets {

@@ -24,9 +24,9 @@ var ErrRebuildRunning = errors.New("a rebuild of this index is already running")
 type RebuildOptions struct {
 	// Tolerance is how far the document count may differ from S3.
 	Tolerance int
-	// Keep is how many previous indices stay for rollback; negative means
-	// the configured number.
-	Keep int
+	// Keep is how many previous indices stay for rollback; nil means the
+	// configured number.
+	Keep *int
 }
 
 // StartRebuild starts rebuilding the index of kind from S3.
@@ -37,8 +37,12 @@ func (c *Clients) StartRebuild(ctx context.Context, kind string, o RebuildOption
 	if o.Tolerance < 0 {
 		return nil, errors.New("the tolerance must not be negative")
 	}
-	if o.Keep < 0 {
-		o.Keep = c.Config.Elasticsearch.KeepIndices
+	keep := c.Config.Elasticsearch.KeepIndices
+	if o.Keep != nil {
+		keep = *o.Keep
+	}
+	if keep < 0 {
+		return nil, errors.New("the number of indices to keep must not be negative")
 	}
 	id := workflows.RebuildWorkflowID(c.Indices.Alias(kind))
 	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -47,7 +51,7 @@ func (c *Clients) StartRebuild(ctx context.Context, kind string, o RebuildOption
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.Rebuild, workflows.RebuildInput{Kind: kind, Tolerance: o.Tolerance, Keep: o.Keep})
+	}, workflows.Rebuild, workflows.RebuildInput{Kind: kind, Tolerance: o.Tolerance, Keep: keep})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil, fmt.Errorf("%w: %s (workflow %s); watch it with `avo index status`", ErrRebuildRunning, c.Indices.Alias(kind), id)

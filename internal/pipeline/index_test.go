@@ -151,14 +151,14 @@ func TestRebuildSwapRollback(t *testing.T) {
 		}()
 	}
 
-	res, err := f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Keep: -1})
+	res, err := f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{})
 	if err != nil {
 		t.Fatalf("rebuild catalog: %v", err)
 	}
 	if res.Docs != records || res.Expected != records || res.Records != records || !slices.Equal(res.Previous, []string{before}) {
 		t.Errorf("catalog rebuild %+v, want %d documents, previous %s", res, records, before)
 	}
-	eres, err := f.rebuild(t, esindex.Education, pipeline.RebuildOptions{Keep: -1})
+	eres, err := f.rebuild(t, esindex.Education, pipeline.RebuildOptions{})
 	if err != nil {
 		t.Fatalf("rebuild education: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestRebuildSwapRollback(t *testing.T) {
 	if err := f.clients.Store.PutJSON(f.ctx, "records/manual/toolong1.json", bad); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Keep: -1})
+	_, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{})
 	if err == nil || !strings.Contains(err.Error(), "holds "+fmt.Sprint(records)+" documents where S3 says "+fmt.Sprint(records+1)) {
 		t.Fatalf("rebuild with a refused document: %v", err)
 	}
@@ -210,7 +210,7 @@ func TestRebuildSwapRollback(t *testing.T) {
 	}
 	// With a tolerance of one the rebuild goes through; keeping no
 	// previous index prunes the others.
-	res, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Tolerance: 1, Keep: 0})
+	res, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Tolerance: 1, Keep: new(0)})
 	if err != nil || res.Docs != records || res.Expected != records+1 || len(res.Pruned) != 2 {
 		t.Fatalf("rebuild with tolerance 1: %+v, %v", res, err)
 	}
