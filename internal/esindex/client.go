@@ -188,9 +188,14 @@ func (ix Indices) Count(ctx context.Context, kind string) (int, error) {
 	return out.Count, err
 }
 
-// do sends one request with a JSON body and decodes a JSON answer into out;
-// a status >= 300 is an error carrying Elasticsearch's reason.
+// do sends one request of the indices' client; see Do.
 func (ix Indices) do(ctx context.Context, method, path string, body, out any) error {
+	return Do(ctx, ix.ES, method, path, body, out)
+}
+
+// Do sends one request with a JSON body and decodes a JSON answer into out;
+// a status >= 300 is an *Error carrying Elasticsearch's reason.
+func Do(ctx context.Context, es *elasticsearch.Client, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -206,7 +211,7 @@ func (ix Indices) do(ctx context.Context, method, path string, body, out any) er
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := ix.ES.Perform(req)
+	res, err := es.Perform(req)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,9 @@
 package search
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
@@ -324,43 +322,16 @@ func (s *Searcher) post(ctx context.Context, path string, body, out any) error {
 	return s.do(ctx, http.MethodPost, path, body, out)
 }
 
-// do sends one request to the index; a 404 is ErrNotFound.
+// do sends one request to the index; a 404 of a GET is ErrNotFound.
 func (s *Searcher) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "/"+s.Index+"/"+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := s.ES.Perform(req)
-	if err != nil {
-		return fmt.Errorf("search %s: %w", s.Index, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("search %s: %w", s.Index, err)
-	}
-	if res.StatusCode == http.StatusNotFound && method == http.MethodGet {
+	err := esindex.Do(ctx, s.ES, method, "/"+s.Index+"/"+path, body, out)
+	if method == http.MethodGet && esindex.IsStatus(err, http.StatusNotFound) {
 		return fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
-	if res.StatusCode >= 300 {
-		msg := strings.TrimSpace(string(b))
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
-		}
-		return fmt.Errorf("search %s: HTTP %d: %s", s.Index, res.StatusCode, msg)
+	if err != nil {
+		return fmt.Errorf("search %s: %w", s.Index, err)
 	}
-	return json.Unmarshal(b, out)
+	return nil
 }
 
 // Run searches index once with a new Searcher.
