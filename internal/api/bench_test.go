@@ -132,27 +132,24 @@ func BenchmarkSearchAPI(b *testing.B) {
 		bodies = append(bodies, body)
 	}
 	hc := &http.Client{Transport: esindex.NewTransport()}
-	directCall := func(i int) error {
-		res, err := hc.Post(esURL+"/"+ix.Alias(esindex.Education)+"/_search", "application/json", bytes.NewReader(bodies[i]))
+	// drain reads an answer whole, as a client would.
+	drain := func(what string, i int, res *http.Response, err error) error {
 		if err != nil {
 			return err
 		}
 		defer res.Body.Close()
 		if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != 200 {
-			return fmt.Errorf("direct %s: %d %v", benchQueries[i], res.StatusCode, err)
+			return fmt.Errorf("%s %s: %d %v", what, benchQueries[i], res.StatusCode, err)
 		}
 		return nil
 	}
+	directCall := func(i int) error {
+		res, err := hc.Post(esURL+"/"+ix.Alias(esindex.Education)+"/_search", "application/json", bytes.NewReader(bodies[i]))
+		return drain("direct", i, res, err)
+	}
 	viaAPI := func(i int) error {
 		res, err := hc.Get(srv.URL + "/api/search?" + benchQueries[i])
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		if _, err := io.Copy(io.Discard, res.Body); err != nil || res.StatusCode != 200 {
-			return fmt.Errorf("api %s: %d %v", benchQueries[i], res.StatusCode, err)
-		}
-		return nil
+		return drain("api", i, res, err)
 	}
 	// Each client sends every query both ways, one after the other, the
 	// order alternating: the two paths share the same load at the same

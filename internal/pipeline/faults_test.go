@@ -108,13 +108,7 @@ func TestUnparsablePageIsSalvagedRecordByRecord(t *testing.T) {
 	if res.Counts.Salvaged != 4 || res.Counts.Indexed != 12 || res.Counts.Quarantined != 0 {
 		t.Errorf("counts %+v: want page 2's 4 records salvaged and all 12 indexed", res.Counts)
 	}
-	gets := 0
-	for _, r := range p.Requests() {
-		if strings.HasPrefix(r, "GetRecord") {
-			gets++
-		}
-	}
-	if gets != 4 {
+	if gets := p.CountRequests("GetRecord"); gets != 4 {
 		t.Errorf("%d GetRecord requests, want 4", gets)
 	}
 }
@@ -141,13 +135,7 @@ func TestExpiredTokenRestartsTheWindow(t *testing.T) {
 	if res.Counts.Indexed < 15 {
 		t.Errorf("counts %+v", res.Counts)
 	}
-	restarted := 0
-	for _, r := range p.Requests() {
-		if strings.HasPrefix(r, "ListRecords metadataPrefix=") {
-			restarted++
-		}
-	}
-	if restarted != 2 {
+	if restarted := p.CountRequests("ListRecords metadataPrefix="); restarted != 2 {
 		t.Errorf("the list was started %d times, want 2 (once more after the refusal)", restarted)
 	}
 }

@@ -129,6 +129,18 @@ func (p *Provider) Requests() []string {
 	return append([]string(nil), p.requests...)
 }
 
+// CountRequests returns how many requests so far begin with prefix
+// (as in Requests: "GetRecord ...", "ListRecords metadataPrefix=...").
+func (p *Provider) CountRequests(prefix string) int {
+	n := 0
+	for _, r := range p.Requests() {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // Times returns when each request (as in Requests) came in.
 func (p *Provider) Times() []time.Time {
 	p.mu.Lock()
