@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 // Indexing holds the activities that build indices from S3 alone.
@@ -187,7 +187,7 @@ func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) 
 // project reads the record at key with its editorial decisions and
 // returns its writes at now; found is false when the record is gone.
 func (x *Indexing) project(ctx context.Context, key string, now time.Time) (cat, edu esindex.Op, found bool, err error) {
-	var rec mappings.Record
+	var rec profile.Record
 	if err := x.Store.GetJSON(ctx, key, &rec); err != nil {
 		if s3store.IsNotFound(err) {
 			return cat, edu, false, nil

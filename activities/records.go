@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/mappings"
 )
@@ -133,7 +135,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 
 // store writes a mapped record, with the editors' decisions on it, to S3
 // and to both indices.
-func (h *Harvest) store(ctx context.Context, rec mappings.Record, recKey string, now time.Time, catalog, education *esindex.Writer) error {
+func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, catalog, education *esindex.Writer) error {
 	ed, err := readEditorial(ctx, h.Store, rec.ExternalID)
 	if err != nil {
 		return err
@@ -162,8 +164,8 @@ func (h *Harvest) store(ctx context.Context, rec mappings.Record, recKey string,
 func EditorialKey(pid string) string { return "editorial/" + pid + ".json" }
 
 // readEditorial reads the editors' decisions about an item, nil when none.
-func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*mappings.Editorial, error) {
-	var ed mappings.Editorial
+func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*editorial.Editorial, error) {
+	var ed editorial.Editorial
 	err := store.GetJSON(ctx, EditorialKey(pid), &ed)
 	if s3store.IsNotFound(err) {
 		return nil, nil
@@ -239,7 +241,7 @@ func (w *pageWriter) abandon(ctx context.Context) {
 
 // mapRecord maps, enriches and checks a record, turning a panic on
 // hostile input into an error for that one record.
-func mapRecord(format string, raw []byte, o mappings.Origin) (rec mappings.Record, problems mappings.Problems, err error) {
+func mapRecord(format string, raw []byte, o mappings.Origin) (rec profile.Record, problems profile.Problems, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("mapping failed: %v", p)
@@ -254,7 +256,7 @@ func mapRecord(format string, raw []byte, o mappings.Origin) (rec mappings.Recor
 // deleteRecord removes a record kept in S3 and returns its external id, or
 // "" when avo never had it.
 func (h *Harvest) deleteRecord(ctx context.Context, key string) (string, error) {
-	var rec mappings.Record
+	var rec profile.Record
 	if err := h.Store.GetJSON(ctx, key, &rec); err != nil {
 		if s3store.IsNotFound(err) {
 			return "", nil
@@ -303,7 +305,7 @@ func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind s
 		id = "(no identifier)"
 	}
 	var rules []string
-	var ps mappings.Problems
+	var ps profile.Problems
 	if errors.As(cause, &ps) {
 		rules = ps.Rules()
 	}

@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"strings"
 )
 
@@ -12,19 +13,19 @@ const nsEBUCore = "urn:ebu:metadata-schema:ebuCore_2012"
 // MapEBUCore maps EBUCore 2012 as broadcasters deliver it: titles and the
 // series, season, episode and programme in alternative titles, dates,
 // duration, roles with names, identifiers with their type labels.
-func MapEBUCore(raw []byte, o Origin) (Record, error) {
+func MapEBUCore(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Space != nsEBUCore || root.Name.Local != "ebuCoreMain" {
-		return Record{}, fmt.Errorf("not EBUCore 2012: root element is {%s}%s, want {%s}ebuCoreMain", root.Name.Space, root.Name.Local, nsEBUCore)
+		return profile.Record{}, fmt.Errorf("not EBUCore 2012: root element is {%s}%s, want {%s}ebuCoreMain", root.Name.Space, root.Name.Local, nsEBUCore)
 	}
 	core := root.child("coreMetadata")
 	if core == nil {
-		return Record{}, fmt.Errorf("EBUCore without coreMetadata")
+		return profile.Record{}, fmt.Errorf("EBUCore without coreMetadata")
 	}
-	r := Record{Provenance: o.provenance("ebucore-2012")}
+	r := profile.Record{Provenance: o.provenance("ebucore-2012")}
 	r.Title = preferred(core.path("title", "title"))
 	for _, alt := range core.all("alternativeTitle") {
 		v := preferred(alt.all("title"))
@@ -83,10 +84,10 @@ func MapEBUCore(raw []byte, o Origin) (Record, error) {
 		label := id.attr("typeLabel")
 		switch {
 		case v == "":
-		case strings.EqualFold(label, "PID") && externalIDPattern.MatchString(v):
+		case strings.EqualFold(label, "PID") && profile.ValidExternalID(v):
 			r.ExternalID = v
 		default:
-			r.LocalIDs = append(r.LocalIDs, LocalID{Type: firstNonEmpty(label, "identifier"), Value: v})
+			r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: firstNonEmpty(label, "identifier"), Value: v})
 		}
 	}
 	if r.ExternalID == "" {
@@ -115,8 +116,8 @@ func MapEBUCore(raw []byte, o Origin) (Record, error) {
 
 // ebuAgents reads creators, contributors or publishers: a person's or an
 // organisation's name, and the role's type label.
-func ebuAgents(ns []*node) []Agent {
-	var out []Agent
+func ebuAgents(ns []*node) []profile.Agent {
+	var out []profile.Agent
 	for _, n := range ns {
 		if name := agentName(n); name != "" {
 			role := ""

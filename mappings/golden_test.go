@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,8 +73,8 @@ func (c goldenCase) read(t *testing.T) ([]byte, string) {
 // goldenOutput is what a golden file holds: the record as mapped,
 // resolved against the vocabularies and checked.
 type goldenOutput struct {
-	Record   Record   `json:"record"`
-	Problems Problems `json:"problems,omitempty"`
+	Record   profile.Record   `json:"record"`
+	Problems profile.Problems `json:"problems,omitempty"`
 }
 
 // TestGolden maps every sample and compares the result, field by field,

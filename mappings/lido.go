@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"strings"
 )
 
@@ -12,10 +13,10 @@ const nsLIDO = "http://www.lido-schema.org"
 // MapLIDO maps a LIDO record (oai_lido) of an art collection: title,
 // descriptions, makers in their roles, the production dates, work types
 // and classifications, identifiers, rights holder and repository.
-func MapLIDO(raw []byte, o Origin) (Record, error) {
+func MapLIDO(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Space == nsLIDO && root.Name.Local == "lidoWrap" {
 		if l := root.child("lido"); l != nil {
@@ -23,21 +24,21 @@ func MapLIDO(raw []byte, o Origin) (Record, error) {
 		}
 	}
 	if root.Name.Space != nsLIDO || root.Name.Local != "lido" {
-		return Record{}, fmt.Errorf("not LIDO: root element is {%s}%s, want {%s}lido", root.Name.Space, root.Name.Local, nsLIDO)
+		return profile.Record{}, fmt.Errorf("not LIDO: root element is {%s}%s, want {%s}lido", root.Name.Space, root.Name.Local, nsLIDO)
 	}
-	r := Record{Provenance: o.provenance("lido"), Type: "image"}
+	r := profile.Record{Provenance: o.provenance("lido"), Type: "image"}
 	desc := root.child("descriptiveMetadata")
 	admin := root.child("administrativeMetadata")
 	r.Title = preferred(desc.path("objectIdentificationWrap", "titleWrap", "titleSet", "appellationValue"))
 	r.Description = strings.Join(texts(desc.path("objectIdentificationWrap", "objectDescriptionWrap", "objectDescriptionSet", "descriptiveNoteValue")), "\n\n")
 	for _, id := range root.all("lidoRecID") {
 		if v := clean(id.Text); v != "" && !strings.Contains(v, "(not assigned)") {
-			r.LocalIDs = append(r.LocalIDs, LocalID{Type: "lidoRecID", Value: v})
+			r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: "lidoRecID", Value: v})
 		}
 	}
 	for _, id := range desc.path("objectIdentificationWrap", "repositoryWrap", "repositorySet", "workID") {
 		if v := clean(id.Text); v != "" {
-			r.LocalIDs = append(r.LocalIDs, LocalID{Type: firstNonEmpty(id.attr("type"), "workID"), Value: v})
+			r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: firstNonEmpty(id.attr("type"), "workID"), Value: v})
 		}
 	}
 	r.ExternalID = pickExternalID(nil, o)

@@ -3,6 +3,7 @@ package mappings
 import (
 	"encoding/json"
 	"errors"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -35,16 +36,16 @@ func TestOAIDCFieldByField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Record{
+	want := profile.Record{
 		ExternalID:      "dm01fiets01",
 		Title:           "Veilig fietsen naar school",
 		Description:     "Hoe fietsen kinderen veilig naar school? Een reportage over fietspaden, helmen en zichtbaarheid in het verkeer.",
 		Issued:          "2019-09-02",
 		Type:            "video",
 		Languages:       []string{"nl"},
-		Publishers:      []Agent{{Name: "VRT"}},
+		Publishers:      []profile.Agent{{Name: "VRT"}},
 		PartnerKeywords: []string{"verkeer", "fietsen", "verkeersveiligheid"},
-		Rights:          Rights{Licenses: []string{"VIAA-ONDERWIJS"}},
+		Rights:          profile.Rights{Licenses: []string{"VIAA-ONDERWIJS"}},
 		Provenance:      origin.provenance("oai_dc"),
 	}
 	if !reflect.DeepEqual(r, want) {
@@ -73,7 +74,7 @@ func TestOAIDCWithoutPIDUsesSourceIdentifier(t *testing.T) {
 	if r.Title != "Een titel over twee regels" {
 		t.Errorf("title whitespace not collapsed: %q", r.Title)
 	}
-	if !reflect.DeepEqual(r.LocalIDs, []LocalID{{Type: "dc:identifier", Value: "http://example.org/item/9"}}) {
+	if !reflect.DeepEqual(r.LocalIDs, []profile.LocalID{{Type: "dc:identifier", Value: "http://example.org/item/9"}}) {
 		t.Errorf("local ids = %+v", r.LocalIDs)
 	}
 	if len(r.Warnings) != 2 || r.Issued != "" || r.Languages != nil {
@@ -86,19 +87,19 @@ func TestSidecarFieldByField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Record{
+	want := profile.Record{
 		ExternalID: "dm22karre01", OriginalCP: "VRT", OriginalCPID: "OR-rf5kf25",
 		Title: "Waarom fietsen kinderen minder naar school?", Series: "Karrewiet", Season: "2021",
 		Description: "Karrewiet zoekt uit waarom minder kinderen met de fiets naar school gaan.",
 		Issued:      "2021-03-15", Type: "video", Languages: []string{"nl"},
 		Keywords: []string{"fiets", "mobiliteit"},
-		Education: Education{
-			Levels:   []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-onderwijs"}},
-			Degrees:  []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-3e-graad"}},
-			Subjects: []Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/vak/aardrijkskunde"}},
-			Themes:   []Concept{{URI: "https://data.hetarchief.be/id/onderwijs/thema/verkeer-en-mobiliteit"}},
+		Education: profile.Education{
+			Levels:   []profile.Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-onderwijs"}},
+			Degrees:  []profile.Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/structuur/lager-3e-graad"}},
+			Subjects: []profile.Concept{{URI: "https://w3id.org/onderwijs-vlaanderen/id/vak/aardrijkskunde"}},
+			Themes:   []profile.Concept{{URI: "https://data.hetarchief.be/id/onderwijs/thema/verkeer-en-mobiliteit"}},
 		},
-		Rights:     Rights{Licenses: []string{"VIAA-ONDERWIJS", "VIAA-ONDERZOEK"}},
+		Rights:     profile.Rights{Licenses: []string{"VIAA-ONDERWIJS", "VIAA-ONDERZOEK"}},
 		Provenance: origin.provenance("mediahaven-sidecar"),
 	}
 	if !reflect.DeepEqual(r, want) {
@@ -156,7 +157,7 @@ func TestBadInputIsAnErrorNotAPanic(t *testing.T) {
 func TestEmptyTitleIsAProblem(t *testing.T) {
 	raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title> </dc:title><dc:identifier>pid1</dc:identifier></oai_dc:dc>`)
 	_, problems, err := Map("oai_dc", raw, origin)
-	if err != nil || !slices.Equal(problems.Rules(), []string{RuleMissingTitle}) {
+	if err != nil || !slices.Equal(problems.Rules(), []string{profile.RuleMissingTitle}) {
 		t.Errorf("got %v, %v", problems, err)
 	}
 }
@@ -188,29 +189,29 @@ func FuzzMap(f *testing.F) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Record{ExternalID: "abc_123", Title: "t", Issued: "2019-10", Created: "1958?", Provenance: origin.provenance("oai_dc"),
-		Rights: Rights{Licenses: []string{"VIAA-ONDERWIJS"}}}
+	ok := profile.Record{ExternalID: "abc_123", Title: "t", Issued: "2019-10", Created: "1958?", Provenance: origin.provenance("oai_dc"),
+		Rights: profile.Rights{Licenses: []string{"VIAA-ONDERWIJS"}}}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("valid: %v", err)
 	}
 	lic := ok
 	lic.Rights.Licenses = []string{"VIAA-ONDERWIJS", "MAG-ALLES"}
-	if ps := Check(lic); len(ps) != 1 || ps[0].Rule != RuleUnknownLicence {
+	if ps := profile.Check(lic); len(ps) != 1 || ps[0].Rule != profile.RuleUnknownLicence {
 		t.Errorf("unknown licence: %v", ps)
 	}
 	lang := ok
 	lang.Languages = []string{"nld"}
-	if ps := Check(lang); len(ps) != 1 || ps[0].Rule != RuleSchema || !strings.Contains(ps[0].Message, "/languages/0") {
+	if ps := profile.Check(lang); len(ps) != 1 || ps[0].Rule != profile.RuleSchema || !strings.Contains(ps[0].Message, "/languages/0") {
 		t.Errorf("three-letter language: %v", ps)
 	}
 	for _, d := range []string{"2019", "2019-10-23", "2019-10-22T22:00:00Z", "2019-10-22T22:00:00.000000Z", "1990/1995", "../2001", "2004-06~"} {
-		if !validDate(d) {
+		if !profile.ValidDate(d) {
 			t.Errorf("%q should be a valid date", d)
 		}
 	}
-	bad := Record{ExternalID: "a b", Title: " ", Issued: "gisteren"}
-	ps := Check(bad)
-	if got := ps.Rules(); !slices.Equal(got, []string{RuleBadDate, RuleBadExternalID, RuleMissingTitle}) {
+	bad := profile.Record{ExternalID: "a b", Title: " ", Issued: "gisteren"}
+	ps := profile.Check(bad)
+	if got := ps.Rules(); !slices.Equal(got, []string{profile.RuleBadDate, profile.RuleBadExternalID, profile.RuleMissingTitle}) {
 		t.Errorf("rules %v from %v", got, ps)
 	}
 }

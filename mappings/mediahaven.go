@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,19 +19,19 @@ func init() {
 // MapExternalMetadata maps the older MediaHaven export
 // <MediaHAVEN_external_metadata><MDProperties>: the same Dynamic fields as
 // a sidecar, under another root.
-func MapExternalMetadata(raw []byte, o Origin) (Record, error) {
+func MapExternalMetadata(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Local != "MediaHAVEN_external_metadata" {
-		return Record{}, fmt.Errorf("not MediaHaven external metadata: root element is {%s}%s", root.Name.Space, root.Name.Local)
+		return profile.Record{}, fmt.Errorf("not MediaHaven external metadata: root element is {%s}%s", root.Name.Space, root.Name.Local)
 	}
 	md := root.child("MDProperties")
 	if md == nil {
-		return Record{}, fmt.Errorf("MediaHaven external metadata without <MDProperties>")
+		return profile.Record{}, fmt.Errorf("MediaHaven external metadata without <MDProperties>")
 	}
-	r := Record{Provenance: o.provenance("mediahaven-external-metadata")}
+	r := profile.Record{Provenance: o.provenance("mediahaven-external-metadata")}
 	mapDynamic(&r, md)
 	return r, nil
 }
@@ -62,23 +63,23 @@ type mhRecord struct {
 // MapMediaHavenJSON maps a MediaHaven record in the v2 REST shape. Its
 // Dynamic fields are those of a sidecar, as JSON: a value, or an object
 // whose one key (the list's item name, "multiselect", a role) holds values.
-func MapMediaHavenJSON(raw []byte, o Origin) (Record, error) {
+func MapMediaHavenJSON(raw []byte, o Origin) (profile.Record, error) {
 	if len(raw) > MaxRecordBytes {
-		return Record{}, fmt.Errorf("record is %d bytes, over the %d byte limit", len(raw), MaxRecordBytes)
+		return profile.Record{}, fmt.Errorf("record is %d bytes, over the %d byte limit", len(raw), MaxRecordBytes)
 	}
 	var m mhRecord
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&m); err != nil {
-		return Record{}, fmt.Errorf("not a MediaHaven record: %w", err)
+		return profile.Record{}, fmt.Errorf("not a MediaHaven record: %w", err)
 	}
 	if m.Dynamic == nil {
-		return Record{}, fmt.Errorf("not a MediaHaven record: no Dynamic section")
+		return profile.Record{}, fmt.Errorf("not a MediaHaven record: no Dynamic section")
 	}
 	dyn, err := dynamicTree(m.Dynamic)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
-	r := Record{Provenance: o.provenance("mediahaven-json")}
+	r := profile.Record{Provenance: o.provenance("mediahaven-json")}
 	r.Title, r.Description = clean(m.Descriptive.Title), multiline(m.Descriptive.Description)
 	mapDynamic(&r, dyn)
 	r.ExternalID = firstNonEmpty(r.ExternalID, m.Administrative.ExternalID)
@@ -194,8 +195,8 @@ func flatten(n *node) *node {
 
 // localIDs reads <dc_identifier_localids><Type>value</Type>..., skipping
 // values the archive writes for "none".
-func localIDs(n *node) []LocalID {
-	var out []LocalID
+func localIDs(n *node) []profile.LocalID {
+	var out []profile.LocalID
 	if n == nil {
 		return nil
 	}
@@ -204,12 +205,12 @@ func localIDs(n *node) []LocalID {
 		if v == "" || v == "(not assigned)" {
 			continue
 		}
-		out = append(out, LocalID{Type: c.Name.Local, Value: v})
+		out = append(out, profile.LocalID{Type: c.Name.Local, Value: v})
 	}
 	return out
 }
 
-func hasLocalID(ids []LocalID, v string) bool {
+func hasLocalID(ids []profile.LocalID, v string) bool {
 	for _, id := range ids {
 		if id.Value == v {
 			return true

@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strings"
 )
@@ -15,15 +16,15 @@ const (
 func init() { register("oai_dc", MapOAIDC) }
 
 // MapOAIDC maps an unqualified Dublin Core record (<oai_dc:dc>).
-func MapOAIDC(raw []byte, o Origin) (Record, error) {
+func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Space != nsOAIDC || root.Name.Local != "dc" {
-		return Record{}, fmt.Errorf("not an oai_dc record: root element is {%s}%s, want {%s}dc", root.Name.Space, root.Name.Local, nsOAIDC)
+		return profile.Record{}, fmt.Errorf("not an oai_dc record: root element is {%s}%s, want {%s}dc", root.Name.Space, root.Name.Local, nsOAIDC)
 	}
-	r := Record{Provenance: o.provenance("oai_dc")}
+	r := profile.Record{Provenance: o.provenance("oai_dc")}
 	var identifiers, descriptions []string
 	for _, c := range root.Children {
 		if c.Name.Space != nsDC {
@@ -52,7 +53,7 @@ func MapOAIDC(raw []byte, o Origin) (Record, error) {
 			r.PartnerKeywords = appendUnique(r.PartnerKeywords, v)
 		case "date":
 			if r.Issued == "" {
-				if validDate(v) {
+				if profile.ValidDate(v) {
 					r.Issued = v
 				} else {
 					r.Warnings = append(r.Warnings, fmt.Sprintf("dc:date %q is not an ISO 8601 / EDTF date; left out", v))
@@ -80,7 +81,7 @@ func MapOAIDC(raw []byte, o Origin) (Record, error) {
 	r.ExternalID = pickExternalID(identifiers, o)
 	for _, id := range identifiers {
 		if id != r.ExternalID {
-			r.LocalIDs = append(r.LocalIDs, LocalID{Type: "dc:identifier", Value: id})
+			r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: "dc:identifier", Value: id})
 		}
 	}
 	return r, nil
@@ -94,7 +95,7 @@ var licenceCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]*(-[A-Z0-9_]+)+$`)
 // is still unique and stable across harvests.
 func pickExternalID(identifiers []string, o Origin) string {
 	for _, id := range identifiers {
-		if externalIDPattern.MatchString(id) {
+		if profile.ValidExternalID(id) {
 			return id
 		}
 	}
@@ -108,14 +109,14 @@ var nonIDChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
 func sanitiseID(s string) string { return strings.Trim(nonIDChars.ReplaceAllString(s, "_"), "_") }
 
-func appendAgent(list []Agent, role, name string) []Agent {
+func appendAgent(list []profile.Agent, role, name string) []profile.Agent {
 	name = clean(name)
 	for _, a := range list {
 		if a.Name == name && a.Role == role {
 			return list
 		}
 	}
-	return append(list, Agent{Role: role, Name: name})
+	return append(list, profile.Agent{Role: role, Name: name})
 }
 
 // normaliseType maps DCMI and archive type words to the profile's types.

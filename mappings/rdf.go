@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"sort"
 	"strings"
 
@@ -18,13 +19,13 @@ func init() {
 // rdfMapper maps an RDF description of an item (DC terms and schema.org)
 // in one syntax.
 func rdfMapper(syntax string) Mapper {
-	return func(raw []byte, o Origin) (Record, error) {
+	return func(raw []byte, o Origin) (profile.Record, error) {
 		if len(raw) > MaxRecordBytes {
-			return Record{}, fmt.Errorf("record is %d bytes, over the %d byte limit", len(raw), MaxRecordBytes)
+			return profile.Record{}, fmt.Errorf("record is %d bytes, over the %d byte limit", len(raw), MaxRecordBytes)
 		}
 		triples, err := rdfio.Read(raw, syntax, "")
 		if err != nil {
-			return Record{}, err
+			return profile.Record{}, err
 		}
 		return mapRDF(triples, o, "rdf-"+syntax)
 	}
@@ -124,7 +125,7 @@ func (g graph) mainSubject() (turtle.Term, bool) {
 	return best, bestScore >= 10
 }
 
-func mapRDF(triples []turtle.Triple, o Origin, format string) (Record, error) {
+func mapRDF(triples []turtle.Triple, o Origin, format string) (profile.Record, error) {
 	g := graph{}
 	for _, t := range triples {
 		if g[t.S] == nil {
@@ -134,9 +135,9 @@ func mapRDF(triples []turtle.Triple, o Origin, format string) (Record, error) {
 	}
 	s, ok := g.mainSubject()
 	if !ok {
-		return Record{}, fmt.Errorf("no item described: no subject has a title (dcterms:title, schema:name) or a creative-work type")
+		return profile.Record{}, fmt.Errorf("no item described: no subject has a title (dcterms:title, schema:name) or a creative-work type")
 	}
-	r := Record{Provenance: o.provenance(format)}
+	r := profile.Record{Provenance: o.provenance(format)}
 	r.Title = g.first(s, rdfDC+"title", rdfSchema+"name", rdfDC11+"title")
 	r.Description = g.first(s, rdfDC+"description", rdfSchema+"description", rdfDC+"abstract", rdfSchema+"abstract")
 	ids := g.texts(s, rdfDC+"identifier", rdfSchema+"identifier")
@@ -148,13 +149,13 @@ func mapRDF(triples []turtle.Triple, o Origin, format string) (Record, error) {
 	r.ExternalID = pickExternalID(ids, o)
 	for _, id := range g.texts(s, rdfDC+"identifier", rdfSchema+"identifier") {
 		if id != r.ExternalID {
-			r.LocalIDs = append(r.LocalIDs, LocalID{Type: "identifier", Value: id})
+			r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: "identifier", Value: id})
 		}
 	}
 	r.Issued = checkedDate(&r, "issued", g.first(s, rdfDC+"issued", rdfSchema+"datePublished", rdfSchema+"uploadDate"))
 	r.Created = checkedDate(&r, "created", g.first(s, rdfDC+"created", rdfSchema+"dateCreated"))
 	for _, p := range []struct {
-		list  *[]Agent
+		list  *[]profile.Agent
 		preds []string
 	}{
 		{&r.Creators, []string{rdfDC + "creator", rdfSchema + "creator", rdfSchema + "director", rdfSchema + "author"}},
@@ -168,23 +169,23 @@ func mapRDF(triples []turtle.Triple, o Origin, format string) (Record, error) {
 	r.PartnerKeywords = appendUnique(nil, g.texts(s, rdfSchema+"keywords", rdfSchema+"genre")...)
 	for _, v := range g.values(s, rdfDC+"subject", rdfSchema+"about") {
 		switch {
-		case strings.HasPrefix(v.Value, SubjectScheme+"/"):
-			r.Education.Subjects = appendConcept(r.Education.Subjects, Concept{URI: v.Value})
-		case strings.HasPrefix(v.Value, ThemeScheme+"/"):
-			r.Education.Themes = appendConcept(r.Education.Themes, Concept{URI: v.Value})
+		case strings.HasPrefix(v.Value, profile.SubjectScheme+"/"):
+			r.Education.Subjects = profile.AppendConcept(r.Education.Subjects, profile.Concept{URI: v.Value})
+		case strings.HasPrefix(v.Value, profile.ThemeScheme+"/"):
+			r.Education.Themes = profile.AppendConcept(r.Education.Themes, profile.Concept{URI: v.Value})
 		case v.Kind == turtle.Literal:
 			r.PartnerKeywords = appendUnique(r.PartnerKeywords, v.Value)
 		}
 	}
 	for _, v := range g.values(s, rdfSchema+"educationalLevel", rdfDC+"educationLevel") {
-		c := Concept{URI: v.Value}
+		c := profile.Concept{URI: v.Value}
 		if v.Kind == turtle.Literal {
-			c = Concept{Label: v.Value}
+			c = profile.Concept{Label: v.Value}
 		}
-		if vc, ok := structureConcept(v.Value); ok && vc.In(DegreeCollection) {
-			r.Education.Degrees = appendConcept(r.Education.Degrees, c)
+		if vc, ok := structureConcept(v.Value); ok && vc.In(profile.DegreeCollection) {
+			r.Education.Degrees = profile.AppendConcept(r.Education.Degrees, c)
 		} else {
-			r.Education.Levels = appendConcept(r.Education.Levels, c)
+			r.Education.Levels = profile.AppendConcept(r.Education.Levels, c)
 		}
 	}
 	r.Education.EndUserRoles = appendUnique(nil, g.texts(s, rdfSchema+"audience", rdfDC+"audience")...)
@@ -243,8 +244,8 @@ func hasType(types []turtle.Term, name string) bool {
 
 // structureConcept looks a URI up in the education structure, to tell a
 // degree from a level.
-func structureConcept(uri string) (*VocabConcept, bool) {
-	v, err := Vocabularies()
+func structureConcept(uri string) (*profile.VocabConcept, bool) {
+	v, err := profile.Vocabularies()
 	if err != nil {
 		return nil, false
 	}

@@ -1,117 +1,16 @@
-// Package mappings turns partner metadata into the education profile: one
-// file per source format, each a pure function from raw bytes to Record.
+// Package mappings turns partner metadata into the education profile
+// (internal/profile): one file per source format, each a pure function from
+// raw bytes to a profile.Record.
 package mappings
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
-
-// Version is stamped on every mapped record, so a record can be traced to
-// the mapping code that produced it and re-mapped when that changes.
-const Version = "1"
-
-// Record is one item in the education profile: what every partner format
-// maps to, what S3 keeps under records/ and what the indices project.
-type Record struct {
-	// Identity
-	ExternalID   string    `json:"external_id"` // archive PID, the Elasticsearch _id
-	LocalIDs     []LocalID `json:"local_ids,omitempty"`
-	OriginalCP   string    `json:"original_cp,omitempty"`    // provider name
-	OriginalCPID string    `json:"original_cp_id,omitempty"` // OR-xxxxxxx
-
-	// Descriptive
-	Title           string   `json:"title"`
-	Series          string   `json:"series,omitempty"`
-	Season          string   `json:"season,omitempty"`
-	Episode         string   `json:"episode,omitempty"`
-	Programme       string   `json:"programme,omitempty"`
-	Description     string   `json:"description,omitempty"`
-	Issued          string   `json:"issued,omitempty"`  // broadcast date, EDTF
-	Created         string   `json:"created,omitempty"` // creation date, EDTF
-	DurationSeconds int      `json:"duration_seconds,omitempty"`
-	Type            string   `json:"type,omitempty"` // video, audio, collection, ...
-	Thumbnail       string   `json:"thumbnail,omitempty"`
-	Languages       []string `json:"languages,omitempty"` // ISO 639-1
-	Creators        []Agent  `json:"creators,omitempty"`
-	Contributors    []Agent  `json:"contributors,omitempty"`
-	Publishers      []Agent  `json:"publishers,omitempty"`
-	Keywords        []string `json:"keywords,omitempty"`         // editorial (lom_keywords)
-	PartnerKeywords []string `json:"partner_keywords,omitempty"` // the partner's own (dc_subjects)
-
-	Education Education `json:"education"`
-	Rights    Rights    `json:"rights"`
-
-	Provenance Provenance `json:"provenance"`
-	// Warnings are problems that did not stop the record (unknown
-	// vocabulary URI, an unparsable optional date): kept and reported.
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// LocalID is a partner's own identifier for the item.
-type LocalID struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
-}
-
-// Agent is a creator, contributor or publisher in a role.
-type Agent struct {
-	Role string `json:"role,omitempty"`
-	Name string `json:"name"`
-}
-
-// Education holds the LOM-based education fields.
-type Education struct {
-	Levels   []Concept `json:"levels,omitempty"`
-	Degrees  []Concept `json:"degrees,omitempty"`
-	Subjects []Concept `json:"subjects,omitempty"`
-	Themes   []Concept `json:"themes,omitempty"`
-	// Free labels of older records that no vocabulary concept matched.
-	Context         []string `json:"context,omitempty"`
-	TypicalAgeRange []string `json:"typical_age_range,omitempty"`
-	Classification  []string `json:"classification,omitempty"`
-	EndUserRoles    []string `json:"end_user_roles,omitempty"`
-	ResourceTypes   []string `json:"learning_resource_types,omitempty"`
-}
-
-// Concept is a vocabulary term: its URI and, once resolved, its label.
-// Inferred concepts were not in the record but follow from it (the level
-// of a degree, the category of a theme).
-type Concept struct {
-	URI      string `json:"uri,omitempty"`
-	Label    string `json:"label,omitempty"`
-	Inferred bool   `json:"inferred,omitempty"`
-}
-
-// Rights holds licences and publication state.
-type Rights struct {
-	Licenses        []string   `json:"licenses,omitempty"`
-	RightsHolder    string     `json:"rights_holder,omitempty"`
-	Published       bool       `json:"published"`
-	Deleted         bool       `json:"deleted"`
-	PublishAt       *time.Time `json:"publish_at,omitempty"`
-	DepublishAt     *time.Time `json:"depublish_at,omitempty"`
-	ExpiryDate      *time.Time `json:"expiry_date,omitempty"`
-	DepublishReason string     `json:"depublish_reason,omitempty"`
-}
-
-// Provenance says where a record came from and how it was made.
-type Provenance struct {
-	Source string `json:"source"`
-	Set    string `json:"set,omitempty"`
-	Format string `json:"format"`
-	// Identifier is the record's id at the source: the OAI identifier or the S3 key.
-	Identifier string    `json:"identifier"`
-	Datestamp  string    `json:"datestamp,omitempty"` // OAI datestamp
-	ETag       string    `json:"etag,omitempty"`      // S3 ETag
-	Raw        string    `json:"raw"`                 // s3://bucket/key of the raw bytes
-	Harvest    string    `json:"harvest"`             // harvest run id
-	Mapping    string    `json:"mapping_version"`
-	MappedAt   time.Time `json:"mapped_at"`
-}
 
 // Origin is what the harvester knows of a record before mapping it.
 type Origin struct {
@@ -125,16 +24,16 @@ type Origin struct {
 	Now        time.Time
 }
 
-func (o Origin) provenance(format string) Provenance {
-	return Provenance{
+func (o Origin) provenance(format string) profile.Provenance {
+	return profile.Provenance{
 		Source: o.Source, Set: o.Set, Format: format, Identifier: o.Identifier,
 		Datestamp: o.Datestamp, ETag: o.ETag, Raw: o.Raw, Harvest: o.Harvest,
-		Mapping: Version, MappedAt: o.Now.UTC(),
+		Mapping: profile.MappingVersion, MappedAt: o.Now.UTC(),
 	}
 }
 
 // Mapper maps one raw record of a format to the profile.
-type Mapper func(raw []byte, o Origin) (Record, error)
+type Mapper func(raw []byte, o Origin) (profile.Record, error)
 
 var registry = map[string]Mapper{}
 
@@ -161,20 +60,6 @@ func Formats() []string {
 
 // MaxRecordBytes bounds one raw record; larger input is refused, not parsed.
 const MaxRecordBytes = 16 << 20
-
-var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
-var edtfDate = regexp.MustCompile(`^[\dX]{4}(-[\dX]{2}(-[\dX]{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?[?~%]?$`)
-
-// validDate accepts the EDTF level-0/1 forms partners send: a year, a
-// month, a day, a date-time, optionally uncertain/approximate, with
-// unspecified digits (X: "19XX", "XXXX"), and intervals.
-func validDate(s string) bool {
-	if a, b, ok := strings.Cut(s, "/"); ok {
-		return (a == ".." || a == "" || edtfDate.MatchString(a)) && (b == ".." || b == "" || edtfDate.MatchString(b))
-	}
-	return edtfDate.MatchString(s)
-}
 
 // clean trims and collapses internal whitespace, as partner XML is often
 // pretty-printed inside text nodes.
@@ -209,4 +94,24 @@ func appendUnique(list []string, values ...string) []string {
 		}
 	}
 	return list
+}
+
+// Map maps one raw record of a format to the profile: the format's
+// mapping, then the vocabularies, then the checks. An error means the
+// record could not be mapped at all; problems mean it was, but breaks rules.
+func Map(format string, raw []byte, o Origin) (profile.Record, profile.Problems, error) {
+	m, err := Lookup(format)
+	if err != nil {
+		return profile.Record{}, nil, err
+	}
+	r, err := m(raw, o)
+	if err != nil {
+		return r, nil, err
+	}
+	v, err := profile.Vocabularies()
+	if err != nil {
+		return r, nil, err
+	}
+	v.Enrich(&r)
+	return r, profile.Check(r), nil
 }

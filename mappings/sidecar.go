@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strings"
 	"time"
@@ -11,15 +12,15 @@ func init() { register("mediahaven-sidecar", MapSidecar) }
 
 // MapSidecar maps a MediaHaven sidecar (<mhs:Sidecar>, versions 19.2 to
 // 20.3 and later: the version is part of the namespace URI).
-func MapSidecar(raw []byte, o Origin) (Record, error) {
+func MapSidecar(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Local != "Sidecar" || !isMediaHavenNS(root.Name.Space, "mhs") {
-		return Record{}, fmt.Errorf("not a MediaHaven sidecar: root element is {%s}%s, want {https://zeticon.mediahaven.com/metadata/VERSION/mhs/}Sidecar", root.Name.Space, root.Name.Local)
+		return profile.Record{}, fmt.Errorf("not a MediaHaven sidecar: root element is {%s}%s, want {https://zeticon.mediahaven.com/metadata/VERSION/mhs/}Sidecar", root.Name.Space, root.Name.Local)
 	}
-	r := Record{Provenance: o.provenance("mediahaven-sidecar")}
+	r := profile.Record{Provenance: o.provenance("mediahaven-sidecar")}
 	desc := root.child("Descriptive")
 	r.Title = desc.text("Title")
 	r.Description = desc.text("Description")
@@ -37,7 +38,7 @@ func isMediaHavenNS(space, kind string) bool {
 
 // mapDynamic maps MediaHaven's Dynamic fields, shared by every MediaHaven
 // format: the sidecar, the external metadata XML and the record JSON.
-func mapDynamic(r *Record, dyn *node) {
+func mapDynamic(r *profile.Record, dyn *node) {
 	r.ExternalID = dyn.text("PID")
 	if v := dyn.text("dc_title"); v != "" {
 		r.Title = v
@@ -91,7 +92,7 @@ func mapDynamic(r *Record, dyn *node) {
 		strings.Join(dyn.child("dc_rights_rightsHolders").leaves(), "; "))
 	r.LocalIDs = localIDs(dyn.child("dc_identifier_localids"))
 	if id := dyn.text("dc_identifier_localid"); id != "" && !hasLocalID(r.LocalIDs, id) {
-		r.LocalIDs = append(r.LocalIDs, LocalID{Type: "localid", Value: id})
+		r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: "localid", Value: id})
 	}
 	r.Rights.PublishAt = checkedTime(r, "publish_at", dyn.text("publish_at"))
 	r.Rights.DepublishAt = checkedTime(r, "depublish_at", dyn.text("depublish_at"))
@@ -100,8 +101,8 @@ func mapDynamic(r *Record, dyn *node) {
 
 // roleAgents reads <dc_creators><Regisseur>Name</Regisseur>..: the element
 // name is the role.
-func roleAgents(n *node) []Agent {
-	var out []Agent
+func roleAgents(n *node) []profile.Agent {
+	var out []profile.Agent
 	if n == nil {
 		return nil
 	}
@@ -115,8 +116,8 @@ func roleAgents(n *node) []Agent {
 
 // concepts keeps URIs as concepts and anything else as a label-only concept,
 // to be matched against the vocabularies.
-func concepts(values []string) []Concept {
-	var out []Concept
+func concepts(values []string) []profile.Concept {
+	var out []profile.Concept
 	seen := map[string]bool{}
 	for _, v := range values {
 		if seen[v] {
@@ -124,27 +125,27 @@ func concepts(values []string) []Concept {
 		}
 		seen[v] = true
 		if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") {
-			out = append(out, Concept{URI: v})
+			out = append(out, profile.Concept{URI: v})
 		} else {
-			out = append(out, Concept{Label: v})
+			out = append(out, profile.Concept{Label: v})
 		}
 	}
 	return out
 }
 
-func checkedDate(r *Record, field, v string) string {
+func checkedDate(r *profile.Record, field, v string) string {
 	if v == "" {
 		return ""
 	}
 	// MediaHaven writes dates as 2019-10-23 or 2019-10-22T22:00:00Z.
-	if validDate(v) {
+	if profile.ValidDate(v) {
 		return v
 	}
 	r.Warnings = append(r.Warnings, fmt.Sprintf("%s %q is not an ISO 8601 / EDTF date; left out", field, v))
 	return ""
 }
 
-func checkedTime(r *Record, field, v string) *time.Time {
+func checkedTime(r *profile.Record, field, v string) *time.Time {
 	if v == "" {
 		return nil
 	}

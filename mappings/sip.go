@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"fmt"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,15 +18,15 @@ const (
 // MapSIP maps the descriptive metadata of a meemoo SIP 2.x package
 // (dc+schema.xml: DCTERMS and schema.org, xml:lang on texts, EDTF dates,
 // licence codes). It carries no education fields.
-func MapSIP(raw []byte, o Origin) (Record, error) {
+func MapSIP(raw []byte, o Origin) (profile.Record, error) {
 	root, err := parseTree(raw)
 	if err != nil {
-		return Record{}, err
+		return profile.Record{}, err
 	}
 	if root.Name.Local != "metadata" || !strings.HasPrefix(root.Name.Space, "https://data.hetarchief.be/id/sip/") {
-		return Record{}, fmt.Errorf("not SIP dc+schema metadata: root element is {%s}%s, want {https://data.hetarchief.be/id/sip/VERSION/PROFILE}metadata", root.Name.Space, root.Name.Local)
+		return profile.Record{}, fmt.Errorf("not SIP dc+schema metadata: root element is {%s}%s, want {https://data.hetarchief.be/id/sip/VERSION/PROFILE}metadata", root.Name.Space, root.Name.Local)
 	}
-	r := Record{Provenance: o.provenance("sip-dc-schema")}
+	r := profile.Record{Provenance: o.provenance("sip-dc-schema")}
 	in := func(space, local string) []*node {
 		var out []*node
 		for _, c := range root.Children {
@@ -42,7 +43,7 @@ func MapSIP(raw []byte, o Origin) (Record, error) {
 	var ids []string
 	for _, id := range texts(in(nsDCTerms, "identifier")) {
 		ids = append(ids, id)
-		r.LocalIDs = append(r.LocalIDs, LocalID{Type: "dcterms:identifier", Value: id})
+		r.LocalIDs = append(r.LocalIDs, profile.LocalID{Type: "dcterms:identifier", Value: id})
 	}
 	r.ExternalID = sipExternalID(ids, o)
 	r.Rights.Licenses = appendUnique(nil, texts(in(nsDCTerms, "license"))...)
@@ -101,7 +102,7 @@ func MapSIP(raw []byte, o Origin) (Record, error) {
 // source's identifier of the record.
 func sipExternalID(ids []string, o Origin) string {
 	for _, id := range ids {
-		if externalIDPattern.MatchString(id) {
+		if profile.ValidExternalID(id) {
 			return id
 		}
 	}
@@ -113,7 +114,7 @@ func sipExternalID(ids []string, o Origin) string {
 
 // appendSchemaAgent reads an agent given as text or as a schema.org node
 // (schema:name, schema:roleName).
-func appendSchemaAgent(list []Agent, n *node) []Agent {
+func appendSchemaAgent(list []profile.Agent, n *node) []profile.Agent {
 	name := clean(n.Text)
 	if len(n.Children) > 0 {
 		name = n.text("name")

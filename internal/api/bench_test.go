@@ -21,10 +21,10 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/search/searchtest"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 // benchQueries are what teachers and pupils ask: text, filters, sorts,
@@ -33,8 +33,8 @@ var benchQueries = []string{
 	"q=fiets",
 	"q=klimaat+energie",
 	"q=geschiedenis+van+Brussel&type=video",
-	"q=dieren&level=" + url.QueryEscape(mappings.StructureScheme+"/basisonderwijs"),
-	"q=wetenschap&degree=" + url.QueryEscape(mappings.StructureScheme+"/secundair-2e-graad") + "&type=video&type=audio",
+	"q=dieren&level=" + url.QueryEscape(profile.StructureScheme+"/basisonderwijs"),
+	"q=wetenschap&degree=" + url.QueryEscape(profile.StructureScheme+"/secundair-2e-graad") + "&type=video&type=audio",
 	"series=Karrewiet&sort=broadcast",
 	"q=muziek&provider=VRT&provider=Klara",
 	"keyword=sport&keyword=voetbal",
@@ -43,7 +43,7 @@ var benchQueries = []string{
 	"q=school&from=100&size=20",
 	"scope=pupil&q=planeet",
 	"scope=pupil&primary=true&q=boerderij",
-	"subject=" + url.QueryEscape(mappings.SubjectScheme+"/aardrijkskunde"),
+	"subject=" + url.QueryEscape(profile.SubjectScheme+"/aardrijkskunde"),
 	"q=stad+haven+schelde&sort=updated",
 	"",
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 // CatalogDoc is a record as the catalog index holds it. Field names follow
@@ -72,7 +72,7 @@ type docProvenance struct {
 
 // NewCatalogDoc projects a mapped record; recordURI is where the record
 // itself is kept in S3.
-func NewCatalogDoc(r mappings.Record, recordURI string) CatalogDoc {
+func NewCatalogDoc(r profile.Record, recordURI string) CatalogDoc {
 	d := CatalogDoc{
 		ExternalID: r.ExternalID, AdministrativeType: r.Type, Title: r.Title,
 		Series: r.Series, Season: r.Season, Episode: r.Episode, Programme: r.Programme,
@@ -120,7 +120,7 @@ func union(a, b []string) []string {
 	return out
 }
 
-func names(agents []mappings.Agent) []string {
+func names(agents []profile.Agent) []string {
 	var out []string
 	for _, a := range agents {
 		out = append(out, a.Name)
@@ -129,7 +129,7 @@ func names(agents []mappings.Agent) []string {
 }
 
 // split returns the URIs and the labels of concepts.
-func split(cs []mappings.Concept) (uris, labels []string) {
+func split(cs []profile.Concept) (uris, labels []string) {
 	for _, c := range cs {
 		if c.URI != "" {
 			uris = append(uris, c.URI)
@@ -170,7 +170,7 @@ func edtfLowerBound(v string) (date, original string) {
 
 // Project turns a record into its writes: always into the catalog; into
 // the education index when teachers may see it at now, else out of it.
-func Project(r mappings.Record, recordURI string, now time.Time) (catalog, education Op, err error) {
+func Project(r profile.Record, recordURI string, now time.Time) (catalog, education Op, err error) {
 	doc, err := json.Marshal(NewCatalogDoc(r, recordURI))
 	if err != nil {
 		return Op{}, Op{}, err

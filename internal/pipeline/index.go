@@ -12,8 +12,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -155,8 +156,8 @@ type Decision struct {
 
 // ItemState is an item after an editorial decision.
 type ItemState struct {
-	ID        string             `json:"id"`
-	Editorial mappings.Editorial `json:"editorial"`
+	ID        string              `json:"id"`
+	Editorial editorial.Editorial `json:"editorial"`
 	// Visible: teachers find it in the education index now.
 	Visible bool   `json:"visible"`
 	Why     string `json:"why,omitempty"`
@@ -176,14 +177,14 @@ func (c *Clients) Decide(ctx context.Context, id string, d Decision) (*ItemState
 	if !ok {
 		return nil, fmt.Errorf("%w: no item %s in the catalog", ErrNotFound, id)
 	}
-	var rec mappings.Record
+	var rec profile.Record
 	if err := c.Store.GetJSON(ctx, key, &rec); err != nil {
 		return nil, fmt.Errorf("record of %s: %w", id, err)
 	}
 	now := time.Now().UTC()
-	ed := mappings.Editorial{Published: d.Publish, PublishAt: d.At, DepublishAt: d.Until, By: d.By, At: now}
+	ed := editorial.Editorial{Published: d.Publish, PublishAt: d.At, DepublishAt: d.Until, By: d.By, At: now}
 	if !d.Publish {
-		ed = mappings.Editorial{DepublishReason: d.Reason, By: d.By, At: now}
+		ed = editorial.Editorial{DepublishReason: d.Reason, By: d.By, At: now}
 	}
 	if err := c.Store.PutJSON(ctx, activities.EditorialKey(id), ed); err != nil {
 		return nil, err

@@ -16,11 +16,12 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
-	"github.com/archiefvooronderwijs/avo/mappings"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -191,8 +192,8 @@ func TestRebuildSwapRollback(t *testing.T) {
 
 	// A record whose document Elasticsearch refuses: the counts differ, the
 	// alias stays, the new index goes, the document is quarantined.
-	bad := mappings.Record{ExternalID: "toolong1", Title: "Te lang", DurationSeconds: 1 << 40,
-		Provenance: mappings.Provenance{Source: "manual", Format: "test", Identifier: "toolong1", Raw: "s3://x/raw", Harvest: "h", Mapping: "1"}}
+	bad := profile.Record{ExternalID: "toolong1", Title: "Te lang", DurationSeconds: 1 << 40,
+		Provenance: profile.Provenance{Source: "manual", Format: "test", Identifier: "toolong1", Raw: "s3://x/raw", Harvest: "h", Mapping: "1"}}
 	if err := f.clients.Store.PutJSON(f.ctx, "records/manual/toolong1.json", bad); err != nil {
 		t.Fatal(err)
 	}
@@ -273,11 +274,11 @@ func TestRebuildCatchesUpWithWritesMeanwhile(t *testing.T) {
 	// And a change lands in S3 from a writer that never knew of the
 	// rebuild: a third item published by its record alone.
 	key := recordKey(t, f, "dm03klim001")
-	var rec mappings.Record
+	var rec profile.Record
 	if err := f.clients.Store.GetJSON(f.ctx, key, &rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.clients.Store.PutJSON(f.ctx, activities.EditorialKey(rec.ExternalID), mappings.Editorial{Published: true, At: time.Now()}); err != nil {
+	if err := f.clients.Store.PutJSON(f.ctx, activities.EditorialKey(rec.ExternalID), editorial.Editorial{Published: true, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 

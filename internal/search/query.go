@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 type obj = map[string]any
@@ -59,7 +59,7 @@ func scopeFilters(r Request) []any {
 
 // filterClauses are the clauses of one filter: one clause matching any of
 // the values, or, for an all-values filter, one clause per value.
-func filterClauses(f Filter, values []string, vocab *mappings.Vocabulary) []any {
+func filterClauses(f Filter, values []string, vocab *profile.Vocabulary) []any {
 	if len(values) == 0 {
 		return nil
 	}
@@ -128,7 +128,7 @@ func dateUnit(d string) string {
 }
 
 // userFilters returns the clauses of every chosen filter but except.
-func userFilters(r Request, except string, vocab *mappings.Vocabulary) []any {
+func userFilters(r Request, except string, vocab *profile.Vocabulary) []any {
 	out := dateClause(r)
 	for _, f := range Filters {
 		if f.Name != except {
@@ -162,7 +162,7 @@ func facetFilters(r Request) []Filter {
 // never narrows itself, and its values stay OR-able. An all-values filter
 // (keywords) does narrow its own facet, since picking one more keyword
 // narrows the results.
-func Body(r Request, vocab *mappings.Vocabulary) obj {
+func Body(r Request, vocab *profile.Vocabulary) obj {
 	query := obj{"bool": obj{"filter": scopeFilters(r)}}
 	if r.Text != "" {
 		query["bool"].(obj)["must"] = textQuery(r.Text)
@@ -213,7 +213,7 @@ func sortClause(r Request) []any {
 
 // FacetBody counts the values of one filter that contain text (ignoring
 // case), under the request's other filters: the searchable facet.
-func FacetBody(r Request, name, text string, vocab *mappings.Vocabulary) (obj, bool) {
+func FacetBody(r Request, name, text string, vocab *profile.Vocabulary) (obj, bool) {
 	f, ok := FilterNamed(name)
 	if !ok || (r.Scope == Pupil && !f.Pupil) {
 		return nil, false

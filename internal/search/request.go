@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 // Request is a search as a user states it.
@@ -85,10 +85,10 @@ type Filter struct {
 // Filters are the filters in the order facets are shown.
 var Filters = []Filter{
 	{Name: "type", Field: "administrative_type", Pupil: true},
-	{Name: "level", Field: "lom_education_level_ids", LabelField: "lom_context.filter", Scheme: mappings.StructureScheme},
-	{Name: "degree", Field: "lom_education_degree_ids", LabelField: "lom_typical_age_range.filter", Scheme: mappings.StructureScheme},
-	{Name: "subject", Field: "lom_subject_ids", LabelField: "lom_classification.filter", Scheme: mappings.SubjectScheme},
-	{Name: "theme", Field: "lom_theme_ids", LabelField: "lom_thema.filter", Scheme: mappings.ThemeScheme},
+	{Name: "level", Field: "lom_education_level_ids", LabelField: "lom_context.filter", Scheme: profile.StructureScheme},
+	{Name: "degree", Field: "lom_education_degree_ids", LabelField: "lom_typical_age_range.filter", Scheme: profile.StructureScheme},
+	{Name: "subject", Field: "lom_subject_ids", LabelField: "lom_classification.filter", Scheme: profile.SubjectScheme},
+	{Name: "theme", Field: "lom_theme_ids", LabelField: "lom_thema.filter", Scheme: profile.ThemeScheme},
 	{Name: "series", Field: "dc_titles_serie.filter", Pupil: true},
 	{Name: "provider", Field: "original_cp.filter", Pupil: true},
 	{Name: "language", Field: "lom_languages"},
@@ -111,8 +111,8 @@ var PupilTypes = []string{"video", "audio"}
 // PrimaryLevels are the levels of primary education; their sub-levels and
 // degrees carry them as ancestors.
 var PrimaryLevels = []string{
-	mappings.StructureScheme + "/basisonderwijs",
-	mappings.StructureScheme + "/buitengewoon-basisonderwijs",
+	profile.StructureScheme + "/basisonderwijs",
+	profile.StructureScheme + "/buitengewoon-basisonderwijs",
 }
 
 // filterNames lists the filters of a scope, for messages.

@@ -13,19 +13,19 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 // Searcher runs searches on one index (an alias).
 type Searcher struct {
 	ES    *elasticsearch.Client
 	Index string
-	Vocab *mappings.Vocabulary
+	Vocab *profile.Vocabulary
 }
 
 // NewSearcher returns a searcher on index with the shipped vocabularies.
 func NewSearcher(es *elasticsearch.Client, index string) (*Searcher, error) {
-	v, err := mappings.Vocabularies()
+	v, err := profile.Vocabularies()
 	if err != nil {
 		return nil, err
 	}

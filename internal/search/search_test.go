@@ -11,18 +11,18 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/search/searchtest"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 const (
-	structure = mappings.StructureScheme + "/"
-	subject   = mappings.SubjectScheme + "/"
-	theme     = mappings.ThemeScheme + "/"
+	structure = profile.StructureScheme + "/"
+	subject   = profile.SubjectScheme + "/"
+	theme     = profile.ThemeScheme + "/"
 )
 
 // fixture loads the test items into real indices and returns searchers on

@@ -11,39 +11,39 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 const (
-	structure = mappings.StructureScheme + "/"
-	subject   = mappings.SubjectScheme + "/"
-	theme     = mappings.ThemeScheme + "/"
+	structure = profile.StructureScheme + "/"
+	subject   = profile.SubjectScheme + "/"
+	theme     = profile.ThemeScheme + "/"
 )
 
-func concepts(prefix string, names ...string) []mappings.Concept {
-	var out []mappings.Concept
+func concepts(prefix string, names ...string) []profile.Concept {
+	var out []profile.Concept
 	for _, n := range names {
-		out = append(out, mappings.Concept{URI: prefix + n})
+		out = append(out, profile.Concept{URI: prefix + n})
 	}
 	return out
 }
 
 // item is a published record with the education licence.
-func item(id, typ, title, series, provider, issued string, keywords []string, langs []string) mappings.Record {
-	return mappings.Record{
+func item(id, typ, title, series, provider, issued string, keywords []string, langs []string) profile.Record {
+	return profile.Record{
 		ExternalID: id, Type: typ, Title: title, Series: series, OriginalCP: provider, Issued: issued,
 		Keywords: keywords, Languages: langs,
-		Rights: mappings.Rights{Licenses: []string{mappings.EducationLicence}, Published: true},
-		Provenance: mappings.Provenance{
+		Rights: profile.Rights{Licenses: []string{profile.EducationLicence}, Published: true},
+		Provenance: profile.Provenance{
 			Source: "searchtest", Format: "test", Identifier: "oai:test:" + id, Raw: "s3://test/raw/" + id,
-			Harvest: "h1", Mapping: mappings.Version, MappedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+			Harvest: "h1", Mapping: profile.MappingVersion, MappedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		},
 	}
 }
 
 // Records are the items: every filter, facet and sort has something to
 // tell apart. Hidden is not published and must never reach teachers.
-func Records() []mappings.Record {
+func Records() []profile.Record {
 	fiets := item("fiets1", "video", "De fiets van opa", "Karrewiet", "VRT", "2019-10-23", []string{"fiets", "verkeer"}, []string{"nl"})
 	fiets.Description = "Een korte film over het verkeer in de stad."
 	fiets.Created = "2019-01-01"
@@ -84,15 +84,15 @@ func Records() []mappings.Record {
 	hidden := item("hidden1", "video", "Een fiets die niemand mag zien", "Karrewiet", "VRT", "2023", []string{"fiets"}, []string{"nl"})
 	hidden.Rights.Published = false
 
-	return []mappings.Record{fiets, belgie, klimaat, dossier, kleuter, legacy, html, english, hidden}
+	return []profile.Record{fiets, belgie, klimaat, dossier, kleuter, legacy, html, english, hidden}
 }
 
 // Load sets up both indices of ix and writes the records, enriched with
 // the vocabularies, as the pipeline would: everything into the catalog,
 // the visible ones into the education index. Every write must succeed.
-func Load(t testing.TB, ctx context.Context, ix esindex.Indices) []mappings.Record {
+func Load(t testing.TB, ctx context.Context, ix esindex.Indices) []profile.Record {
 	t.Helper()
-	vocab, err := mappings.Vocabularies()
+	vocab, err := profile.Vocabularies()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,17 +144,17 @@ var (
 // Synthetic returns n published items made from a seed: the same n and
 // seed give the same items. Their education fields use the real
 // vocabularies, so facets and filters have the real shape.
-func Synthetic(n int, seed uint64) []mappings.Record {
-	vocab, err := mappings.Vocabularies()
+func Synthetic(n int, seed uint64) []profile.Record {
+	vocab, err := profile.Vocabularies()
 	if err != nil {
 		panic(err)
 	}
-	pick := func(r *rand.Rand, cs []*mappings.VocabConcept) mappings.Concept {
-		return mappings.Concept{URI: cs[r.IntN(len(cs))].URI}
+	pick := func(r *rand.Rand, cs []*profile.VocabConcept) profile.Concept {
+		return profile.Concept{URI: cs[r.IntN(len(cs))].URI}
 	}
-	degrees := vocab.Search(mappings.StructureScheme, "graad")
-	subjects := vocab.Search(mappings.SubjectScheme, "")
-	themes := vocab.Search(mappings.ThemeScheme, "")
+	degrees := vocab.Search(profile.StructureScheme, "graad")
+	subjects := vocab.Search(profile.SubjectScheme, "")
+	themes := vocab.Search(profile.ThemeScheme, "")
 	r := rand.New(rand.NewPCG(seed, 1))
 	sentence := func(min, max int) string {
 		k := min + r.IntN(max-min+1)
@@ -164,7 +164,7 @@ func Synthetic(n int, seed uint64) []mappings.Record {
 		}
 		return strings.Join(out, " ")
 	}
-	recs := make([]mappings.Record, n)
+	recs := make([]profile.Record, n)
 	for i := range recs {
 		id := fmt.Sprintf("syn%07d", i)
 		title := sentence(3, 8)
@@ -176,10 +176,10 @@ func Synthetic(n int, seed uint64) []mappings.Record {
 		}
 		rec.Description = sentence(20, 60) + "."
 		rec.DurationSeconds = 30 + r.IntN(3600)
-		rec.Education.Degrees = []mappings.Concept{pick(r, degrees)}
-		rec.Education.Subjects = []mappings.Concept{pick(r, subjects)}
+		rec.Education.Degrees = []profile.Concept{pick(r, degrees)}
+		rec.Education.Subjects = []profile.Concept{pick(r, subjects)}
 		if r.IntN(2) == 0 {
-			rec.Education.Themes = []mappings.Concept{pick(r, themes)}
+			rec.Education.Themes = []profile.Concept{pick(r, themes)}
 		}
 		vocab.Enrich(&rec)
 		recs[i] = rec

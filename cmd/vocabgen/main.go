@@ -1,9 +1,9 @@
 // Command vocabgen writes the vocabulary file avo ships
-// (mappings/vocabularies/education.ttl) from the education and licence
+// (internal/profile/vocabularies/education.ttl) from the education and licence
 // SKOS vocabularies: URIs, labels, hierarchy, positions, collections and
 // subject-to-theme links, without the definition texts.
 //
-//	go run ./internal/vocabgen -src ../shared/data/meemoo -out mappings/vocabularies/education.ttl
+//	go run ./cmd/vocabgen -src ../shared/data/meemoo -out internal/profile/vocabularies/education.ttl
 package main
 
 import (
@@ -42,7 +42,7 @@ var kept = map[string]bool{
 
 func main() {
 	src := flag.String("src", "../shared/data/meemoo", "folder holding vocabularies/ and licenses/")
-	out := flag.String("out", "mappings/vocabularies/education.ttl", "file to write")
+	out := flag.String("out", "internal/profile/vocabularies/education.ttl", "file to write")
 	flag.Parse()
 	b, err := Generate(*src)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // The shipped vocabulary file is what the generator makes of the sources:
-// regenerate it (go run ./internal/vocabgen) when they change.
+// regenerate it (go run ./cmd/vocabgen) when they change.
 func TestShippedFileIsCurrent(t *testing.T) {
 	src := fixtures.Dir(t, "meemoo")
 	want, err := Generate(src)
@@ -27,7 +27,7 @@ func TestShippedFileIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Error("mappings/vocabularies/education.ttl is out of date: run go run ./internal/vocabgen -src ../shared/data/meemoo")
+		t.Error("internal/profile/vocabularies/education.ttl is out of date: run go run ./cmd/vocabgen -src ../shared/data/meemoo")
 	}
 	if bytes.Contains(got, []byte("definition")) {
 		t.Error("the shipped vocabulary holds definition texts")

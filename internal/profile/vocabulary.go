@@ -1,4 +1,4 @@
-package mappings
+package profile
 
 import (
 	"embed"
@@ -259,7 +259,7 @@ func (v *Vocabulary) Enrich(r *Record) {
 	}
 	for _, l := range e.Classification {
 		if cs := v.ByLabel(SubjectScheme, l); len(cs) == 1 {
-			e.Subjects = appendConcept(e.Subjects, Concept{URI: cs[0].URI, Label: cs[0].Label})
+			e.Subjects = AppendConcept(e.Subjects, Concept{URI: cs[0].URI, Label: cs[0].Label})
 		}
 	}
 	// Degrees bring their levels, and sub-levels (lager onderwijs) theirs
@@ -267,13 +267,13 @@ func (v *Vocabulary) Enrich(r *Record) {
 	for _, d := range append(slices.Clone(e.Degrees), e.Levels...) {
 		for _, a := range v.Ancestors(d.URI) {
 			if a.In(LevelCollection) || a.In(SubLevelCollection) {
-				e.Levels = appendConcept(e.Levels, Concept{URI: a.URI, Label: a.Label, Inferred: true})
+				e.Levels = AppendConcept(e.Levels, Concept{URI: a.URI, Label: a.Label, Inferred: true})
 			}
 		}
 	}
 	for _, t := range slices.Clone(e.Themes) {
 		for _, a := range v.Ancestors(t.URI) {
-			e.Themes = appendConcept(e.Themes, Concept{URI: a.URI, Label: a.Label, Inferred: true})
+			e.Themes = AppendConcept(e.Themes, Concept{URI: a.URI, Label: a.Label, Inferred: true})
 		}
 	}
 }
@@ -293,13 +293,13 @@ func (v *Vocabulary) resolve(r *Record, what, scheme string, cs []Concept) []Con
 			default:
 				c.Label = vc.Label
 			}
-			out = appendConcept(out, c)
+			out = AppendConcept(out, c)
 		case c.Label != "":
 			if found := v.ByLabel(scheme, c.Label); len(found) == 1 {
-				out = appendConcept(out, Concept{URI: found[0].URI, Label: found[0].Label})
+				out = AppendConcept(out, Concept{URI: found[0].URI, Label: found[0].Label})
 			} else {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("%s %q is not a label of the vocabulary; kept as a label", what, c.Label))
-				out = appendConcept(out, c)
+				out = AppendConcept(out, c)
 			}
 		}
 	}
@@ -315,15 +315,15 @@ func (v *Vocabulary) adoptLabel(r *Record, scheme, label string) {
 	c := Concept{URI: cs[0].URI, Label: cs[0].Label}
 	switch {
 	case cs[0].In(DegreeCollection):
-		r.Education.Degrees = appendConcept(r.Education.Degrees, c)
+		r.Education.Degrees = AppendConcept(r.Education.Degrees, c)
 	case cs[0].In(LevelCollection) || cs[0].In(SubLevelCollection):
-		r.Education.Levels = appendConcept(r.Education.Levels, c)
+		r.Education.Levels = AppendConcept(r.Education.Levels, c)
 	}
 }
 
-// appendConcept adds c unless a concept with its URI (or, without one, its
+// AppendConcept adds c unless a concept with its URI (or, without one, its
 // label) is there; an explicit concept replaces an inferred one.
-func appendConcept(list []Concept, c Concept) []Concept {
+func AppendConcept(list []Concept, c Concept) []Concept {
 	for i, have := range list {
 		if c.URI != "" && have.URI == c.URI || c.URI == "" && have.URI == "" && have.Label == c.Label {
 			if have.Inferred && !c.Inferred {

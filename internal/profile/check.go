@@ -1,4 +1,4 @@
-package mappings
+package profile
 
 import (
 	"bytes"
@@ -67,14 +67,14 @@ func Check(r Record) Problems {
 	switch {
 	case r.ExternalID == "":
 		add(RuleMissingExternalID, "no external_id (archive PID)")
-	case !externalIDPattern.MatchString(r.ExternalID):
+	case !ValidExternalID(r.ExternalID):
 		add(RuleBadExternalID, "external_id %q does not match [A-Za-z0-9_]+", r.ExternalID)
 	}
 	if strings.TrimSpace(r.Title) == "" {
 		add(RuleMissingTitle, "empty title")
 	}
 	for _, d := range []struct{ name, v string }{{"issued", r.Issued}, {"created", r.Created}} {
-		if d.v != "" && !validDate(d.v) {
+		if d.v != "" && !ValidDate(d.v) {
 			add(RuleBadDate, "%s %q is not an ISO 8601 / EDTF date", d.name, d.v)
 		}
 	}
@@ -148,24 +148,4 @@ func checkSchema(r Record) error {
 		return err
 	}
 	return nil
-}
-
-// Map maps one raw record of a format to the profile: the format's
-// mapping, then the vocabularies, then the checks. An error means the
-// record could not be mapped at all; problems mean it was, but breaks rules.
-func Map(format string, raw []byte, o Origin) (Record, Problems, error) {
-	m, err := Lookup(format)
-	if err != nil {
-		return Record{}, nil, err
-	}
-	r, err := m(raw, o)
-	if err != nil {
-		return r, nil, err
-	}
-	v, err := Vocabularies()
-	if err != nil {
-		return r, nil, err
-	}
-	v.Enrich(&r)
-	return r, Check(r), nil
 }

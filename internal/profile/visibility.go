@@ -1,4 +1,4 @@
-package mappings
+package profile
 
 import (
 	"slices"
@@ -34,22 +34,4 @@ func (r Record) Invisibility(now time.Time) string {
 		return "expired at " + rt.ExpiryDate.UTC().Format(time.RFC3339)
 	}
 	return ""
-}
-
-// Editorial is what editors decide about an item, kept apart from the
-// mapped record (S3 editorial/PID.json) so that a re-harvest never undoes it.
-type Editorial struct {
-	Published       bool       `json:"published"`
-	PublishAt       *time.Time `json:"publish_at,omitempty"`
-	DepublishAt     *time.Time `json:"depublish_at,omitempty"`
-	DepublishReason string     `json:"depublish_reason,omitempty"`
-	By              string     `json:"by,omitempty"`
-	At              time.Time  `json:"at"`
-}
-
-// Apply puts editorial decisions on a mapped record.
-func (e Editorial) Apply(r *Record) {
-	r.Rights.Published = e.Published
-	r.Rights.PublishAt, r.Rights.DepublishAt = e.PublishAt, e.DepublishAt
-	r.Rights.DepublishReason = e.DepublishReason
 }
