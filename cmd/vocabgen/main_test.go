@@ -22,7 +22,7 @@ func TestShippedFileIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(root, "mappings", "vocabularies", "education.ttl"))
+	got, err := os.ReadFile(filepath.Join(root, "internal", "profile", "vocabularies", "education.ttl"))
 	if err != nil {
 		t.Fatal(err)
 	}
