@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -49,41 +50,6 @@ func (h *Harvest) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Counts are the tallies of a page or a run.
-type Counts struct {
-	Pages       int `json:"pages"`
-	Records     int `json:"records"` // records received, deleted ones included
-	Indexed     int `json:"indexed"`
-	Deleted     int `json:"deleted"`
-	Quarantined int `json:"quarantined"`
-	Warnings    int `json:"warnings"` // records indexed with warnings
-	// Repaired counts invalid UTF-8 and forbidden characters mended.
-	Repaired int `json:"repaired"`
-	// Salvaged records came one by one (GetRecord) from an unparsable page.
-	Salvaged int `json:"salvaged"`
-	// Swept records were deleted because a complete run no longer saw them.
-	Swept int `json:"swept"`
-	// Visible records went to the education index too (teachers see them).
-	Visible int `json:"visible"`
-	// IndexRejected records were refused by Elasticsearch (and quarantined).
-	IndexRejected int `json:"index_rejected"`
-}
-
-// Add adds o to c.
-func (c *Counts) Add(o Counts) {
-	c.Pages += o.Pages
-	c.Records += o.Records
-	c.Indexed += o.Indexed
-	c.Deleted += o.Deleted
-	c.Quarantined += o.Quarantined
-	c.Warnings += o.Warnings
-	c.Repaired += o.Repaired
-	c.Salvaged += o.Salvaged
-	c.Swept += o.Swept
-	c.Visible += o.Visible
-	c.IndexRejected += o.IndexRejected
-}
-
 // PageInput asks for one page of a harvest.
 type PageInput struct {
 	Source    sources.Source `json:"source"`
@@ -102,23 +68,14 @@ type PageInput struct {
 
 // PageResult is what a page leaves behind: keys and counts.
 type PageResult struct {
-	Counts       Counts `json:"counts"`
-	Next         string `json:"next,omitempty"` // empty when the list is complete
-	RawKey       string `json:"raw_key"`
-	ResponseDate string `json:"response_date,omitempty"`
-	ListSize     int    `json:"list_size,omitempty"` // completeListSize, when the provider gives it
+	Counts       bucket.Counts `json:"counts"`
+	Next         string        `json:"next,omitempty"` // empty when the list is complete
+	RawKey       string        `json:"raw_key"`
+	ResponseDate string        `json:"response_date,omitempty"`
+	ListSize     int           `json:"list_size,omitempty"` // completeListSize, when the provider gives it
 	// Quarantine counts the page's quarantined records per kind, with a
 	// few examples each: bounded however many there are.
-	Quarantine map[string]KindSummary `json:"quarantine,omitempty"`
-}
-
-// QuarantineRef points at a quarantined record.
-type QuarantineRef struct {
-	Key  string `json:"key"`
-	Kind string `json:"kind"` // unreadable, unmappable, invalid, index-rejected
-	// Rules broken, when the record mapped but is invalid.
-	Rules  []string `json:"rules,omitempty"`
-	Reason string   `json:"reason"`
+	Quarantine map[string]bucket.KindSummary `json:"quarantine,omitempty"`
 }
 
 // Error types workflows tell apart.
@@ -145,7 +102,7 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 	if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", err)
 	}
-	res := &PageResult{Counts: Counts{Pages: 1}}
+	res := &PageResult{Counts: bucket.Counts{Pages: 1}}
 	w, err := h.newPageWriter(ctx, in, res)
 	if err != nil {
 		return PageResult{}, err
@@ -208,23 +165,9 @@ type rawItem struct {
 	problem error
 }
 
-// RecordKey is where a source's mapped record lives: one object per source
-// record, so a re-harvest, or the same record in another set, overwrites
-// rather than duplicates.
-func RecordKey(source, identifier string) string {
-	return "records/" + source + "/" + url.PathEscape(identifier) + ".json"
-}
-
-// runPrefix is the folder of one harvest run under area (raw, quarantine, runs).
-func runPrefix(area string, in PageInput) string {
-	return fmt.Sprintf("%s/%s/%s/%s", area, in.Source.ID, setPath(in.Set), in.HarvestID)
-}
-
-func setPath(set string) string {
-	if set == "" {
-		return "_all"
-	}
-	return url.PathEscape(set)
+// run names the harvest run the page belongs to, for its keys.
+func (in PageInput) run() bucket.Run {
+	return bucket.Run{Source: in.Source.ID, Set: in.Set, Harvest: in.HarvestID}
 }
 
 // classifyOAI turns client errors into Temporal errors: permanent ones stop

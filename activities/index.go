@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
@@ -75,18 +77,11 @@ type LoadResult struct {
 // recordsPerLoad is how many records one load activity reads.
 const recordsPerLoad = 1000
 
-// manifestKey is where a rebuild of the education index notes which
-// records of a page it found visible, in key order: the catch-up pass
-// merges them with a new listing to count what S3 says the index must hold.
-func manifestKey(index string, page int) string {
-	return fmt.Sprintf("state/rebuild/%s/visible-%06d.txt", index, page)
-}
-
 // LoadRecords reads a page of mapped records from S3, with the editors'
 // decisions on them, and writes them to the index being built.
 func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, error) {
 	var out LoadResult
-	objs, next, err := x.Store.ListPage(ctx, "records/", in.Token, recordsPerLoad)
+	objs, next, err := x.Store.ListPage(ctx, bucket.RecordsPrefix, in.Token, recordsPerLoad)
 	if err != nil {
 		return out, err
 	}
@@ -115,7 +110,7 @@ func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, e
 	}
 	if in.Kind == esindex.Education {
 		slices.Sort(visible)
-		if err := x.Store.Put(ctx, manifestKey(in.Index, in.Page), []byte(strings.Join(visible, "\n")), "text/plain"); err != nil {
+		if err := x.Store.Put(ctx, bucket.RebuildManifestKey(in.Index, in.Page), []byte(strings.Join(visible, "\n")), "text/plain"); err != nil {
 			return out, err
 		}
 	}
@@ -217,17 +212,13 @@ func (x *Indexing) quarantine(ctx context.Context, index string, rej esindex.Rej
 		} `json:"provenance"`
 	}
 	_ = json.Unmarshal(rej.Doc, &doc) // the entry names what it can
-	source := doc.Source
-	if source == "" {
-		source = "_unknown"
-	}
 	reason := fmt.Sprintf("elasticsearch refused document %s in %s: HTTP %d %s", rej.ID, index, rej.Status, rej.Reason)
-	e := QuarantineEntry{
+	e := bucket.QuarantineEntry{
 		Source: doc.Source, Set: doc.Provenance.Set, Harvest: "rebuild " + index, Identifier: doc.Provenance.Identifier,
 		Kind: "index-rejected", Errors: []string{reason, "record: " + x.Store.URI(rej.Ref)},
 		RawPage: doc.Provenance.Raw, Document: string(rej.Doc), At: x.now().UTC(),
 	}
-	key := fmt.Sprintf("quarantine/%s/_rebuild/%s/%s.json", source, index, rej.ID)
+	key := bucket.RebuildQuarantineKey(doc.Source, index, rej.ID)
 	if err := x.Store.PutJSON(ctx, key, e); err != nil {
 		return err
 	}
@@ -270,7 +261,7 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 	var again []string
 	token := ""
 	for {
-		objs, next, err := x.Store.ListPage(ctx, "records/", token, 1000)
+		objs, next, err := x.Store.ListPage(ctx, bucket.RecordsPrefix, token, 1000)
 		if err != nil {
 			return out, err
 		}
@@ -320,7 +311,7 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 // editedSince returns the record keys of items whose editorial decisions
 // changed since then.
 func (x *Indexing) editedSince(ctx context.Context, since time.Time) (map[string]bool, error) {
-	objs, err := x.Store.List(ctx, "editorial/")
+	objs, err := x.Store.List(ctx, bucket.EditorialPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +321,7 @@ func (x *Indexing) editedSince(ctx context.Context, since time.Time) (map[string
 		if o.LastModified.Before(since) {
 			continue
 		}
-		pid := strings.TrimSuffix(strings.TrimPrefix(o.Key, "editorial/"), ".json")
+		pid := bucket.EditorialPID(o.Key)
 		uri, err := x.Index.RecordURI(ctx, pid)
 		if err != nil {
 			return nil, err
@@ -380,7 +371,7 @@ func (m *manifestReader) advance(ctx context.Context) error {
 			m.done = true
 			return nil
 		}
-		obj, err := m.store.Get(ctx, manifestKey(m.index, m.page), 64<<20)
+		obj, err := m.store.Get(ctx, bucket.RebuildManifestKey(m.index, m.page), 64<<20)
 		if err != nil {
 			return fmt.Errorf("rebuild manifest %d: %w", m.page, err)
 		}
@@ -452,7 +443,7 @@ func (x *Indexing) SwapIndex(ctx context.Context, in SwapInput) (SwapResult, err
 		out.PruneError = err.Error()
 		x.log().Warn("prune old indices", "kind", in.Kind, "err", err)
 	}
-	if err := x.Store.DeletePrefix(ctx, "state/rebuild/"+in.Index+"/"); err != nil {
+	if err := x.Store.DeletePrefix(ctx, bucket.RebuildPrefix(in.Index)); err != nil {
 		x.log().Warn("remove rebuild manifests", "index", in.Index, "err", err)
 	}
 	return out, nil
@@ -470,7 +461,7 @@ func (x *Indexing) AbandonRebuild(ctx context.Context, in AbandonInput) error {
 	if err := x.Index.Abandon(ctx, in.Kind, in.Index); err != nil {
 		return err
 	}
-	return x.Store.DeletePrefix(ctx, "state/rebuild/"+in.Index+"/")
+	return x.Store.DeletePrefix(ctx, bucket.RebuildPrefix(in.Index))
 }
 
 func (x *Indexing) log() *slog.Logger {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -55,7 +57,7 @@ func (h *Harvest) fetchOAI(ctx context.Context, in PageInput, w *pageWriter, res
 		return err
 	}
 	defer sink.close()
-	w.rawKey = fmt.Sprintf("%s/page-%06d.xml.gz", runPrefix("raw", in), in.Page)
+	w.rawKey = in.run().RawPageKey(in.Page, "xml")
 	res.RawKey = w.rawKey
 	args := oaipmh.ListArgs{MetadataPrefix: in.Source.OAI.MetadataPrefix, Set: in.Set, From: in.From, Until: in.Until, Token: in.Cursor}
 	info, rep, err := client.List(ctx, "ListRecords", args, sink, func(r oaipmh.Record) error {
@@ -142,7 +144,7 @@ func (h *Harvest) salvage(ctx context.Context, client *oaipmh.Client, in PageInp
 		if err := w.add(ctx, it); err != nil {
 			return err
 		}
-		w.count(func(c *Counts) { c.Salvaged++ })
+		w.count(func(c *bucket.Counts) { c.Salvaged++ })
 		if i%10 == 0 {
 			activity.RecordHeartbeat(ctx, in.Page)
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
@@ -44,20 +46,6 @@ type PrepareResult struct {
 	Complete bool `json:"complete,omitempty"`
 }
 
-// Watermark is where the next incremental harvest of a source and set
-// starts: the responseDate of the last run that completed.
-type Watermark struct {
-	ResponseDate string    `json:"response_date"`
-	Granularity  string    `json:"granularity"`
-	HarvestID    string    `json:"harvest_id"`
-	CompletedAt  time.Time `json:"completed_at"`
-}
-
-// WatermarkKey is where the watermark of a source and set is kept.
-func WatermarkKey(source, set string) string {
-	return fmt.Sprintf("state/watermarks/%s/%s.json", source, setPath(set))
-}
-
 // PrepareHarvest asks the provider about itself (Identify), reads the
 // watermark and settles the harvest's window.
 func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareResult, error) {
@@ -83,8 +71,8 @@ func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareR
 	out.TrackSeen = out.DeletedRecord != "persistent"
 	from := in.From
 	if from == "" && !in.Full {
-		var wm Watermark
-		switch err := h.Store.GetJSON(ctx, WatermarkKey(in.Source.ID, in.Set), &wm); {
+		var wm bucket.Watermark
+		switch err := h.Store.GetJSON(ctx, bucket.WatermarkKey(in.Source.ID, in.Set), &wm); {
 		case err == nil:
 			from, out.FromWatermark = wm.ResponseDate, true
 		case !s3store.IsNotFound(err):

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
@@ -86,7 +88,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	if seq%50 == 0 {
 		activity.RecordHeartbeat(ctx, w.in.Page)
 	}
-	recKey := RecordKey(w.in.Source.ID, it.identifier)
+	recKey := bucket.RecordKey(w.in.Source.ID, it.identifier)
 	if it.deleted {
 		// Earlier writes of this page may concern the same record.
 		if err := w.puts.Wait(); err != nil {
@@ -104,7 +106,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 				return err
 			}
 		}
-		w.count(func(c *Counts) { c.Deleted++ })
+		w.count(func(c *bucket.Counts) { c.Deleted++ })
 		w.note("-" + it.identifier)
 		return nil
 	}
@@ -126,7 +128,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		return w.quarantine(ctx, seq, it, "invalid", problems, nil)
 	}
 	if len(rec.Warnings) > 0 {
-		w.count(func(c *Counts) { c.Warnings++ })
+		w.count(func(c *bucket.Counts) { c.Warnings++ })
 	}
 	// What editors decided about the item outlives its re-harvest.
 	w.puts.Go(func() error { return w.h.store(ctx, rec, recKey, w.now, w.catalog, w.education) })
@@ -160,13 +162,10 @@ func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, 
 	return education.Add(ctx, edu)
 }
 
-// EditorialKey is where the editors' decisions about an item are kept.
-func EditorialKey(pid string) string { return "editorial/" + pid + ".json" }
-
 // readEditorial reads the editors' decisions about an item, nil when none.
 func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*editorial.Editorial, error) {
 	var ed editorial.Editorial
-	err := store.GetJSON(ctx, EditorialKey(pid), &ed)
+	err := store.GetJSON(ctx, bucket.EditorialKey(pid), &ed)
 	if s3store.IsNotFound(err) {
 		return nil, nil
 	}
@@ -176,7 +175,7 @@ func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*edit
 	return &ed, nil
 }
 
-func (w *pageWriter) count(f func(*Counts)) {
+func (w *pageWriter) count(f func(*bucket.Counts)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f(&w.res.Counts)
@@ -224,7 +223,7 @@ func (w *pageWriter) finish(ctx context.Context) error {
 	w.res.Counts.Visible = eout.Indexed
 	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {
-		key := fmt.Sprintf("%s/seen/page-%06d.txt", runPrefix("runs", w.in), w.in.Page)
+		key := w.in.run().SeenKey(w.in.Page)
 		if err := w.h.Store.Put(ctx, key, []byte(strings.Join(w.seen, "\n")), "text/plain"); err != nil {
 			return err
 		}
@@ -266,30 +265,12 @@ func (h *Harvest) deleteRecord(ctx context.Context, key string) (string, error) 
 	return rec.ExternalID, h.Store.Delete(ctx, key)
 }
 
-// QuarantineEntry is what the quarantine keeps of a record: enough to see
-// why without going back to the source.
-type QuarantineEntry struct {
-	Source     string   `json:"source"`
-	Set        string   `json:"set,omitempty"`
-	Harvest    string   `json:"harvest"`
-	Page       int      `json:"page"`
-	Identifier string   `json:"identifier"`
-	Kind       string   `json:"kind"`
-	Errors     []string `json:"errors"`
-	RawPage    string   `json:"raw_page"`
-	Raw        string   `json:"raw,omitempty"`
-	Document   string   `json:"document,omitempty"` // what Elasticsearch refused
-	// Rules broken, for records that mapped but are invalid.
-	Rules []string  `json:"rules,omitempty"`
-	At    time.Time `json:"at"`
-}
-
 // maxQuarantinedRaw bounds the raw bytes copied into an entry; the whole
 // record stays in the raw page.
 const maxQuarantinedRaw = 1 << 20
 
 func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind string, cause error, doc []byte) error {
-	key := fmt.Sprintf("%s/p%06d-r%04d.json", runPrefix("quarantine", w.in), w.in.Page, seq)
+	key := w.in.run().QuarantineKey(w.in.Page, seq)
 	var msgs []string
 	for _, line := range strings.Split(cause.Error(), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
@@ -309,7 +290,7 @@ func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind s
 	if errors.As(cause, &ps) {
 		rules = ps.Rules()
 	}
-	e := QuarantineEntry{
+	e := bucket.QuarantineEntry{
 		Source: w.in.Source.ID, Set: w.in.Set, Harvest: w.in.HarvestID, Page: w.in.Page, Identifier: id,
 		Kind: kind, Errors: msgs, RawPage: w.h.Store.URI(w.rawKey), Raw: string(raw), Document: string(doc), Rules: rules, At: w.now,
 	}
@@ -321,7 +302,7 @@ func (w *pageWriter) quarantine(ctx context.Context, seq int, it rawItem, kind s
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.res.Counts.Quarantined++
-	w.res.Quarantine = AddQuarantine(w.res.Quarantine, []QuarantineRef{{Key: key, Kind: kind, Rules: rules, Reason: reason}})
+	w.res.Quarantine = bucket.AddQuarantine(w.res.Quarantine, []bucket.QuarantineRef{{Key: key, Kind: kind, Rules: rules, Reason: reason}})
 	return nil
 }
 

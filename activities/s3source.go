@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -42,7 +41,7 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 		return err
 	}
 	defer sink.close()
-	w.rawKey = fmt.Sprintf("%s/page-%06d.jsonl.gz", runPrefix("raw", in), in.Page)
+	w.rawKey = in.run().RawPageKey(in.Page, "jsonl")
 	res.RawKey, res.Next = w.rawKey, next
 	enc := json.NewEncoder(sink)
 	for _, o := range objs {

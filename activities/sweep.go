@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -38,11 +40,6 @@ type SweepResult struct {
 	Members         int `json:"members"`
 	Removed         int `json:"removed"`
 	KeptInOtherSets int `json:"kept_in_other_sets,omitempty"`
-}
-
-// MembersKey holds the identifiers a source's set held after its last run.
-func MembersKey(source, set string) string {
-	return fmt.Sprintf("state/members/%s/%s.txt.gz", source, setPath(set))
 }
 
 // Sweep updates a set's membership with what the run saw and, after a
@@ -103,7 +100,7 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 				out.KeptInOtherSets++
 				continue
 			}
-			ext, err := h.deleteRecord(ctx, RecordKey(in.Source, id))
+			ext, err := h.deleteRecord(ctx, bucket.RecordKey(in.Source, id))
 			if err == nil && ext != "" {
 				err = errors.Join(idx.Add(ctx, esindex.Op{ID: ext, Ref: id}), edu.Add(ctx, esindex.Op{ID: ext, Ref: id}))
 			}
@@ -141,7 +138,7 @@ func setLabel(set string) string {
 // seen reads the identifiers the run's pages noted.
 func (h *Harvest) seen(ctx context.Context, in SweepInput) (present, deleted map[string]bool, err error) {
 	present, deleted = map[string]bool{}, map[string]bool{}
-	prefix := fmt.Sprintf("runs/%s/%s/%s/seen/", in.Source, setPath(in.Set), in.HarvestID)
+	prefix := bucket.Run{Source: in.Source, Set: in.Set, Harvest: in.HarvestID}.SeenPrefix()
 	objs, err := h.Store.List(ctx, prefix)
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +162,7 @@ func (h *Harvest) seen(ctx context.Context, in SweepInput) (present, deleted map
 
 func (h *Harvest) members(ctx context.Context, source, set string) (map[string]bool, error) {
 	out := map[string]bool{}
-	body, err := h.Store.GetGzip(ctx, MembersKey(source, set))
+	body, err := h.Store.GetGzip(ctx, bucket.MembersKey(source, set))
 	if s3store.IsNotFound(err) {
 		return out, nil
 	}
@@ -188,7 +185,7 @@ func (h *Harvest) writeMembers(ctx context.Context, source, set string, members 
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	return h.Store.PutGzip(ctx, MembersKey(source, set), []byte(strings.Join(ids, "\n")), "text/plain")
+	return h.Store.PutGzip(ctx, bucket.MembersKey(source, set), []byte(strings.Join(ids, "\n")), "text/plain")
 }
 
 // inOtherSets returns which of ids another set of the source still holds.
@@ -205,7 +202,7 @@ func (h *Harvest) inOtherSets(ctx context.Context, in SweepInput, ids []string) 
 		if other == in.Set {
 			continue
 		}
-		body, err := h.Store.GetGzip(ctx, MembersKey(in.Source, other))
+		body, err := h.Store.GetGzip(ctx, bucket.MembersKey(in.Source, other))
 		if s3store.IsNotFound(err) {
 			continue
 		}

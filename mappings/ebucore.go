@@ -2,8 +2,9 @@ package mappings
 
 import (
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"strings"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 func init() { register("ebucore-2012", MapEBUCore) }

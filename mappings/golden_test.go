@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 
 	"github.com/archiefvooronderwijs/avo/internal/fixtures"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"

@@ -3,7 +3,6 @@ package mappings
 import (
 	"encoding/json"
 	"errors"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 
 	"github.com/archiefvooronderwijs/avo/internal/fixtures"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"

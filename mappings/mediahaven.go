@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 func init() {

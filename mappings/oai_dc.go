@@ -2,9 +2,10 @@ package mappings
 
 import (
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strings"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 // Namespaces of OAI-PMH Dublin Core.

@@ -2,9 +2,10 @@ package mappings
 
 import (
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"sort"
 	"strings"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 
 	"github.com/archiefvooronderwijs/avo/internal/rdfio"
 	"github.com/archiefvooronderwijs/avo/internal/turtle"

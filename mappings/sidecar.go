@@ -2,10 +2,11 @@ package mappings
 
 import (
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 func init() { register("mediahaven-sidecar", MapSidecar) }

@@ -2,10 +2,11 @@ package mappings
 
 import (
 	"fmt"
-	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
 func init() { register("sip-dc-schema", MapSIP) }

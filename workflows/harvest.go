@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -86,41 +88,41 @@ type HarvestInput struct {
 	Timeouts  Timeouts `json:"timeouts"`
 
 	// Progress, set by the workflow itself when it continues as new.
-	Prepared     *activities.PrepareResult         `json:"prepared,omitempty"`
-	Cursor       string                            `json:"cursor,omitempty"`
-	Page         int                               `json:"page,omitempty"`
-	Requests     int                               `json:"requests,omitempty"`
-	EmptyStreak  int                               `json:"empty_streak,omitempty"`
-	Tokens       []string                          `json:"tokens,omitempty"` // hashes of recent resumption tokens
-	ResponseDate string                            `json:"response_date,omitempty"`
-	Counts       activities.Counts                 `json:"counts"`
-	Quarantine   map[string]activities.KindSummary `json:"quarantine,omitempty"`
-	StartedAt    time.Time                         `json:"started_at"`
-	Restarts     int                               `json:"restarts,omitempty"`
+	Prepared     *activities.PrepareResult     `json:"prepared,omitempty"`
+	Cursor       string                        `json:"cursor,omitempty"`
+	Page         int                           `json:"page,omitempty"`
+	Requests     int                           `json:"requests,omitempty"`
+	EmptyStreak  int                           `json:"empty_streak,omitempty"`
+	Tokens       []string                      `json:"tokens,omitempty"` // hashes of recent resumption tokens
+	ResponseDate string                        `json:"response_date,omitempty"`
+	Counts       bucket.Counts                 `json:"counts"`
+	Quarantine   map[string]bucket.KindSummary `json:"quarantine,omitempty"`
+	StartedAt    time.Time                     `json:"started_at"`
+	Restarts     int                           `json:"restarts,omitempty"`
 }
 
 // HarvestResult is the outcome of a finished harvest.
 type HarvestResult struct {
-	Counts    activities.Counts `json:"counts"`
-	ReportKey string            `json:"report_key"`
-	Seconds   float64           `json:"seconds"`
+	Counts    bucket.Counts `json:"counts"`
+	ReportKey string        `json:"report_key"`
+	Seconds   float64       `json:"seconds"`
 }
 
 // Status is what `avo harvest status` shows while a harvest runs.
 type Status struct {
-	Source     string                            `json:"source"`
-	Set        string                            `json:"set,omitempty"`
-	HarvestID  string                            `json:"harvest_id"`
-	State      string                            `json:"state"`
-	From       string                            `json:"from,omitempty"`
-	Until      string                            `json:"until,omitempty"`
-	Page       int                               `json:"page"`
-	Cursor     string                            `json:"cursor,omitempty"`
-	ListSize   int                               `json:"list_size,omitempty"`
-	Counts     activities.Counts                 `json:"counts"`
-	Quarantine map[string]activities.KindSummary `json:"quarantine,omitempty"`
-	StartedAt  time.Time                         `json:"started_at"`
-	UpdatedAt  time.Time                         `json:"updated_at"`
+	Source     string                        `json:"source"`
+	Set        string                        `json:"set,omitempty"`
+	HarvestID  string                        `json:"harvest_id"`
+	State      string                        `json:"state"`
+	From       string                        `json:"from,omitempty"`
+	Until      string                        `json:"until,omitempty"`
+	Page       int                           `json:"page"`
+	Cursor     string                        `json:"cursor,omitempty"`
+	ListSize   int                           `json:"list_size,omitempty"`
+	Counts     bucket.Counts                 `json:"counts"`
+	Quarantine map[string]bucket.KindSummary `json:"quarantine,omitempty"`
+	StartedAt  time.Time                     `json:"started_at"`
+	UpdatedAt  time.Time                     `json:"updated_at"`
 }
 
 var a *activities.Harvest
@@ -220,7 +222,7 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 		}
 		in.Page++
 		in.Counts.Add(page.Counts)
-		in.Quarantine = activities.MergeQuarantine(in.Quarantine, page.Quarantine)
+		in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
 		if in.ResponseDate == "" {
 			in.ResponseDate = page.ResponseDate
 		}
@@ -308,14 +310,14 @@ func complete(ctx workflow.Context, in HarvestInput, st *Status) (HarvestResult,
 // finish writes the run's report, whatever its outcome, and returns the
 // result or the run's error: a failed run never reports success.
 func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (HarvestResult, error) {
-	status := activities.StatusCompleted
+	status := bucket.StatusCompleted
 	errText := ""
 	switch {
 	case temporal.IsCanceledError(runErr):
-		status = activities.StatusCancelled
+		status = bucket.StatusCancelled
 		errText = "cancelled"
 	case runErr != nil:
-		status = activities.StatusFailed
+		status = bucket.StatusFailed
 		errText = runErr.Error()
 	}
 	st.State = status
@@ -327,7 +329,7 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	now := workflow.Now(ctx)
-	rep := activities.Report{
+	rep := bucket.Report{
 		Source: in.Source.ID, Set: in.Set, HarvestID: in.HarvestID, Status: status, Error: errText,
 		ResponseDate: in.ResponseDate, Counts: in.Counts, Quarantine: in.Quarantine,
 		StartedAt: in.StartedAt, FinishedAt: now,

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
@@ -40,9 +42,9 @@ func pages(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, n int,
 				next = "token-" + string(rune('0'+in.Page))
 			}
 			return activities.PageResult{
-				Counts: activities.Counts{Pages: 1, Records: 10, Indexed: 9, Quarantined: 1},
+				Counts: bucket.Counts{Pages: 1, Records: 10, Indexed: 9, Quarantined: 1},
 				Next:   next, ResponseDate: "2026-11-01T00:00:00Z",
-				Quarantine: map[string]activities.KindSummary{"invalid: missing-title": {Count: 1, Examples: []activities.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}}}},
+				Quarantine: map[string]bucket.KindSummary{"invalid: missing-title": {Count: 1, Examples: []bucket.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}}}},
 			}, nil
 		})
 }
@@ -51,9 +53,9 @@ func TestHarvestPagesAndReports(t *testing.T) {
 	env, h := newEnv(t)
 	var seen []activities.PageInput
 	pages(env, h, 3, &seen)
-	var report activities.Report
+	var report bucket.Report
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.Report) (activities.FinishResult, error) {
+		func(_ context.Context, r bucket.Report) (activities.FinishResult, error) {
 			report = r
 			return activities.FinishResult{ReportKey: "reports/s1/_all/h.json"}, nil
 		})
@@ -65,11 +67,11 @@ func TestHarvestPagesAndReports(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := activities.Counts{Pages: 3, Records: 30, Indexed: 27, Quarantined: 3}
+	want := bucket.Counts{Pages: 3, Records: 30, Indexed: 27, Quarantined: 3}
 	if res.Counts != want || res.ReportKey != "reports/s1/_all/h.json" {
 		t.Errorf("result %+v", res)
 	}
-	if report.Status != activities.StatusCompleted || report.Counts != want || report.Quarantine["invalid: missing-title"].Count != 3 || report.ResponseDate != "2026-11-01T00:00:00Z" {
+	if report.Status != bucket.StatusCompleted || report.Counts != want || report.Quarantine["invalid: missing-title"].Count != 3 || report.ResponseDate != "2026-11-01T00:00:00Z" {
 		t.Errorf("report %+v", report)
 	}
 	// Each page asked for the token the previous one returned.
@@ -108,13 +110,13 @@ func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
 			seen = append(seen, in)
 			switch {
 			case len(seen) == 1:
-				return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+				return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
 			case len(seen) == 2:
 				return activities.PageResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
 			case in.Cursor == "":
-				return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+				return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
 			}
-			return activities.PageResult{Counts: activities.Counts{Pages: 1, Records: 3, Indexed: 3}}, nil
+			return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 3, Indexed: 3}}, nil
 		})
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{ReportKey: "k"}, nil)
 	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
@@ -132,9 +134,9 @@ func TestHarvestFailureIsReported(t *testing.T) {
 	env, h := newEnv(t)
 	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(activities.PageResult{},
 		temporal.NewNonRetryableApplicationError("OAI-PMH error cannotDisseminateFormat", "OAI-cannotDisseminateFormat", nil))
-	var report activities.Report
+	var report bucket.Report
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.Report) (activities.FinishResult, error) {
+		func(_ context.Context, r bucket.Report) (activities.FinishResult, error) {
 			report = r
 			return activities.FinishResult{ReportKey: "k"}, nil
 		})
@@ -142,7 +144,7 @@ func TestHarvestFailureIsReported(t *testing.T) {
 	if err := env.GetWorkflowError(); err == nil {
 		t.Fatal("the workflow succeeded after a permanent failure")
 	}
-	if report.Status != activities.StatusFailed || report.Error == "" {
+	if report.Status != bucket.StatusFailed || report.Error == "" {
 		t.Errorf("report %+v", report)
 	}
 }
@@ -161,7 +163,7 @@ func TestHarvestStatusQuery(t *testing.T) {
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
-	if st.State != activities.StatusCompleted || st.Page != 2 || st.Counts.Records != 20 || st.Set != "kunst" {
+	if st.State != bucket.StatusCompleted || st.Page != 2 || st.Counts.Records != 20 || st.Set != "kunst" {
 		t.Errorf("status %+v", st)
 	}
 }

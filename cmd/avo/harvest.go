@@ -9,9 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"github.com/spf13/cobra"
 
-	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/workflows"
@@ -116,13 +117,13 @@ func setSuffix(set string) string {
 
 // harvestOutcome is the end of one followed harvest.
 type harvestOutcome struct {
-	Source     string            `json:"source"`
-	Set        string            `json:"set,omitempty"`
-	WorkflowID string            `json:"workflow_id"`
-	Counts     activities.Counts `json:"counts"`
-	Seconds    float64           `json:"seconds"`
-	ReportKey  string            `json:"report_key,omitempty"`
-	Error      string            `json:"error,omitempty"`
+	Source     string        `json:"source"`
+	Set        string        `json:"set,omitempty"`
+	WorkflowID string        `json:"workflow_id"`
+	Counts     bucket.Counts `json:"counts"`
+	Seconds    float64       `json:"seconds"`
+	ReportKey  string        `json:"report_key,omitempty"`
+	Error      string        `json:"error,omitempty"`
 }
 
 // follow waits for a harvest, showing its progress: a redrawn line on a
@@ -281,8 +282,8 @@ func printState(w io.Writer, st *pipeline.HarvestState) {
 	if st.CloseTime != nil {
 		fmt.Fprintf(w, "ended:     %s\n", st.CloseTime.Local().Format(time.DateTime))
 	}
-	var counts *activities.Counts
-	var quarantine map[string]activities.KindSummary
+	var counts *bucket.Counts
+	var quarantine map[string]bucket.KindSummary
 	if p := st.Progress; p != nil {
 		fmt.Fprintf(w, "page:      %d\n", p.Page)
 		if p.Cursor != "" {

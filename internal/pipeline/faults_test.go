@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
 	"github.com/archiefvooronderwijs/avo/internal/pipeline"
@@ -28,7 +29,7 @@ func with(o pipeline.HarvestOptions, f func(*pipeline.HarvestOptions)) pipeline.
 }
 
 // fail runs a harvest that must fail, returning its error and report.
-func (f *fixture) fail(t *testing.T, src sources.Source, o pipeline.HarvestOptions) (error, activities.Report) {
+func (f *fixture) fail(t *testing.T, src sources.Source, o pipeline.HarvestOptions) (error, bucket.Report) {
 	t.Helper()
 	run, err := f.clients.StartHarvest(f.ctx, src, o)
 	if err != nil {
@@ -37,11 +38,11 @@ func (f *fixture) fail(t *testing.T, src sources.Source, o pipeline.HarvestOptio
 	if _, err = run.Result(f.ctx); err == nil {
 		t.Fatalf("harvest of %s succeeded", src.ID)
 	}
-	var rep activities.Report
-	if gerr := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey(src.ID, o.Set), &rep); gerr != nil {
+	var rep bucket.Report
+	if gerr := f.clients.Store.GetJSON(f.ctx, bucket.LatestReportKey(src.ID, o.Set), &rep); gerr != nil {
 		t.Fatal(gerr)
 	}
-	if rep.Status != activities.StatusFailed {
+	if rep.Status != bucket.StatusFailed {
 		t.Errorf("report status %q after a failure", rep.Status)
 	}
 	return err, rep
@@ -179,8 +180,8 @@ func TestIncrementalHarvestFromWatermark(t *testing.T) {
 			if res := f.harvest(t, src, fast); res.Counts.Records != 10 {
 				t.Fatalf("first harvest: %+v", res.Counts)
 			}
-			var wm activities.Watermark
-			if err := f.clients.Store.GetJSON(f.ctx, activities.WatermarkKey("incr", ""), &wm); err != nil {
+			var wm bucket.Watermark
+			if err := f.clients.Store.GetJSON(f.ctx, bucket.WatermarkKey("incr", ""), &wm); err != nil {
 				t.Fatal(err)
 			}
 			// One record changes after the first harvest.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -14,7 +16,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -123,7 +124,7 @@ type HarvestState struct {
 	CloseTime  *time.Time        `json:"close_time,omitempty"`
 	Progress   *workflows.Status `json:"progress,omitempty"`
 	// Report is the run's report, once it finished.
-	Report *activities.Report `json:"report,omitempty"`
+	Report *bucket.Report `json:"report,omitempty"`
 }
 
 // HarvestStatus describes the newest harvest of a source and set.
@@ -156,8 +157,8 @@ func (c *Clients) HarvestStatus(ctx context.Context, source, set string) (*Harve
 			}
 		}
 	} else if c.Store != nil {
-		var r activities.Report
-		if err := c.Store.GetJSON(ctx, activities.LatestReportKey(source, set), &r); err == nil {
+		var r bucket.Report
+		if err := c.Store.GetJSON(ctx, bucket.LatestReportKey(source, set), &r); err == nil {
 			st.Report = &r
 		}
 	}

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
@@ -186,7 +187,7 @@ func (c *Clients) Decide(ctx context.Context, id string, d Decision) (*ItemState
 	if !d.Publish {
 		ed = editorial.Editorial{DepublishReason: d.Reason, By: d.By, At: now}
 	}
-	if err := c.Store.PutJSON(ctx, activities.EditorialKey(id), ed); err != nil {
+	if err := c.Store.PutJSON(ctx, bucket.EditorialKey(id), ed); err != nil {
 		return nil, err
 	}
 	ed.Apply(&rec)

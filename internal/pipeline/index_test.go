@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -278,7 +280,7 @@ func TestRebuildCatchesUpWithWritesMeanwhile(t *testing.T) {
 	if err := f.clients.Store.GetJSON(f.ctx, key, &rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.clients.Store.PutJSON(f.ctx, activities.EditorialKey(rec.ExternalID), editorial.Editorial{Published: true, At: time.Now()}); err != nil {
+	if err := f.clients.Store.PutJSON(f.ctx, bucket.EditorialKey(rec.ExternalID), editorial.Editorial{Published: true, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
@@ -138,12 +139,12 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	oai, s3 := f.demoSources(t)
 
 	got := f.harvest(t, oai, pipeline.HarvestOptions{Limits: workflows.Limits{MaxPagesPerRun: 2}}) // 3 pages: continues as new once
-	want := activities.Counts{Pages: 3, Records: 12, Indexed: 10, Deleted: 1, Quarantined: 1, Warnings: 0}
+	want := bucket.Counts{Pages: 3, Records: 12, Indexed: 10, Deleted: 1, Quarantined: 1, Warnings: 0}
 	if got.Counts != want {
 		t.Errorf("oai counts %+v, want %+v", got.Counts, want)
 	}
 	got = f.harvest(t, s3, pipeline.HarvestOptions{})
-	want = activities.Counts{Pages: 1, Records: 6, Indexed: 5, Quarantined: 1}
+	want = bucket.Counts{Pages: 1, Records: 6, Indexed: 5, Quarantined: 1}
 	if got.Counts != want {
 		t.Errorf("s3 counts %+v, want %+v (the .mp4 essence must not be read)", got.Counts, want)
 	}
@@ -164,7 +165,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	}
 	reasons := map[string]string{}
 	for _, k := range f.keys(t, "quarantine/") {
-		var e activities.QuarantineEntry
+		var e bucket.QuarantineEntry
 		if err := f.clients.Store.GetJSON(f.ctx, k, &e); err != nil {
 			t.Fatal(err)
 		}
@@ -179,11 +180,11 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	if r := reasons["sidecars/dm26kapot01.xml"]; !strings.HasPrefix(r, "unmappable: malformed XML") {
 		t.Errorf("quarantine of the truncated sidecar: %q", r)
 	}
-	var rep activities.Report
-	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("demo-oai", ""), &rep); err != nil {
+	var rep bucket.Report
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.LatestReportKey("demo-oai", ""), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Status != activities.StatusCompleted || rep.Counts.Records != 12 || rep.Quarantine["invalid: missing-title"].Count != 1 {
+	if rep.Status != bucket.StatusCompleted || rep.Counts.Records != 12 || rep.Quarantine["invalid: missing-title"].Count != 1 {
 		t.Errorf("report %+v", rep)
 	}
 
@@ -305,11 +306,11 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 	if err := run.Get(f.ctx, nil); err == nil {
 		t.Fatal("a cancelled harvest reported success")
 	}
-	var rep activities.Report
-	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("slow", ""), &rep); err != nil {
+	var rep bucket.Report
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.LatestReportKey("slow", ""), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Status != activities.StatusCancelled {
+	if rep.Status != bucket.StatusCancelled {
 		t.Errorf("report status %q, want cancelled", rep.Status)
 	}
 	st, err = f.clients.HarvestStatus(f.ctx, "slow", "")
@@ -348,11 +349,11 @@ func TestPermanentProviderErrorFailsTheRun(t *testing.T) {
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("a permanent error took %s: it was retried", time.Since(start))
 	}
-	var rep activities.Report
-	if err := f.clients.Store.GetJSON(f.ctx, activities.LatestReportKey("badfmt", ""), &rep); err != nil {
+	var rep bucket.Report
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.LatestReportKey("badfmt", ""), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Status != activities.StatusFailed || !strings.Contains(rep.Error, "cannotDisseminateFormat") {
+	if rep.Status != bucket.StatusFailed || !strings.Contains(rep.Error, "cannotDisseminateFormat") {
 		t.Errorf("report %+v", rep)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 )
 
@@ -22,7 +23,7 @@ type QuarantineFilter struct {
 // QuarantinedRecord is one entry with its key.
 type QuarantinedRecord struct {
 	Key string `json:"key"`
-	activities.QuarantineEntry
+	bucket.QuarantineEntry
 }
 
 // ListQuarantine returns quarantined records, newest harvests first.

@@ -1,0 +1,123 @@
+// Package bucket is the layout of avo's own S3 bucket, the system of
+// record: every key avo writes, and the shapes of the reports, watermarks,
+// quarantine entries and state kept there. Nothing else builds a key.
+//
+//	records/SOURCE/ID.json                      mapped records (profile.Record), one per source record
+//	editorial/PID.json                          editors' decisions about an item
+//	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
+//	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN.txt identifiers a page saw (for the sweep)
+//	quarantine/SOURCE/SET/HARVEST/pNNNNNN-rNNNN.json records that could not be used
+//	quarantine/SOURCE/_rebuild/INDEX/ID.json    documents a rebuilt index refused
+//	reports/SOURCE/SET/HARVEST.json, latest.json run reports
+//	state/watermarks/SOURCE/SET.json            where the next incremental harvest starts
+//	state/members/SOURCE/SET.txt.gz             identifiers a set held after its last run
+//	state/rebuild/INDEX/visible-NNNNNN.txt      a rebuild's manifests
+//
+// SET is "_all" for a harvest of the whole repository; identifiers and
+// sets are path-escaped.
+package bucket
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Top-level areas of the bucket.
+const (
+	RecordsPrefix    = "records/"
+	EditorialPrefix  = "editorial/"
+	QuarantinePrefix = "quarantine/"
+)
+
+// RecordKey is where a source's mapped record lives: one object per source
+// record, so a re-harvest, or the same record in another set, overwrites
+// rather than duplicates.
+func RecordKey(source, identifier string) string {
+	return RecordsPrefix + source + "/" + url.PathEscape(identifier) + ".json"
+}
+
+// EditorialKey is where the editors' decisions about an item are kept.
+func EditorialKey(pid string) string { return EditorialPrefix + pid + ".json" }
+
+// EditorialPID is the item an editorial key is about ("" when key is not one).
+func EditorialPID(key string) string {
+	rest, ok := strings.CutPrefix(key, EditorialPrefix)
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(rest, ".json")
+}
+
+// SetPath is a set as a path segment.
+func SetPath(set string) string {
+	if set == "" {
+		return "_all"
+	}
+	return url.PathEscape(set)
+}
+
+// Run names one harvest run of a source and set: the folders its raw
+// pages, seen lists and quarantine entries go to.
+type Run struct {
+	Source, Set, Harvest string
+}
+
+func (r Run) prefix(area string) string {
+	return fmt.Sprintf("%s/%s/%s/%s", area, r.Source, SetPath(r.Set), r.Harvest)
+}
+
+// RawPageKey is where a page is kept as fetched (gzipped); ext names its
+// format: "xml" for OAI-PMH, "jsonl" for a listing of partner objects.
+func (r Run) RawPageKey(page int, ext string) string {
+	return fmt.Sprintf("%s/page-%06d.%s.gz", r.prefix("raw"), page, ext)
+}
+
+// SeenPrefix holds the identifiers the run's pages saw.
+func (r Run) SeenPrefix() string { return r.prefix("runs") + "/seen/" }
+
+// SeenKey holds the identifiers one page saw: "+id" present, "-id" deleted.
+func (r Run) SeenKey(page int) string { return fmt.Sprintf("%spage-%06d.txt", r.SeenPrefix(), page) }
+
+// QuarantineKey is where the seq-th record of a page that could not be
+// used is kept.
+func (r Run) QuarantineKey(page, seq int) string {
+	return fmt.Sprintf("%s/p%06d-r%04d.json", r.prefix("quarantine"), page, seq)
+}
+
+// RebuildQuarantineKey is where a document a rebuilt index refused is kept.
+func RebuildQuarantineKey(source, index, id string) string {
+	if source == "" {
+		source = "_unknown"
+	}
+	return fmt.Sprintf("%s%s/_rebuild/%s/%s.json", QuarantinePrefix, source, index, id)
+}
+
+// ReportKey is where the report of a run is kept.
+func ReportKey(source, set, harvestID string) string {
+	return fmt.Sprintf("reports/%s/%s/%s.json", source, SetPath(set), harvestID)
+}
+
+// LatestReportKey holds a copy of the newest report of a source and set.
+func LatestReportKey(source, set string) string {
+	return fmt.Sprintf("reports/%s/%s/latest.json", source, SetPath(set))
+}
+
+// WatermarkKey is where the watermark of a source and set is kept.
+func WatermarkKey(source, set string) string {
+	return fmt.Sprintf("state/watermarks/%s/%s.json", source, SetPath(set))
+}
+
+// MembersKey holds the identifiers a source's set held after its last run.
+func MembersKey(source, set string) string {
+	return fmt.Sprintf("state/members/%s/%s.txt.gz", source, SetPath(set))
+}
+
+// RebuildPrefix holds the state of a rebuild of index.
+func RebuildPrefix(index string) string { return "state/rebuild/" + index + "/" }
+
+// RebuildManifestKey is where a rebuild of the education index notes which
+// records of a load page it found visible, in key order.
+func RebuildManifestKey(index string, page int) string {
+	return fmt.Sprintf("%svisible-%06d.txt", RebuildPrefix(index), page)
+}
