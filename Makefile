@@ -11,7 +11,7 @@ SHELL := /bin/bash
 GO       ?= go
 BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/archiefvooronderwijs/avo/internal/pipeline.Version=$(VERSION)
+LDFLAGS  := -s -w -X github.com/archiefvooronderwijs/avo/main.version=$(VERSION)
 
 VERSITYGW_VERSION     := v1.8.0
 WORKFLOWCHECK_VERSION := v0.6.0
@@ -102,7 +102,7 @@ SERVER_BENCH = $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 bench: deps tools build ## benchmarks: parsing, mapping, harvest, bulk indexing and search API on the real servers
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./internal/turtle ./mappings 2>&1 | tee .cache/bench.log
-	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench Harvest ./internal/pipeline && \
+	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench Harvest ./workflows/e2e && \
 	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
 	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -189,7 +190,7 @@ func (x *Indexing) project(ctx context.Context, key string, now time.Time) (cat,
 		}
 		return cat, edu, false, err
 	}
-	ed, err := readEditorial(ctx, x.Store, rec.ExternalID)
+	ed, err := editorial.Read(ctx, x.Store, rec.ExternalID)
 	if err != nil {
 		return cat, edu, false, err
 	}

@@ -138,7 +138,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 // store writes a mapped record, with the editors' decisions on it, to S3
 // and to both indices.
 func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, catalog, education *esindex.Writer) error {
-	ed, err := readEditorial(ctx, h.Store, rec.ExternalID)
+	ed, err := editorial.Read(ctx, h.Store, rec.ExternalID)
 	if err != nil {
 		return err
 	}
@@ -160,19 +160,6 @@ func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, 
 		return err
 	}
 	return education.Add(ctx, edu)
-}
-
-// readEditorial reads the editors' decisions about an item, nil when none.
-func readEditorial(ctx context.Context, store *s3store.Store, pid string) (*editorial.Editorial, error) {
-	var ed editorial.Editorial
-	err := store.GetJSON(ctx, bucket.EditorialKey(pid), &ed)
-	if s3store.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &ed, nil
 }
 
 func (w *pageWriter) count(f func(*bucket.Counts)) {

@@ -48,6 +48,13 @@ func Lookup(format string) (Mapper, error) {
 	return m, nil
 }
 
+// Known returns an error naming the known formats when no mapping handles
+// format: the check the sources file gets.
+func Known(format string) error {
+	_, err := Lookup(format)
+	return err
+}
+
 // Formats lists the registered format names.
 func Formats() []string {
 	out := make([]string, 0, len(registry))

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -25,7 +25,7 @@ type demoReport struct {
 	Searches map[string]*search.Response `json:"searches"`
 	// What an editor published, the education index rebuilt from S3,
 	// and what teachers then find.
-	Published []*pipeline.ItemState   `json:"published"`
+	Published []*editorial.ItemState  `json:"published"`
 	Alias     string                  `json:"education_alias"`
 	Rebuild   workflows.RebuildResult `json:"rebuild"`
 	Teachers  *search.Response        `json:"teachers"`
@@ -68,7 +68,7 @@ func (a *app) demo(ctx context.Context) error {
 	var wg sync.WaitGroup
 	outcomes := make([]harvestOutcome, len(l.sources.Sources))
 	for i, src := range l.sources.Sources {
-		run, err := l.clients.StartHarvest(ctx, src, pipeline.HarvestOptions{})
+		run, err := l.clients.StartHarvest(ctx, src, workflows.HarvestOptions{})
 		if err != nil {
 			return err
 		}
@@ -126,11 +126,11 @@ func (a *app) demo(ctx context.Context) error {
 // demoEducation plays an editor who publishes what the first search
 // found, rebuilds the education index from S3 (as after a mapping change)
 // and searches it as a teacher. It returns what went wrong.
-func (a *app) demoEducation(ctx context.Context, c *pipeline.Clients, rep *demoReport) []string {
+func (a *app) demoEducation(ctx context.Context, c *clients, rep *demoReport) []string {
 	var problems []string
 	visible := 0
 	for _, h := range rep.Searches[demoQueries[0]].Hits {
-		st, err := c.Decide(ctx, h.ID, pipeline.Decision{Publish: true, By: "demo"})
+		st, err := c.desk().Decide(ctx, h.ID, editorial.Decision{Publish: true, By: "demo"})
 		if err != nil {
 			return append(problems, fmt.Sprintf("publish %s: %v", h.ID, err))
 		}
@@ -143,7 +143,7 @@ func (a *app) demoEducation(ctx context.Context, c *pipeline.Clients, rep *demoR
 		problems = append(problems, "no published item is visible to teachers")
 	}
 	rep.Alias = c.Indices.Alias(esindex.Education)
-	run, err := c.StartRebuild(ctx, esindex.Education, pipeline.RebuildOptions{})
+	run, err := c.StartRebuild(ctx, esindex.Education, workflows.RebuildOptions{})
 	if err != nil {
 		return append(problems, fmt.Sprintf("rebuild of the education index: %v", err))
 	}

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/mappings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -62,13 +62,13 @@ refused (exit 4).`,
 }
 
 func (a *app) loadSource(id string) (sources.Source, error) {
-	f, err := sources.Load(a.cfg.Sources)
+	f, err := sources.Load(a.cfg.Sources, mappings.Known)
 	if err != nil {
 		return sources.Source{}, usageError{err}
 	}
 	src, err := f.Get(id)
 	if err != nil {
-		return sources.Source{}, fmt.Errorf("%w: %v", pipeline.ErrNotFound, err)
+		return sources.Source{}, fmt.Errorf("%w: %v", errNotFound, err)
 	}
 	return src, nil
 }
@@ -78,12 +78,12 @@ func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(ctx, pipeline.Need{Temporal: true, S3: true})
+	c, err := a.connect(ctx, need{temporal: true, s3: true})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	run, err := c.StartHarvest(ctx, src, pipeline.HarvestOptions{
+	run, err := c.StartHarvest(ctx, src, workflows.HarvestOptions{
 		Set: o.set, From: o.from, Until: o.until, Full: o.full, AllowMassDelete: o.allowMass,
 	})
 	if err != nil {
@@ -128,7 +128,7 @@ type harvestOutcome struct {
 
 // follow waits for a harvest, showing its progress: a redrawn line on a
 // terminal, a line every few seconds otherwise (logs, CI).
-func (a *app) follow(ctx context.Context, c *pipeline.Clients, run *pipeline.HarvestRun) harvestOutcome {
+func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun) harvestOutcome {
 	done := make(chan error, 1)
 	var res workflows.HarvestResult
 	go func() {
@@ -185,7 +185,7 @@ func (a *app) follow(ctx context.Context, c *pipeline.Clients, run *pipeline.Har
 }
 
 // running returns the progress of the set being harvested now.
-func (a *app) running(ctx context.Context, c *pipeline.Clients, run *pipeline.HarvestRun) *workflows.Status {
+func (a *app) running(ctx context.Context, c *clients, run *workflows.HarvestRun) *workflows.Status {
 	for _, set := range run.Sets {
 		st, err := c.HarvestStatus(ctx, run.Source, set)
 		if err == nil && st.Progress != nil {
@@ -233,7 +233,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 		Short: "Show a harvest's progress, or its report once it ended",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true, S3: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true, s3: true})
 			if err != nil {
 				return err
 			}
@@ -245,7 +245,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 					sets = workflows.Sets(src)
 				}
 			}
-			var states []*pipeline.HarvestState
+			var states []*workflows.HarvestState
 			for _, s := range sets {
 				st, err := c.HarvestStatus(cmd.Context(), args[0], s)
 				if err != nil && len(sets) == 1 {
@@ -256,7 +256,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 				}
 			}
 			if len(states) == 0 {
-				return fmt.Errorf("%w: %s has never been harvested", pipeline.ErrNotFound, args[0])
+				return fmt.Errorf("%w: %s has never been harvested", workflows.ErrNotFound, args[0])
 			}
 			if len(sets) == 1 {
 				return a.emit(states[0], func(w io.Writer) { printState(w, states[0]) })
@@ -275,7 +275,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func printState(w io.Writer, st *pipeline.HarvestState) {
+func printState(w io.Writer, st *workflows.HarvestState) {
 	fmt.Fprintf(w, "workflow:  %s (run %s)\n", st.WorkflowID, st.RunID)
 	fmt.Fprintf(w, "status:    %s\n", st.Status)
 	fmt.Fprintf(w, "started:   %s\n", st.StartTime.Local().Format(time.DateTime))
@@ -332,7 +332,7 @@ func newHarvestCancelCmd(a *app) *cobra.Command {
 		Short: "Cancel a running harvest (it stops after the current page and writes its report)",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}
@@ -361,7 +361,7 @@ func newHarvestListCmd(a *app) *cobra.Command {
 			if limit <= 0 {
 				return usagef("--limit must be positive")
 			}
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -50,19 +50,19 @@ func newIndexStatusCmd(a *app) *cobra.Command {
 		Short: "Show aliases, physical indices, document counts and rebuilds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
 			if err != nil {
 				return err
 			}
 			// Rebuild progress lives in Temporal; without it the indices
 			// are still shown.
-			if tc, err := pipeline.DialTemporal(cmd.Context(), a.cfg.Temporal, a.log); err == nil {
-				c.Temporal = tc
+			if tc, err := workflows.Dial(cmd.Context(), a.cfg.Temporal, a.log); err == nil {
+				c.Client = workflows.NewClient(tc, a.cfg)
 				defer tc.Close()
 			} else {
 				a.log.Warn("rebuilds not shown: Temporal unreachable", "err", err)
 			}
-			st, err := c.IndexStatus(cmd.Context())
+			st, err := c.indexStatus(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -71,7 +71,7 @@ func newIndexStatusCmd(a *app) *cobra.Command {
 	}
 }
 
-func printIndexStatus(w io.Writer, st []pipeline.IndexState) {
+func printIndexStatus(w io.Writer, st []indexState) {
 	for _, s := range st {
 		cur := s.Current
 		if cur == "" {
@@ -123,11 +123,11 @@ deleted. A second rebuild of the same index is refused (exit 4).`,
 		Args: kindArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			opts := pipeline.RebuildOptions{Tolerance: tolerance}
+			opts := workflows.RebuildOptions{Tolerance: tolerance}
 			if cmd.Flags().Changed("keep") {
 				opts.Keep = &keep
 			}
-			c, err := a.connect(ctx, pipeline.Need{Temporal: true, Elasticsearch: true})
+			c, err := a.connect(ctx, need{temporal: true, elasticsearch: true})
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func printRebuild(w io.Writer, alias string, res workflows.RebuildResult) {
 }
 
 // followRebuild waits for a rebuild, reporting progress on stderr.
-func (a *app) followRebuild(ctx context.Context, c *pipeline.Clients, id string, wait func() (workflows.RebuildResult, error)) (workflows.RebuildResult, error) {
+func (a *app) followRebuild(ctx context.Context, c *clients, id string, wait func() (workflows.RebuildResult, error)) (workflows.RebuildResult, error) {
 	type result struct {
 		r   workflows.RebuildResult
 		err error
@@ -206,11 +206,11 @@ func newIndexRollbackCmd(a *app) *cobra.Command {
 		Short: "Point the alias back at the previous index",
 		Args:  kindArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
 			if err != nil {
 				return err
 			}
-			from, to, err := c.RollbackIndex(cmd.Context(), args[0])
+			from, to, err := c.rollback(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -233,7 +233,7 @@ is not deleted, and now lies inside --at .. --until. The output says
 whether it is visible now, and why not.`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d := pipeline.Decision{Publish: true, By: by}
+			d := editorial.Decision{Publish: true, By: by}
 			var err error
 			if d.At, err = parseWhen("--at", at); err != nil {
 				return err
@@ -260,7 +260,7 @@ func newDepublishCmd(a *app) *cobra.Command {
 			if strings.TrimSpace(reason) == "" {
 				return usagef("depublish needs --reason")
 			}
-			return a.decide(cmd.Context(), args[0], pipeline.Decision{Reason: reason, By: by})
+			return a.decide(cmd.Context(), args[0], editorial.Decision{Reason: reason, By: by})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the item is taken away (kept with the decision)")
@@ -268,12 +268,12 @@ func newDepublishCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func (a *app) decide(ctx context.Context, id string, d pipeline.Decision) error {
-	c, err := a.connect(ctx, pipeline.Need{S3: true, Elasticsearch: true})
+func (a *app) decide(ctx context.Context, id string, d editorial.Decision) error {
+	c, err := a.connect(ctx, need{s3: true, elasticsearch: true})
 	if err != nil {
 		return err
 	}
-	st, err := c.Decide(ctx, id, d)
+	st, err := c.desk().Decide(ctx, id, d)
 	if err != nil {
 		return err
 	}

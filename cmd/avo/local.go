@@ -12,9 +12,10 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // localOptions shape the local stack of `avo dev` and `avo demo`.
@@ -30,7 +31,7 @@ type local struct {
 	cache    string
 	stack    *devstack.Stack
 	cfg      config.Config
-	clients  *pipeline.Clients
+	clients  *clients
 	provider *demo.Provider
 	sources  *sources.File
 	worker   worker.Worker
@@ -55,7 +56,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 		CacheDir: cache, Name: o.name, Fresh: o.fresh, Logger: a.log,
 		ElasticsearchPort: o.esPort, S3Port: o.s3Port, TemporalPort: o.temporalPort,
 		Temporal: true, TemporalFile: temporalFile,
-		Namespace: a.cfg.Temporal.Namespace, SearchAttributes: pipeline.SearchAttributes,
+		Namespace: a.cfg.Temporal.Namespace, SearchAttributes: workflows.SearchAttributes,
 	})
 	if err != nil {
 		return l, err
@@ -73,10 +74,10 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 			return l, err
 		}
 	}
-	if l.clients, err = pipeline.Connect(ctx, l.cfg, a.log, allClients); err != nil {
+	if l.clients, err = connect(ctx, l.cfg, a.log, allClients); err != nil {
 		return l, err
 	}
-	if err = l.clients.Setup(ctx); err != nil {
+	if err = l.clients.setup(ctx); err != nil {
 		return l, err
 	}
 	if l.provider, err = demo.Serve(o.oaiPort); err != nil {
@@ -91,10 +92,10 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	if _, err = demo.SeedBucket(ctx, store); err != nil {
 		return l, err
 	}
-	if l.sources, err = demo.Sources(l.provider.URL); err != nil {
+	if l.sources, err = demo.Sources(l.provider.URL, mappings.Known); err != nil {
 		return l, err
 	}
-	l.worker = l.clients.NewWorker(worker.Options{})
+	l.worker = l.clients.newWorker(worker.Options{})
 	if err = l.worker.Start(); err != nil {
 		return l, fmt.Errorf("start worker: %w", err)
 	}

@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -99,7 +101,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	code, out, _ = avo(ctx, with("harvest", "status", "demo-oai", "-o", "json")...)
-	var st pipeline.HarvestState
+	var st workflows.HarvestState
 	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "Completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
 		t.Errorf("status: exit %d %+v\n%s", code, st, out)
 	}
@@ -108,13 +110,13 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
-	var rows []pipeline.HarvestListing
+	var rows []workflows.HarvestListing
 	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 {
 		t.Errorf("list: exit %d %+v\n%s", code, rows, out)
 	}
 
 	code, out, _ = avo(ctx, with("quarantine", "list", "-o", "json")...)
-	var quarantined []pipeline.QuarantinedRecord
+	var quarantined []bucket.QuarantinedRecord
 	if code != exitOK || json.Unmarshal([]byte(out), &quarantined) != nil || len(quarantined) != 2 {
 		t.Errorf("quarantine list: exit %d %+v\n%s", code, quarantined, out)
 	}
@@ -134,7 +136,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("schedule create: exit %d\n%s", code, out)
 	}
 	code, out, _ = avo(ctx, with("schedule", "list", "-o", "json")...)
-	var schedules []pipeline.ScheduleInfo
+	var schedules []workflows.ScheduleInfo
 	if code != exitOK || json.Unmarshal([]byte(out), &schedules) != nil || len(schedules) != 1 || schedules[0].Source != "demo-oai" {
 		t.Errorf("schedule list: exit %d %+v", code, schedules)
 	}
@@ -149,7 +151,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 
 	// Editors publish; the education index and its search follow.
 	code, out, _ = avo(ctx, with("publish", "dm01fiets01", "-o", "json")...)
-	var item pipeline.ItemState
+	var item editorial.ItemState
 	if code != exitOK || json.Unmarshal([]byte(out), &item) != nil || !item.Visible {
 		t.Errorf("publish: exit %d %s", code, out)
 	}
@@ -171,7 +173,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("index rebuild: exit %d\n%s", code, out)
 	}
 	code, out, _ = avo(ctx, with("index", "status", "-o", "json")...)
-	var states []pipeline.IndexState
+	var states []indexState
 	if code != exitOK || json.Unmarshal([]byte(out), &states) != nil || len(states) != 2 || states[0].Current != rebuilt.Index || states[0].Docs != 15 {
 		t.Errorf("index status: exit %d\n%s", code, out)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 )
 
 func newQuarantineCmd(a *app) *cobra.Command {
@@ -20,17 +20,17 @@ quarantine (in S3) with their source, raw bytes, raw page and every error;
 the run goes on. Kinds: unreadable, unmappable, invalid (with the rules
 broken: missing-title, bad-date, unknown-licence, ...), index-rejected.`,
 	}
-	var f pipeline.QuarantineFilter
+	var f bucket.QuarantineFilter
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List quarantined records, newest harvests first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{S3: true})
+			c, err := a.connect(cmd.Context(), need{s3: true})
 			if err != nil {
 				return err
 			}
-			rows, err := c.ListQuarantine(cmd.Context(), f)
+			rows, err := bucket.ListQuarantine(cmd.Context(), c.Store, f)
 			if err != nil {
 				return err
 			}
@@ -61,11 +61,11 @@ broken: missing-title, bad-date, unknown-licence, ...), index-rejected.`,
 		Short: "Show one quarantined record: every error and the raw record",
 		Args:  exactArgs(1, "KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{S3: true})
+			c, err := a.connect(cmd.Context(), need{s3: true})
 			if err != nil {
 				return err
 			}
-			q, err := c.QuarantinedRecord(cmd.Context(), args[0])
+			q, err := bucket.ReadQuarantine(cmd.Context(), c.Store, args[0])
 			if err != nil {
 				return err
 			}

@@ -13,8 +13,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/config"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // Exit codes, documented in `avo --help`.
@@ -69,9 +71,9 @@ func exitCode(ctx context.Context, err error) int {
 		return ee.code
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
 		return exitUsage
-	case errors.Is(err, pipeline.ErrNotFound):
+	case errors.Is(err, errNotFound), errors.Is(err, workflows.ErrNotFound), errors.Is(err, bucket.ErrNotFound), errors.Is(err, editorial.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, pipeline.ErrAlreadyRunning), errors.Is(err, pipeline.ErrRebuildRunning):
+	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning):
 		return exitConflict
 	case ctx.Err() != nil:
 		return exitInterrupted
@@ -95,7 +97,7 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 3 not found, 4 already running, 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       pipeline.Version,
+		Version:       version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return a.load(cmd)
 		},
@@ -171,6 +173,6 @@ func (a *app) interactive() bool {
 }
 
 // connect opens the clients a command needs.
-func (a *app) connect(ctx context.Context, need pipeline.Need) (*pipeline.Clients, error) {
-	return pipeline.Connect(ctx, a.cfg, a.log, need)
+func (a *app) connect(ctx context.Context, n need) (*clients, error) {
+	return connect(ctx, a.cfg, a.log, n)
 }

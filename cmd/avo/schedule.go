@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 func newScheduleCmd(a *app) *cobra.Command {
@@ -21,7 +21,7 @@ from where the last completed harvest ended. A run never overlaps the one
 before (it is skipped while that one is busy), and after an outage at most
 the runs of the last interval are made up.`,
 	}
-	var o pipeline.ScheduleOptions
+	var o workflows.ScheduleOptions
 	create := &cobra.Command{
 		Use:   "create SOURCE --every DURATION",
 		Short: "Create or replace the schedule of a source (it takes the source's settings as they are now)",
@@ -34,7 +34,7 @@ the runs of the last interval are made up.`,
 			if err != nil {
 				return err
 			}
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ the runs of the last interval are made up.`,
 			if err != nil {
 				return err
 			}
-			return a.emit(info, func(w io.Writer) { printSchedules(w, []pipeline.ScheduleInfo{*info}) })
+			return a.emit(info, func(w io.Writer) { printSchedules(w, []workflows.ScheduleInfo{*info}) })
 		},
 	}
 	create.Flags().DurationVar(&o.Every, "every", 0, "interval between harvests, like 6h")
@@ -58,7 +58,7 @@ the runs of the last interval are made up.`,
 		Short: "List harvest schedules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ the runs of the last interval are made up.`,
 		c := &cobra.Command{
 			Use: use + " SOURCE", Short: short, Args: exactArgs(1, "SOURCE"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+				c, err := a.connect(cmd.Context(), need{temporal: true})
 				if err != nil {
 					return err
 				}
@@ -84,8 +84,8 @@ the runs of the last interval are made up.`,
 				if err := c.PauseSchedule(cmd.Context(), args[0], paused, note); err != nil {
 					return err
 				}
-				return a.emit(map[string]any{"schedule": pipeline.ScheduleID(args[0]), "paused": paused}, func(w io.Writer) {
-					fmt.Fprintf(w, "schedule %s %sd\n", pipeline.ScheduleID(args[0]), use)
+				return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "paused": paused}, func(w io.Writer) {
+					fmt.Fprintf(w, "schedule %s %sd\n", workflows.ScheduleID(args[0]), use)
 				})
 			},
 		}
@@ -95,7 +95,7 @@ the runs of the last interval are made up.`,
 	del := &cobra.Command{
 		Use: "delete SOURCE", Short: "Delete the schedule of a source (running harvests go on)", Args: exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}
@@ -103,15 +103,15 @@ the runs of the last interval are made up.`,
 			if err := c.DeleteSchedule(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			return a.emit(map[string]any{"schedule": pipeline.ScheduleID(args[0]), "deleted": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "schedule %s deleted\n", pipeline.ScheduleID(args[0]))
+			return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "deleted": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "schedule %s deleted\n", workflows.ScheduleID(args[0]))
 			})
 		},
 	}
 	trigger := &cobra.Command{
 		Use: "trigger SOURCE", Short: "Run a source's scheduled harvest now", Args: exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), pipeline.Need{Temporal: true})
+			c, err := a.connect(cmd.Context(), need{temporal: true})
 			if err != nil {
 				return err
 			}
@@ -119,8 +119,8 @@ the runs of the last interval are made up.`,
 			if err := c.TriggerSchedule(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			return a.emit(map[string]any{"schedule": pipeline.ScheduleID(args[0]), "triggered": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "schedule %s triggered\n", pipeline.ScheduleID(args[0]))
+			return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "triggered": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "schedule %s triggered\n", workflows.ScheduleID(args[0]))
 			})
 		},
 	}
@@ -128,7 +128,7 @@ the runs of the last interval are made up.`,
 	return cmd
 }
 
-func printSchedules(w io.Writer, all []pipeline.ScheduleInfo) {
+func printSchedules(w io.Writer, all []workflows.ScheduleInfo) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tEVERY\tSTATE\tNEXT\tLAST\tOVERLAP\tNOTE")
 	for _, s := range all {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
 
@@ -47,7 +46,7 @@ take URIs or labels. --index education shows what teachers find;
 			if err := req.Validate(); err != nil {
 				return usageError{err}
 			}
-			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
 			if err != nil {
 				return err
 			}

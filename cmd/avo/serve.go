@@ -12,7 +12,6 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
 
@@ -42,7 +41,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 			if !esindex.ValidKind(index) {
 				return usagef("--index %q: want catalog or education", index)
 			}
-			c, err := a.connect(cmd.Context(), pipeline.Need{Elasticsearch: true})
+			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
 			if err != nil {
 				return err
 			}

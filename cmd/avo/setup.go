@@ -7,11 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 )
-
-// allClients is what the worker and setup need.
-var allClients = pipeline.Need{Temporal: true, S3: true, Elasticsearch: true}
 
 func newSetupCmd(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -27,7 +23,7 @@ their aliases. Running it again changes nothing that is already in place.`,
 				return err
 			}
 			defer c.Close()
-			if err := c.Setup(cmd.Context()); err != nil {
+			if err := c.setup(cmd.Context()); err != nil {
 				return err
 			}
 			done := map[string]any{

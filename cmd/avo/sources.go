@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 func newSourcesCmd(a *app) *cobra.Command {
@@ -19,7 +19,7 @@ func newSourcesCmd(a *app) *cobra.Command {
 		Short: "List the sources of the sources file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := sources.Load(a.cfg.Sources)
+			f, err := sources.Load(a.cfg.Sources, mappings.Known)
 			if err != nil {
 				return usageError{err}
 			}
@@ -52,7 +52,7 @@ provider must answer Identify, offer the configured metadata format and
 have the configured sets; a partner bucket must be listable. Exits 1 when
 any source has a problem.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := sources.Load(a.cfg.Sources)
+			f, err := sources.Load(a.cfg.Sources, mappings.Known)
 			if err != nil {
 				return usageError{err}
 			}
@@ -62,19 +62,19 @@ any source has a problem.`,
 				for _, id := range args {
 					src, err := f.Get(id)
 					if err != nil {
-						return fmt.Errorf("%w: %v", pipeline.ErrNotFound, err)
+						return fmt.Errorf("%w: %v", errNotFound, err)
 					}
 					todo = append(todo, src)
 				}
 			}
-			c, err := a.connect(cmd.Context(), pipeline.Need{})
+			c, err := a.connect(cmd.Context(), need{})
 			if err != nil {
 				return err
 			}
-			var checks []pipeline.SourceCheck
+			var checks []sources.Check
 			var bad []string
 			for _, src := range todo {
-				ck := c.ValidateSource(cmd.Context(), src)
+				ck := c.validate(cmd.Context(), src)
 				checks = append(checks, ck)
 				if !ck.OK {
 					bad = append(bad, ck.Source)

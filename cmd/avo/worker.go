@@ -21,7 +21,7 @@ reach Temporal, S3, Elasticsearch and the providers.`,
 				return err
 			}
 			defer c.Close()
-			w := c.NewWorker(worker.Options{MaxConcurrentActivityExecutionSize: activities})
+			w := c.newWorker(worker.Options{MaxConcurrentActivityExecutionSize: activities})
 			a.log.Info("worker started", "task_queue", a.cfg.Temporal.TaskQueue, "namespace", a.cfg.Temporal.Namespace)
 			stop := make(chan any)
 			go func() { <-ctx.Done(); close(stop) }()

@@ -85,8 +85,9 @@ func (p *Provider) Close() error {
 	return p.server.Shutdown(ctx)
 }
 
-// Sources returns the demo's sources file with the provider's URL filled in.
-func Sources(oaiURL string) (*sources.File, error) {
+// Sources returns the demo's sources file with the provider's URL filled
+// in, its mappings checked by known.
+func Sources(oaiURL string, known sources.Mappings) (*sources.File, error) {
 	b, err := data.ReadFile("data/sources.yaml")
 	if err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func Sources(oaiURL string) (*sources.File, error) {
 			return oaiURL, true
 		}
 		return os.LookupEnv(name)
-	})
+	}, known)
 }
 
 // SourcesYAML is the demo's sources file as written.

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 // Kinds of source.
@@ -88,14 +86,18 @@ type File struct {
 	Sources []Source `yaml:"sources"`
 }
 
+// Mappings says whether a mapping name is known: mappings.Lookup.
+type Mappings func(name string) error
+
 // Load reads a sources file. ${VAR} references are replaced from the
-// environment; a reference to an unset variable is an error.
-func Load(path string) (*File, error) {
+// environment; a reference to an unset variable is an error, as is a
+// mapping that known does not know.
+func Load(path string, known Mappings) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sources file: %w", err)
 	}
-	f, err := Parse(b, os.LookupEnv)
+	f, err := Parse(b, os.LookupEnv, known)
 	if err != nil {
 		return nil, fmt.Errorf("sources file %s: %w", path, err)
 	}
@@ -103,7 +105,7 @@ func Load(path string) (*File, error) {
 }
 
 // Parse parses a sources file's content.
-func Parse(b []byte, lookup func(string) (string, bool)) (*File, error) {
+func Parse(b []byte, lookup func(string) (string, bool), known Mappings) (*File, error) {
 	var missing []string
 	expanded := os.Expand(string(b), func(name string) string {
 		v, ok := lookup(name)
@@ -121,7 +123,7 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*File, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, err
 	}
-	if err := f.Validate(); err != nil {
+	if err := f.Validate(known); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -130,7 +132,7 @@ func Parse(b []byte, lookup func(string) (string, bool)) (*File, error) {
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // Validate checks every source and reports all problems at once.
-func (f *File) Validate() error {
+func (f *File) Validate(known Mappings) error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, s := range f.Sources {
@@ -142,7 +144,7 @@ func (f *File) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: id used twice", where))
 		}
 		seen[s.ID] = true
-		if _, err := mappings.Lookup(s.Mapping); err != nil {
+		if err := known(s.Mapping); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 		switch s.Kind {

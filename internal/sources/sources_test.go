@@ -1,9 +1,18 @@
 package sources
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
+
+// known stands in for mappings.Lookup, which this package may not import.
+func known(name string) error {
+	if name == "oai_dc" || name == "mediahaven-sidecar" {
+		return nil
+	}
+	return fmt.Errorf("unknown mapping %q", name)
+}
 
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -20,7 +29,7 @@ sources:
     kind: s3
     mapping: mediahaven-sidecar
     s3: {bucket: partner, prefix: sidecars/}
-`), env(map[string]string{"VRT_URL": "https://oai.example.org/oai"}))
+`), env(map[string]string{"VRT_URL": "https://oai.example.org/oai"}), known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +59,7 @@ sources:
   - id: o
     kind: s3
     mapping: oai_dc
-`), env(nil))
+`), env(nil), known)
 	if err == nil {
 		t.Fatal("accepted")
 	}
@@ -59,10 +68,10 @@ sources:
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
 	}
-	if _, err := Parse([]byte("sources:\n  - id: x\n    url: ${MISSING}\n"), env(nil)); err == nil || !strings.Contains(err.Error(), "MISSING") {
+	if _, err := Parse([]byte("sources:\n  - id: x\n    url: ${MISSING}\n"), env(nil), known); err == nil || !strings.Contains(err.Error(), "MISSING") {
 		t.Errorf("unset variable: %v", err)
 	}
-	if _, err := Parse([]byte("sources:\n  - id: x\n    kind: s3\n    mapping: oai_dc\n    s3: {bucket: b}\n    colour: red\n"), env(nil)); err == nil {
+	if _, err := Parse([]byte("sources:\n  - id: x\n    kind: s3\n    mapping: oai_dc\n    s3: {bucket: b}\n    colour: red\n"), env(nil), known); err == nil {
 		t.Error("an unknown key was accepted")
 	}
 }
@@ -72,6 +81,6 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("sources:\n  - id: a\n    kind: s3\n    mapping: oai_dc\n    s3: {bucket: b}\n"))
 	f.Add([]byte("sources: [{id: x, kind: oai-pmh, oai: {url: 'http://a', delay: 1h}}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = Parse(data, env(nil))
+		_, _ = Parse(data, env(nil), known)
 	})
 }

@@ -1,4 +1,4 @@
-package pipeline
+package workflows
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archiefvooronderwijs/avo/internal/sources"
-	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // ScheduleID names the schedule of a source's recurring harvest.
@@ -43,16 +42,16 @@ type ScheduleInfo struct {
 // that harvests src incrementally every o.Every. A run never overlaps the
 // previous one (a run still busy makes the next one skip), and after an
 // outage at most one missed run is made up, within one interval.
-func (c *Clients) SetSchedule(ctx context.Context, src sources.Source, o ScheduleOptions) error {
+func (c *Client) SetSchedule(ctx context.Context, src sources.Source, o ScheduleOptions) error {
 	if o.Every < time.Minute {
 		return fmt.Errorf("a harvest schedule runs at most every minute, not every %s", o.Every)
 	}
 	action := &client.ScheduleWorkflowAction{
-		ID:                    workflows.SourceWorkflowID(src.ID),
-		Workflow:              workflows.HarvestSource,
-		Args:                  []any{workflows.SourceInput{Source: src}},
-		TaskQueue:             c.Config.Temporal.TaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SourceAttribute.ValueSet(src.ID)),
+		ID:                    SourceWorkflowID(src.ID),
+		Workflow:              HarvestSource,
+		Args:                  []any{SourceInput{Source: src}},
+		TaskQueue:             c.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(SourceAttribute.ValueSet(src.ID)),
 	}
 	spec := client.ScheduleSpec{
 		Intervals: []client.ScheduleIntervalSpec{{Every: o.Every}},
@@ -88,7 +87,7 @@ func (c *Clients) SetSchedule(ctx context.Context, src sources.Source, o Schedul
 }
 
 // Schedules lists avo's harvest schedules.
-func (c *Clients) Schedules(ctx context.Context) ([]ScheduleInfo, error) {
+func (c *Client) Schedules(ctx context.Context) ([]ScheduleInfo, error) {
 	it, err := c.Temporal.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 100})
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", err)
@@ -112,7 +111,7 @@ func (c *Clients) Schedules(ctx context.Context) ([]ScheduleInfo, error) {
 }
 
 // Schedule describes the schedule of one source.
-func (c *Clients) Schedule(ctx context.Context, source string) (*ScheduleInfo, error) {
+func (c *Client) Schedule(ctx context.Context, source string) (*ScheduleInfo, error) {
 	d, err := c.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(source)).Describe(ctx)
 	if err != nil {
 		return nil, scheduleErr(source, err)
@@ -137,7 +136,7 @@ func (c *Clients) Schedule(ctx context.Context, source string) (*ScheduleInfo, e
 }
 
 // PauseSchedule pauses (or resumes) a source's schedule.
-func (c *Clients) PauseSchedule(ctx context.Context, source string, pause bool, note string) error {
+func (c *Client) PauseSchedule(ctx context.Context, source string, pause bool, note string) error {
 	h := c.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(source))
 	var err error
 	if pause {
@@ -150,13 +149,13 @@ func (c *Clients) PauseSchedule(ctx context.Context, source string, pause bool, 
 
 // TriggerSchedule runs a source's scheduled harvest now (skipped when one
 // is running, like any other run of the schedule).
-func (c *Clients) TriggerSchedule(ctx context.Context, source string) error {
+func (c *Client) TriggerSchedule(ctx context.Context, source string) error {
 	h := c.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(source))
 	return scheduleErr(source, h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP}))
 }
 
 // DeleteSchedule removes a source's schedule; harvests it started go on.
-func (c *Clients) DeleteSchedule(ctx context.Context, source string) error {
+func (c *Client) DeleteSchedule(ctx context.Context, source string) error {
 	return scheduleErr(source, c.Temporal.ScheduleClient().GetHandle(ctx, ScheduleID(source)).Delete(ctx))
 }
 
@@ -177,19 +176,19 @@ const (
 
 // ensureWindowsSchedule creates the schedule that applies publish windows
 // to the education index, when it does not exist yet.
-func (c *Clients) ensureWindowsSchedule(ctx context.Context) error {
-	h := c.Temporal.ScheduleClient().GetHandle(ctx, workflows.WindowsScheduleID)
+func (c *Client) ensureWindowsSchedule(ctx context.Context) error {
+	h := c.Temporal.ScheduleClient().GetHandle(ctx, WindowsScheduleID)
 	if _, err := h.Describe(ctx); err == nil {
 		return nil
 	}
 	_, err := c.Temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   workflows.WindowsScheduleID,
+		ID:   WindowsScheduleID,
 		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: WindowsEvery}}},
 		Action: &client.ScheduleWorkflowAction{
 			ID:        "visibility",
-			Workflow:  workflows.Windows,
-			Args:      []any{workflows.WindowsInput{Lookback: WindowsLookback}},
-			TaskQueue: c.Config.Temporal.TaskQueue,
+			Workflow:  Windows,
+			Args:      []any{WindowsInput{Lookback: WindowsLookback}},
+			TaskQueue: c.TaskQueue,
 		},
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: WindowsLookback,
@@ -199,7 +198,7 @@ func (c *Clients) ensureWindowsSchedule(ctx context.Context) error {
 		return nil // another setup made it meanwhile
 	}
 	if err != nil {
-		return fmt.Errorf("create schedule %s: %w", workflows.WindowsScheduleID, err)
+		return fmt.Errorf("create schedule %s: %w", WindowsScheduleID, err)
 	}
 	return nil
 }

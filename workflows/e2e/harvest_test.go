@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/mappings"
 
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 type fixture struct {
 	ctx     context.Context
-	clients *pipeline.Clients
+	clients *clients
 	partner *s3store.Store
 }
 
@@ -54,12 +54,12 @@ func newFixtureWorker(t testing.TB, worker bool) *fixture {
 	cfg.Temporal.Namespace = ts.GetDefaultNamespace()
 	cfg.Temporal.TaskQueue = testenv.Name(t)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	c, err := pipeline.Connect(ctx, cfg, log, pipeline.Need{Temporal: true, S3: true, Elasticsearch: true})
+	c, err := connect(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	if err := c.Setup(ctx); err != nil {
+	if err := c.setup(ctx); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	if worker {
@@ -89,7 +89,7 @@ func (f *fixture) demoSources(t testing.TB) (oai, s3 sources.Source) {
 	if _, err := demo.SeedBucket(f.ctx, f.partner); err != nil {
 		t.Fatal(err)
 	}
-	file, err := demo.Sources(p.URL)
+	file, err := demo.Sources(p.URL, mappings.Known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func (f *fixture) demoSources(t testing.TB) (oai, s3 sources.Source) {
 	return oai, s3
 }
 
-func (f *fixture) harvest(t testing.TB, src sources.Source, o pipeline.HarvestOptions) workflows.HarvestResult {
+func (f *fixture) harvest(t testing.TB, src sources.Source, o workflows.HarvestOptions) workflows.HarvestResult {
 	t.Helper()
 	run, err := f.clients.StartHarvest(f.ctx, src, o)
 	if err != nil {
@@ -138,12 +138,12 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	f := newFixture(t)
 	oai, s3 := f.demoSources(t)
 
-	got := f.harvest(t, oai, pipeline.HarvestOptions{Limits: workflows.Limits{MaxPagesPerRun: 2}}) // 3 pages: continues as new once
+	got := f.harvest(t, oai, workflows.HarvestOptions{Limits: workflows.Limits{MaxPagesPerRun: 2}}) // 3 pages: continues as new once
 	want := bucket.Counts{Pages: 3, Records: 12, Indexed: 10, Deleted: 1, Quarantined: 1, Warnings: 0}
 	if got.Counts != want {
 		t.Errorf("oai counts %+v, want %+v", got.Counts, want)
 	}
-	got = f.harvest(t, s3, pipeline.HarvestOptions{})
+	got = f.harvest(t, s3, workflows.HarvestOptions{})
 	want = bucket.Counts{Pages: 1, Records: 6, Indexed: 5, Quarantined: 1}
 	if got.Counts != want {
 		t.Errorf("s3 counts %+v, want %+v (the .mp4 essence must not be read)", got.Counts, want)
@@ -224,9 +224,9 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 func TestReharvestIsIdempotent(t *testing.T) {
 	f := newFixture(t)
 	oai, _ := f.demoSources(t)
-	f.harvest(t, oai, pipeline.HarvestOptions{})
+	f.harvest(t, oai, workflows.HarvestOptions{})
 	before, recs := f.count(t), len(f.keys(t, "records/"))
-	if res := f.harvest(t, oai, pipeline.HarvestOptions{Full: true}); res.Counts.Records != 12 {
+	if res := f.harvest(t, oai, workflows.HarvestOptions{Full: true}); res.Counts.Records != 12 {
 		t.Fatalf("a full harvest saw %d records, want all 12", res.Counts.Records)
 	}
 	if after := f.count(t); after != before || before != 10 {
@@ -247,7 +247,7 @@ func TestDeletedRecordsLeaveIndexAndS3(t *testing.T) {
 	srv := httptest.NewServer(&oaipmh.Provider{Repo: repo, PageSize: 5})
 	defer srv.Close()
 	src := sources.Source{ID: "del", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: srv.URL, MetadataPrefix: "oai_dc"}}
-	f.harvest(t, src, pipeline.HarvestOptions{})
+	f.harvest(t, src, workflows.HarvestOptions{})
 	if n := f.count(t); n != 10 {
 		t.Fatalf("%d documents after the first harvest", n)
 	}
@@ -259,7 +259,7 @@ func TestDeletedRecordsLeaveIndexAndS3(t *testing.T) {
 			repo.Records[i].Metadata = nil
 		}
 	}
-	res := f.harvest(t, src, pipeline.HarvestOptions{From: "2026-09-30T00:00:00Z"})
+	res := f.harvest(t, src, workflows.HarvestOptions{From: "2026-09-30T00:00:00Z"})
 	if res.Counts.Records != 1 || res.Counts.Deleted != 1 {
 		t.Errorf("incremental harvest counts %+v, want the one deletion", res.Counts)
 	}
@@ -289,11 +289,11 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 	defer slow.Close()
 	defer close(release)
 	src := sources.Source{ID: "slow", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: slow.URL, MetadataPrefix: "oai_dc"}}
-	run, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{})
+	run, err := f.clients.StartHarvest(f.ctx, src, workflows.HarvestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{}); !errors.Is(err, pipeline.ErrAlreadyRunning) {
+	if _, err := f.clients.StartHarvest(f.ctx, src, workflows.HarvestOptions{}); !errors.Is(err, workflows.ErrAlreadyRunning) {
 		t.Fatalf("second start: %v, want ErrAlreadyRunning", err)
 	}
 	st, err := f.clients.HarvestStatus(f.ctx, "slow", "")
@@ -337,7 +337,7 @@ func TestPermanentProviderErrorFailsTheRun(t *testing.T) {
 	srv := httptest.NewServer(&oaipmh.Provider{Repo: repo})
 	defer srv.Close()
 	src := sources.Source{ID: "badfmt", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: srv.URL, MetadataPrefix: "marc21"}}
-	run, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{})
+	run, err := f.clients.StartHarvest(f.ctx, src, workflows.HarvestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

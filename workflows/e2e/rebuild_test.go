@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"encoding/json"
@@ -20,7 +20,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
@@ -55,11 +54,11 @@ func TestRefusedDocumentIsQuarantined(t *testing.T) {
 	}
 	src := sources.Source{ID: "mh", Kind: "s3", Mapping: "mediahaven-json",
 		S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "mh/", Suffixes: []string{".json"}}}
-	got := f.harvest(t, src, pipeline.HarvestOptions{})
+	got := f.harvest(t, src, workflows.HarvestOptions{})
 	if got.Counts.Records != 3 || got.Counts.Indexed != 2 || got.Counts.Quarantined != 1 || got.Counts.IndexRejected != 1 {
 		t.Fatalf("counts %+v, want 3 records, 2 indexed, 1 quarantined", got.Counts)
 	}
-	q, err := f.clients.ListQuarantine(f.ctx, pipeline.QuarantineFilter{Source: "mh"})
+	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "mh"})
 	if err != nil || len(q) != 1 {
 		t.Fatalf("quarantine %+v, %v", q, err)
 	}
@@ -75,7 +74,7 @@ func TestRefusedDocumentIsQuarantined(t *testing.T) {
 // publish publishes an item through the pipeline, as `avo publish` does.
 func (f *fixture) publish(t testing.TB, id string) {
 	t.Helper()
-	st, err := f.clients.Decide(f.ctx, id, pipeline.Decision{Publish: true, By: "test"})
+	st, err := f.clients.Decide(f.ctx, id, editorial.Decision{Publish: true, By: "test"})
 	if err != nil {
 		t.Fatalf("publish %s: %v", id, err)
 	}
@@ -84,7 +83,7 @@ func (f *fixture) publish(t testing.TB, id string) {
 	}
 }
 
-func (f *fixture) rebuild(t testing.TB, kind string, o pipeline.RebuildOptions) (workflows.RebuildResult, error) {
+func (f *fixture) rebuild(t testing.TB, kind string, o workflows.RebuildOptions) (workflows.RebuildResult, error) {
 	t.Helper()
 	run, err := f.clients.StartRebuild(f.ctx, kind, o)
 	if err != nil {
@@ -115,8 +114,8 @@ func (f *fixture) current(t testing.TB, kind string) (current string, all []esin
 func TestRebuildSwapRollback(t *testing.T) {
 	f := newFixture(t)
 	oai, s3 := f.demoSources(t)
-	f.harvest(t, oai, pipeline.HarvestOptions{})
-	f.harvest(t, s3, pipeline.HarvestOptions{})
+	f.harvest(t, oai, workflows.HarvestOptions{})
+	f.harvest(t, s3, workflows.HarvestOptions{})
 	records := len(f.keys(t, "records/"))
 	if records == 0 || f.count(t) != records {
 		t.Fatalf("%d records in S3, %d in the catalog", records, f.count(t))
@@ -154,14 +153,14 @@ func TestRebuildSwapRollback(t *testing.T) {
 		}()
 	}
 
-	res, err := f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{})
+	res, err := f.rebuild(t, esindex.Catalog, workflows.RebuildOptions{})
 	if err != nil {
 		t.Fatalf("rebuild catalog: %v", err)
 	}
 	if res.Docs != records || res.Expected != records || res.Records != records || !slices.Equal(res.Previous, []string{before}) {
 		t.Errorf("catalog rebuild %+v, want %d documents, previous %s", res, records, before)
 	}
-	eres, err := f.rebuild(t, esindex.Education, pipeline.RebuildOptions{})
+	eres, err := f.rebuild(t, esindex.Education, workflows.RebuildOptions{})
 	if err != nil {
 		t.Fatalf("rebuild education: %v", err)
 	}
@@ -179,12 +178,17 @@ func TestRebuildSwapRollback(t *testing.T) {
 	if now != res.Index || len(phys) != 2 {
 		t.Fatalf("after the rebuild the alias points at %s of %+v, want %s and the previous kept", now, phys, res.Index)
 	}
-	st, err := f.clients.IndexStatus(f.ctx)
-	if err != nil || st[0].Current != res.Index || st[0].Docs != records || st[0].Rebuild == nil || st[0].Rebuild.Status != "Completed" {
-		t.Errorf("status %+v, %v", st, err)
+	cur, docs := "", 0
+	for _, p := range phys {
+		if p.Current {
+			cur, docs = p.Name, p.Docs
+		}
+	}
+	if rb := f.clients.RebuildStatus(f.ctx, esindex.Catalog); cur != res.Index || docs != records || rb == nil || rb.Status != "Completed" {
+		t.Errorf("status: current %s with %d documents, rebuild %+v", cur, docs, rb)
 	}
 
-	from, to, err := f.clients.RollbackIndex(f.ctx, esindex.Catalog)
+	from, to, err := f.clients.Indices.Rollback(f.ctx, esindex.Catalog)
 	if err != nil || from != res.Index || to != before {
 		t.Fatalf("rollback: %s → %s, %v", from, to, err)
 	}
@@ -199,21 +203,21 @@ func TestRebuildSwapRollback(t *testing.T) {
 	if err := f.clients.Store.PutJSON(f.ctx, "records/manual/toolong1.json", bad); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{})
+	_, err = f.rebuild(t, esindex.Catalog, workflows.RebuildOptions{})
 	if err == nil || !strings.Contains(err.Error(), "holds "+fmt.Sprint(records)+" documents where S3 says "+fmt.Sprint(records+1)) {
 		t.Fatalf("rebuild with a refused document: %v", err)
 	}
-	cur, phys := f.current(t, esindex.Catalog)
+	cur, phys = f.current(t, esindex.Catalog)
 	if cur != before || len(phys) != 2 || slices.ContainsFunc(phys, func(p esindex.PhysicalIndex) bool { return p.Building }) {
 		t.Errorf("after the failed rebuild: alias at %s, indices %+v", cur, phys)
 	}
-	q, err := f.clients.ListQuarantine(f.ctx, pipeline.QuarantineFilter{Source: "manual"})
+	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "manual"})
 	if err != nil || len(q) == 0 || q[0].Kind != "index-rejected" || !strings.Contains(q[0].Errors[0], "toolong1") {
 		t.Errorf("quarantine after the refused document: %+v, %v", q, err)
 	}
 	// With a tolerance of one the rebuild goes through; keeping no
 	// previous index prunes the others.
-	res, err = f.rebuild(t, esindex.Catalog, pipeline.RebuildOptions{Tolerance: 1, Keep: new(0)})
+	res, err = f.rebuild(t, esindex.Catalog, workflows.RebuildOptions{Tolerance: 1, Keep: new(0)})
 	if err != nil || res.Docs != records || res.Expected != records+1 || len(res.Pruned) != 2 {
 		t.Fatalf("rebuild with tolerance 1: %+v, %v", res, err)
 	}
@@ -221,10 +225,10 @@ func TestRebuildSwapRollback(t *testing.T) {
 		t.Errorf("after pruning: %+v", phys)
 	}
 	// A second rebuild while one runs is refused.
-	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, pipeline.RebuildOptions{}); err != nil {
+	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, workflows.RebuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, pipeline.RebuildOptions{}); !errors.Is(err, pipeline.ErrRebuildRunning) {
+	if _, err := f.clients.StartRebuild(f.ctx, esindex.Catalog, workflows.RebuildOptions{}); !errors.Is(err, workflows.ErrRebuildRunning) {
 		t.Errorf("second concurrent rebuild: %v", err)
 	}
 }
@@ -240,7 +244,7 @@ func TestRebuildCatchesUpWithWritesMeanwhile(t *testing.T) {
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	f.harvest(t, oai, pipeline.HarvestOptions{})
+	f.harvest(t, oai, workflows.HarvestOptions{})
 	w.Stop()
 	f.publish(t, "dm01fiets01")
 
@@ -327,7 +331,7 @@ func recordKey(t testing.TB, f *fixture, id string) string {
 func TestPublishWindows(t *testing.T) {
 	f := newFixture(t)
 	oai, _ := f.demoSources(t)
-	f.harvest(t, oai, pipeline.HarvestOptions{})
+	f.harvest(t, oai, workflows.HarvestOptions{})
 	inEducation := func(id string) bool {
 		t.Helper()
 		res, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 100})
@@ -352,7 +356,7 @@ func TestPublishWindows(t *testing.T) {
 
 	// Published from a moment just ahead: not yet visible.
 	at := time.Now().Add(2 * time.Second)
-	st, err := f.clients.Decide(f.ctx, "dm01fiets01", pipeline.Decision{Publish: true, At: &at})
+	st, err := f.clients.Decide(f.ctx, "dm01fiets01", editorial.Decision{Publish: true, At: &at})
 	if err != nil || st.Visible || !strings.HasPrefix(st.Why, "published from") || inEducation("dm01fiets01") {
 		t.Fatalf("publish from %s: %+v, %v", at, st, err)
 	}
@@ -362,7 +366,7 @@ func TestPublishWindows(t *testing.T) {
 	}
 	// Published until a moment just ahead: visible, then gone.
 	until := time.Now().Add(2 * time.Second)
-	if st, err := f.clients.Decide(f.ctx, "dm01fiets01", pipeline.Decision{Publish: true, Until: &until}); err != nil || !st.Visible {
+	if st, err := f.clients.Decide(f.ctx, "dm01fiets01", editorial.Decision{Publish: true, Until: &until}); err != nil || !st.Visible {
 		t.Fatalf("publish until %s: %+v, %v", until, st, err)
 	}
 	time.Sleep(time.Until(until) + 100*time.Millisecond)
@@ -371,19 +375,19 @@ func TestPublishWindows(t *testing.T) {
 	}
 	// Depublish takes effect at once and keeps the reason.
 	f.publish(t, "dm02belg001")
-	st, err = f.clients.Decide(f.ctx, "dm02belg001", pipeline.Decision{Reason: "rights withdrawn"})
+	st, err = f.clients.Decide(f.ctx, "dm02belg001", editorial.Decision{Reason: "rights withdrawn"})
 	if err != nil || st.Visible || st.Editorial.DepublishReason != "rights withdrawn" || inEducation("dm02belg001") {
 		t.Fatalf("depublish: %+v, %v", st, err)
 	}
 	// A harvest again does not undo the editors' decisions.
 	f.publish(t, "dm03klim001")
-	if res := f.harvest(t, oai, pipeline.HarvestOptions{Full: true}); res.Counts.Visible != 1 {
+	if res := f.harvest(t, oai, workflows.HarvestOptions{Full: true}); res.Counts.Visible != 1 {
 		t.Errorf("re-harvest counts %+v, want 1 visible (dm03klim001)", res.Counts)
 	}
 	if !inEducation("dm03klim001") || inEducation("dm02belg001") {
 		t.Errorf("after a re-harvest: dm03klim001 %v (want published), dm02belg001 %v (want depublished)", inEducation("dm03klim001"), inEducation("dm02belg001"))
 	}
-	if _, err := f.clients.Decide(f.ctx, "nosuchitem", pipeline.Decision{Publish: true}); !errors.Is(err, pipeline.ErrNotFound) {
+	if _, err := f.clients.Decide(f.ctx, "nosuchitem", editorial.Decision{Publish: true}); !errors.Is(err, workflows.ErrNotFound) {
 		t.Errorf("publish of an unknown item: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"strings"
@@ -9,13 +9,12 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // fast makes retries and timeouts short enough for tests.
-var fast = pipeline.HarvestOptions{Timeouts: workflows.Timeouts{RetryBase: 50 * time.Millisecond, Heartbeat: 20 * time.Second, Page: time.Minute}}
+var fast = workflows.HarvestOptions{Timeouts: workflows.Timeouts{RetryBase: 50 * time.Millisecond, Heartbeat: 20 * time.Second, Page: time.Minute}}
 
 func oaiSource(id string, p *oaitest.Provider, sets ...string) sources.Source {
 	return sources.Source{ID: id, Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{
@@ -23,13 +22,13 @@ func oaiSource(id string, p *oaitest.Provider, sets ...string) sources.Source {
 	}}
 }
 
-func with(o pipeline.HarvestOptions, f func(*pipeline.HarvestOptions)) pipeline.HarvestOptions {
+func with(o workflows.HarvestOptions, f func(*workflows.HarvestOptions)) workflows.HarvestOptions {
 	f(&o)
 	return o
 }
 
 // fail runs a harvest that must fail, returning its error and report.
-func (f *fixture) fail(t *testing.T, src sources.Source, o pipeline.HarvestOptions) (error, bucket.Report) {
+func (f *fixture) fail(t *testing.T, src sources.Source, o workflows.HarvestOptions) (error, bucket.Report) {
 	t.Helper()
 	run, err := f.clients.StartHarvest(f.ctx, src, o)
 	if err != nil {
@@ -153,7 +152,7 @@ func TestLoopingTokenStops(t *testing.T) {
 func TestEndlessEmptyPagesStop(t *testing.T) {
 	f := newFixture(t)
 	p := oaitest.New(t, oaitest.Records(3), oaitest.Faults{EmptyPagesForever: true})
-	err, _ := f.fail(t, oaiSource("empty", p), with(fast, func(o *pipeline.HarvestOptions) { o.Limits.MaxEmptyPages = 5 }))
+	err, _ := f.fail(t, oaiSource("empty", p), with(fast, func(o *workflows.HarvestOptions) { o.Limits.MaxEmptyPages = 5 }))
 	if !strings.Contains(err.Error(), "5 empty pages in a row") || p.Lists() != 5 {
 		t.Errorf("error %v after %d requests", err, p.Lists())
 	}
@@ -162,7 +161,7 @@ func TestEndlessEmptyPagesStop(t *testing.T) {
 func TestRequestCapStops(t *testing.T) {
 	f := newFixture(t)
 	p := oaitest.New(t, oaitest.Records(20), oaitest.Faults{PageSize: 2})
-	err, _ := f.fail(t, oaiSource("cap", p), with(fast, func(o *pipeline.HarvestOptions) { o.Limits.MaxRequests = 4 }))
+	err, _ := f.fail(t, oaiSource("cap", p), with(fast, func(o *workflows.HarvestOptions) { o.Limits.MaxRequests = 4 }))
 	if !strings.Contains(err.Error(), "stopped after 4 requests") || p.Lists() != 4 {
 		t.Errorf("error %v after %d requests", err, p.Lists())
 	}
@@ -233,7 +232,7 @@ func TestRecordInTwoSetsIsOneRecord(t *testing.T) {
 		recs = append(recs, oaitest.Record(i, "2026-01-01T00:00:00Z", sets...))
 	}
 	p := oaitest.New(t, recs, oaitest.Faults{PageSize: 4})
-	run, err := f.clients.StartHarvest(f.ctx, oaiSource("twosets", p, "kunst", "geschiedenis"), pipeline.HarvestOptions{})
+	run, err := f.clients.StartHarvest(f.ctx, oaiSource("twosets", p, "kunst", "geschiedenis"), workflows.HarvestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +263,7 @@ func TestFullHarvestSweepsAndGuardsMassDeletes(t *testing.T) {
 	f := newFixture(t)
 	p := oaitest.New(t, oaitest.Records(20), oaitest.Faults{PageSize: 6, DeletedRecord: "no"})
 	src := oaiSource("sweep", p)
-	full := with(fast, func(o *pipeline.HarvestOptions) { o.Full = true })
+	full := with(fast, func(o *workflows.HarvestOptions) { o.Full = true })
 	f.harvest(t, src, full)
 	if n := f.count(t); n != 20 {
 		t.Fatalf("%d documents after the first harvest", n)
@@ -287,7 +286,7 @@ func TestFullHarvestSweepsAndGuardsMassDeletes(t *testing.T) {
 	if n := f.count(t); n != 18 {
 		t.Errorf("%d documents after the refusal, want 18 still", n)
 	}
-	res := f.harvest(t, src, with(full, func(o *pipeline.HarvestOptions) { o.AllowMassDelete = true }))
+	res := f.harvest(t, src, with(full, func(o *workflows.HarvestOptions) { o.AllowMassDelete = true }))
 	if res.Counts.Swept != 5 {
 		t.Errorf("swept %d with permission, want 5", res.Counts.Swept)
 	}

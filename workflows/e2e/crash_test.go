@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -31,7 +30,7 @@ func helperWorker() int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	c, err := pipeline.Connect(context.Background(), cfg, log, pipeline.Need{Temporal: true, S3: true, Elasticsearch: true})
+	c, err := connect(context.Background(), cfg, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -96,7 +95,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	for i := 1; i <= 40; i++ {
 		slow = append(slow, i)
 	}
-	opts := pipeline.HarvestOptions{Timeouts: workflows.Timeouts{RetryBase: 50 * time.Millisecond, Heartbeat: 2 * time.Second, Page: time.Minute}}
+	opts := workflows.HarvestOptions{Timeouts: workflows.Timeouts{RetryBase: 50 * time.Millisecond, Heartbeat: 2 * time.Second, Page: time.Minute}}
 
 	// The uninterrupted run.
 	ref := newFixture(t)

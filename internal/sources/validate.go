@@ -1,4 +1,4 @@
-package pipeline
+package sources
 
 import (
 	"context"
@@ -6,40 +6,39 @@ import (
 	"slices"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
-	"github.com/archiefvooronderwijs/avo/internal/sources"
 )
 
-// SourceCheck is what `avo sources validate` found out about a source.
-type SourceCheck struct {
+// Check is what `avo sources validate` found out about a source.
+type Check struct {
 	Source   string   `json:"source"`
 	OK       bool     `json:"ok"`
 	Facts    []string `json:"facts,omitempty"`
 	Problems []string `json:"problems,omitempty"`
 }
 
-// ValidateSource checks that a source can be harvested before anything
-// runs: an OAI-PMH provider answers Identify, offers the metadata format
+// Validate checks that a source can be harvested before anything runs: an OAI-PMH provider answers Identify, offers the metadata format
 // and has the configured sets; a partner bucket can be listed.
-func (c *Clients) ValidateSource(ctx context.Context, src sources.Source) SourceCheck {
-	ck := SourceCheck{Source: src.ID}
+func Validate(ctx context.Context, src Source, own config.S3, userAgent string) Check {
+	ck := Check{Source: src.ID}
 	switch src.Kind {
-	case sources.KindOAIPMH:
-		c.validateOAI(ctx, src, &ck)
-	case sources.KindS3:
-		c.validateS3(ctx, src, &ck)
+	case KindOAIPMH:
+		validateOAI(ctx, src, userAgent, &ck)
+	case KindS3:
+		validateS3(ctx, src, own, &ck)
 	}
 	ck.OK = len(ck.Problems) == 0
 	return ck
 }
 
-func (c *Clients) validateOAI(ctx context.Context, src sources.Source, ck *SourceCheck) {
+func validateOAI(ctx context.Context, src Source, userAgent string, ck *Check) {
 	timeout := time.Duration(src.OAI.Timeout)
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	client := &oaipmh.Client{BaseURL: src.OAI.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, timeout), UserAgent: "avo/" + Version}
+	client := &oaipmh.Client{BaseURL: src.OAI.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, timeout), UserAgent: userAgent}
 	id, err := client.Identify(ctx)
 	if err != nil {
 		ck.Problems = append(ck.Problems, fmt.Sprintf("Identify at %s: %v", src.OAI.URL, err))
@@ -77,8 +76,8 @@ func (c *Clients) validateOAI(ctx context.Context, src sources.Source, ck *Sourc
 	}
 }
 
-func (c *Clients) validateS3(ctx context.Context, src sources.Source, ck *SourceCheck) {
-	cfg := c.Config.S3
+func validateS3(ctx context.Context, src Source, own config.S3, ck *Check) {
+	cfg := own
 	cfg.Bucket = src.S3.Bucket
 	if src.S3.Endpoint != "" {
 		cfg.Endpoint = src.S3.Endpoint

@@ -1,4 +1,4 @@
-package pipeline
+package workflows
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archiefvooronderwijs/avo/internal/sources"
-	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 // ErrAlreadyRunning is returned when a harvest of the same source and set runs.
@@ -36,8 +35,8 @@ type HarvestOptions struct {
 	Full            bool
 	AllowMassDelete bool
 	// Limits and Timeouts override the defaults (tests use small ones).
-	Limits   workflows.Limits
-	Timeouts workflows.Timeouts
+	Limits   Limits
+	Timeouts Timeouts
 }
 
 // HarvestRun is a started harvest: of one set (a Harvest workflow) or of
@@ -52,15 +51,15 @@ type HarvestRun struct {
 
 // Result waits for the harvest and adds up its sets' counts; an error
 // names what failed.
-func (r *HarvestRun) Result(ctx context.Context) (workflows.HarvestResult, error) {
+func (r *HarvestRun) Result(ctx context.Context) (HarvestResult, error) {
 	if !r.Multi {
-		var res workflows.HarvestResult
+		var res HarvestResult
 		err := r.Get(ctx, &res)
 		return res, err
 	}
-	var res workflows.SourceResult
+	var res SourceResult
 	err := r.Get(ctx, &res)
-	var total workflows.HarvestResult
+	var total HarvestResult
 	for _, s := range res.Sets {
 		total.Counts.Add(s.Result.Counts)
 		total.Seconds += s.Result.Seconds
@@ -73,14 +72,14 @@ func NewHarvestID() string { return time.Now().UTC().Format("20060102T150405.000
 
 // StartHarvest starts a harvest; Temporal refuses a second one for the
 // same source and set while the first runs.
-func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o HarvestOptions) (*HarvestRun, error) {
-	sets := workflows.Sets(src)
+func (c *Client) StartHarvest(ctx context.Context, src sources.Source, o HarvestOptions) (*HarvestRun, error) {
+	sets := Sets(src)
 	if o.Set != "" {
 		sets = []string{o.Set}
 	}
 	harvestID := NewHarvestID()
 	opts := client.StartWorkflowOptions{
-		TaskQueue:                c.Config.Temporal.TaskQueue,
+		TaskQueue:                c.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without this the SDK hands back the running harvest as if it
@@ -90,16 +89,16 @@ func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o Harves
 	var run client.WorkflowRun
 	var err error
 	if len(sets) > 1 {
-		opts.ID = workflows.SourceWorkflowID(src.ID)
-		opts.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.SourceAttribute.ValueSet(src.ID))
-		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, workflows.HarvestSource, workflows.SourceInput{
+		opts.ID = SourceWorkflowID(src.ID)
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(SourceAttribute.ValueSet(src.ID))
+		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, HarvestSource, SourceInput{
 			Source: src, HarvestID: harvestID, Full: o.Full, AllowMassDelete: o.AllowMassDelete, From: o.From, Until: o.Until,
 		})
 	} else {
-		opts.ID = workflows.HarvestWorkflowID(src.ID, sets[0])
+		opts.ID = HarvestWorkflowID(src.ID, sets[0])
 		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
-			workflows.SourceAttribute.ValueSet(src.ID), workflows.SetAttribute.ValueSet(sets[0]))
-		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, workflows.Harvest, workflows.HarvestInput{
+			SourceAttribute.ValueSet(src.ID), SetAttribute.ValueSet(sets[0]))
+		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, Harvest, HarvestInput{
 			Source: src, Set: sets[0], HarvestID: harvestID, From: o.From, Until: o.Until,
 			Full: o.Full, AllowMassDelete: o.AllowMassDelete, Limits: o.Limits, Timeouts: o.Timeouts,
 		})
@@ -117,19 +116,19 @@ func (c *Clients) StartHarvest(ctx context.Context, src sources.Source, o Harves
 // HarvestState is a harvest as `avo harvest status` shows it: Temporal's
 // view of the workflow and, when it answers, the workflow's own progress.
 type HarvestState struct {
-	WorkflowID string            `json:"workflow_id"`
-	RunID      string            `json:"run_id"`
-	Status     string            `json:"status"` // Running, Completed, Failed, Canceled, ...
-	StartTime  time.Time         `json:"start_time"`
-	CloseTime  *time.Time        `json:"close_time,omitempty"`
-	Progress   *workflows.Status `json:"progress,omitempty"`
+	WorkflowID string     `json:"workflow_id"`
+	RunID      string     `json:"run_id"`
+	Status     string     `json:"status"` // Running, Completed, Failed, Canceled, ...
+	StartTime  time.Time  `json:"start_time"`
+	CloseTime  *time.Time `json:"close_time,omitempty"`
+	Progress   *Status    `json:"progress,omitempty"`
 	// Report is the run's report, once it finished.
 	Report *bucket.Report `json:"report,omitempty"`
 }
 
 // HarvestStatus describes the newest harvest of a source and set.
-func (c *Clients) HarvestStatus(ctx context.Context, source, set string) (*HarvestState, error) {
-	id := workflows.HarvestWorkflowID(source, set)
+func (c *Client) HarvestStatus(ctx context.Context, source, set string) (*HarvestState, error) {
+	id := HarvestWorkflowID(source, set)
 	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -149,17 +148,16 @@ func (c *Clients) HarvestStatus(ctx context.Context, source, set string) (*Harve
 		st.CloseTime = &t
 	}
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		q, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery)
+		q, err := c.Temporal.QueryWorkflow(ctx, id, "", StatusQuery)
 		if err == nil {
-			var p workflows.Status
+			var p Status
 			if q.Get(&p) == nil {
 				st.Progress = &p
 			}
 		}
-	} else if c.Store != nil {
-		var r bucket.Report
-		if err := c.Store.GetJSON(ctx, bucket.LatestReportKey(source, set), &r); err == nil {
-			st.Report = &r
+	} else if c.Reports != nil {
+		if r, err := c.Reports(ctx, source, set); err == nil {
+			st.Report = r
 		}
 	}
 	return st, nil
@@ -186,8 +184,8 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 }
 
 // CancelHarvest asks a running harvest to stop; it writes a report saying so.
-func (c *Clients) CancelHarvest(ctx context.Context, source, set string) error {
-	id := workflows.HarvestWorkflowID(source, set)
+func (c *Client) CancelHarvest(ctx context.Context, source, set string) error {
+	id := HarvestWorkflowID(source, set)
 	err := c.Temporal.CancelWorkflow(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -208,16 +206,16 @@ type HarvestListing struct {
 }
 
 // ListHarvests lists harvest runs, newest first, optionally of one source.
-func (c *Clients) ListHarvests(ctx context.Context, source string, limit int) ([]HarvestListing, error) {
+func (c *Client) ListHarvests(ctx context.Context, source string, limit int) ([]HarvestListing, error) {
 	query := "WorkflowType = 'Harvest' AND ExecutionStatus != 'ContinuedAsNew'"
 	if source != "" {
-		query += fmt.Sprintf(" AND %s = '%s'", workflows.SourceAttribute.GetName(), source)
+		query += fmt.Sprintf(" AND %s = '%s'", SourceAttribute.GetName(), source)
 	}
 	var out []HarvestListing
 	var token []byte
 	for len(out) < limit {
 		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: c.Config.Temporal.Namespace, Query: query, NextPageToken: token,
+			Namespace: c.Namespace, Query: query, NextPageToken: token,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list harvests: %w", err)
@@ -232,8 +230,8 @@ func (c *Clients) ListHarvests(ctx context.Context, source string, limit int) ([
 				l.CloseTime = &t
 			}
 			if sa := e.GetSearchAttributes(); sa != nil {
-				l.Source = keywordAttr(sa.GetIndexedFields(), workflows.SourceAttribute.GetName())
-				l.Set = keywordAttr(sa.GetIndexedFields(), workflows.SetAttribute.GetName())
+				l.Source = keywordAttr(sa.GetIndexedFields(), SourceAttribute.GetName())
+				l.Set = keywordAttr(sa.GetIndexedFields(), SetAttribute.GetName())
 			}
 			out = append(out, l)
 			if len(out) == limit {

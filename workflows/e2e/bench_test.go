@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -65,7 +64,7 @@ func BenchmarkHarvest(b *testing.B) {
 		src := oaiSource("bench", p)
 		b.StartTimer()
 		start := time.Now()
-		run, err := f.clients.StartHarvest(f.ctx, src, pipeline.HarvestOptions{})
+		run, err := f.clients.StartHarvest(f.ctx, src, workflows.HarvestOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

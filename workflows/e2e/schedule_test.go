@@ -1,4 +1,4 @@
-package pipeline_test
+package e2e
 
 import (
 	"errors"
@@ -6,17 +6,17 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
-	"github.com/archiefvooronderwijs/avo/internal/pipeline"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 func TestSchedules(t *testing.T) {
 	f := newFixture(t)
 	p := oaitest.New(t, oaitest.Records(5), oaitest.Faults{PageSize: 10})
 	src := oaiSource("sched", p)
-	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 30 * time.Second}); err == nil {
+	if err := f.clients.SetSchedule(f.ctx, src, workflows.ScheduleOptions{Every: 30 * time.Second}); err == nil {
 		t.Error("a schedule every 30s was accepted")
 	}
-	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 6 * time.Hour, Note: "nightly"}); err != nil {
+	if err := f.clients.SetSchedule(f.ctx, src, workflows.ScheduleOptions{Every: 6 * time.Hour, Note: "nightly"}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := f.clients.Schedule(f.ctx, "sched")
@@ -57,7 +57,7 @@ func TestSchedules(t *testing.T) {
 		t.Errorf("schedules %+v", all)
 	}
 	// Creating it again replaces it.
-	if err := f.clients.SetSchedule(f.ctx, src, pipeline.ScheduleOptions{Every: 12 * time.Hour}); err != nil {
+	if err := f.clients.SetSchedule(f.ctx, src, workflows.ScheduleOptions{Every: 12 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if info, err := f.clients.Schedule(f.ctx, "sched"); err != nil || info.Every != 12*time.Hour || info.Paused {
@@ -66,7 +66,7 @@ func TestSchedules(t *testing.T) {
 	if err := f.clients.DeleteSchedule(f.ctx, "sched"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.clients.Schedule(f.ctx, "sched"); !errors.Is(err, pipeline.ErrNotFound) {
+	if _, err := f.clients.Schedule(f.ctx, "sched"); !errors.Is(err, workflows.ErrNotFound) {
 		t.Errorf("after delete: %v", err)
 	}
 }
