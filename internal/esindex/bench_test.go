@@ -39,7 +39,7 @@ func BenchmarkBulk(b *testing.B) {
 	}
 	docs := make([]esindex.Op, 0, n)
 	for _, r := range searchtest.Synthetic(n, 1) {
-		doc, err := json.Marshal(esindex.NewCatalogDoc(r, "s3://bench/records/"+r.ExternalID+".json"))
+		doc, err := json.Marshal(esindex.NewDoc(r, "s3://bench/records/"+r.ExternalID+".json"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,10 +9,12 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
-// CatalogDoc is a record as the catalog index holds it. Field names follow
-// the current Archive for Education index (flat snake_case, with .filter
-// keyword sub-fields in the mapping), so its frontend can move over as is.
-type CatalogDoc struct {
+// Doc is an item as both indices hold it: what the pipeline writes and
+// what search reads, one type for both. Field names follow the current
+// Archive for Education index (flat snake_case, with .filter keyword
+// sub-fields in the mapping), so its frontend can move over as is; code
+// that names a field in a query uses the Field constants below.
+type Doc struct {
 	ExternalID         string        `json:"external_id"`
 	AdministrativeType string        `json:"administrative_type,omitempty"`
 	Title              string        `json:"dc_title"`
@@ -53,12 +55,13 @@ type CatalogDoc struct {
 	DepublishAt        *time.Time    `json:"depublish_at,omitempty"`
 	ExpiryDate         *time.Time    `json:"expiry_date,omitempty"`
 	SourceID           string        `json:"source_id"`
-	Provenance         docProvenance `json:"provenance"`
+	Provenance         DocProvenance `json:"provenance"`
 	Warnings           []string      `json:"validation_warnings,omitempty"`
 	UpdatedAt          time.Time     `json:"updated_at"`
 }
 
-type docProvenance struct {
+// DocProvenance says where an item's document came from.
+type DocProvenance struct {
 	Set            string `json:"set,omitempty"`
 	Format         string `json:"format"`
 	Identifier     string `json:"identifier"`
@@ -70,10 +73,51 @@ type docProvenance struct {
 	MappingVersion string `json:"mapping_version"`
 }
 
-// NewCatalogDoc projects a mapped record; recordURI is where the record
-// itself is kept in S3.
-func NewCatalogDoc(r profile.Record, recordURI string) CatalogDoc {
-	d := CatalogDoc{
+// Names of the fields of Doc that queries use (and sub-fields of the
+// mapping in schemas/elasticsearch/items.json): TestFieldsAreDocFields
+// keeps them and the type in step.
+const (
+	FieldExternalID    = "external_id"
+	FieldType          = "administrative_type"
+	FieldTitle         = "dc_title"
+	FieldSeries        = "dc_titles_serie"
+	FieldAbstract      = "dcterms_abstract"
+	FieldIssued        = "dcterms_issued"
+	FieldIssuedEDTF    = "dcterms_issued_edtf"
+	FieldCreated       = "dcterms_created"
+	FieldDuration      = "duration_seconds"
+	FieldThumbnail     = "thumbnail_path"
+	FieldProvider      = "original_cp"
+	FieldLanguages     = "lom_languages"
+	FieldKeywords      = "lom_keywords"
+	FieldLevelLabels   = "lom_context"
+	FieldDegreeLabels  = "lom_typical_age_range"
+	FieldSubjectLabels = "lom_classification"
+	FieldThemeLabels   = "lom_thema"
+	FieldLevelIDs      = "lom_education_level_ids"
+	FieldDegreeIDs     = "lom_education_degree_ids"
+	FieldSubjectIDs    = "lom_subject_ids"
+	FieldThemeIDs      = "lom_theme_ids"
+	FieldPublishAt     = "publish_at"
+	FieldDepublishAt   = "depublish_at"
+	FieldExpiryDate    = "expiry_date"
+	FieldSource        = "source_id"
+	FieldRecord        = "provenance.record"
+	FieldUpdatedAt     = "updated_at"
+)
+
+// Sub-fields the mapping adds to text fields.
+const (
+	// Exact is accent-folded, not stemmed: it rewards the very words.
+	Exact = ".exact"
+	// Filter is the keyword sub-field that filters and facets use.
+	Filter = ".filter"
+)
+
+// NewDoc projects a mapped record; recordURI is where the record itself is
+// kept in S3.
+func NewDoc(r profile.Record, recordURI string) Doc {
+	d := Doc{
 		ExternalID: r.ExternalID, AdministrativeType: r.Type, Title: r.Title,
 		Series: r.Series, Season: r.Season, Episode: r.Episode, Programme: r.Programme,
 		Abstract: r.Description, DurationSeconds: r.DurationSeconds, Thumbnail: r.Thumbnail,
@@ -85,7 +129,7 @@ func NewCatalogDoc(r profile.Record, recordURI string) CatalogDoc {
 		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
 		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate,
 		SourceID: r.Provenance.Source,
-		Provenance: docProvenance{
+		Provenance: DocProvenance{
 			Set: r.Provenance.Set, Format: r.Provenance.Format, Identifier: r.Provenance.Identifier,
 			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, Raw: r.Provenance.Raw,
 			Record: recordURI, Harvest: r.Provenance.Harvest, MappingVersion: r.Provenance.Mapping,
@@ -171,7 +215,7 @@ func edtfLowerBound(v string) (date, original string) {
 // Project turns a record into its writes: always into the catalog; into
 // the education index when teachers may see it at now, else out of it.
 func Project(r profile.Record, recordURI string, now time.Time) (catalog, education Op, err error) {
-	doc, err := json.Marshal(NewCatalogDoc(r, recordURI))
+	doc, err := json.Marshal(NewDoc(r, recordURI))
 	if err != nil {
 		return Op{}, Op{}, err
 	}

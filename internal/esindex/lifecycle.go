@@ -224,7 +224,7 @@ func (ix Indices) RecordURI(ctx context.Context, id string) (string, error) {
 			} `json:"provenance"`
 		} `json:"_source"`
 	}
-	err := ix.do(ctx, http.MethodGet, "/"+ix.Alias(Catalog)+"/_doc/"+url.PathEscape(id)+"?_source_includes=provenance.record", nil, &doc)
+	err := ix.do(ctx, http.MethodGet, "/"+ix.Alias(Catalog)+"/_doc/"+url.PathEscape(id)+"?_source_includes="+FieldRecord, nil, &doc)
 	if IsStatus(err, http.StatusNotFound) {
 		return "", nil
 	}
@@ -248,14 +248,14 @@ type WindowItem struct {
 func (ix Indices) WindowEdges(ctx context.Context, from, to time.Time, after string, size int) ([]WindowItem, error) {
 	between := map[string]any{"gt": from.UTC().Format(time.RFC3339Nano), "lte": to.UTC().Format(time.RFC3339Nano)}
 	var should []any
-	for _, f := range []string{"publish_at", "depublish_at", "expiry_date"} {
+	for _, f := range []string{FieldPublishAt, FieldDepublishAt, FieldExpiryDate} {
 		should = append(should, map[string]any{"range": map[string]any{f: between}})
 	}
 	body := map[string]any{
 		"query":   map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}},
-		"sort":    []any{map[string]any{"external_id": "asc"}},
+		"sort":    []any{map[string]any{FieldExternalID: "asc"}},
 		"size":    size,
-		"_source": []string{"provenance.record"},
+		"_source": []string{FieldRecord},
 	}
 	if after != "" {
 		body["search_after"] = []string{after}

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
@@ -13,16 +14,20 @@ type obj = map[string]any
 // title first, then keywords and series, then the description. The
 // .exact fields (accent-folded, not stemmed) reward the very words.
 var (
-	phraseFields = []string{"dc_title^20", "dc_title.exact^20", "lom_keywords^10", "dc_titles_serie^10", "dcterms_abstract", "dcterms_abstract.exact"}
-	wordFields   = []string{"dc_title^20", "lom_keywords^10", "dc_titles_serie^10", "dcterms_abstract"}
-	fuzzyFields  = []string{"dc_title^4", "lom_keywords^2", "dc_titles_serie^2"}
+	phraseFields = []string{
+		esindex.FieldTitle + "^20", esindex.FieldTitle + esindex.Exact + "^20", esindex.FieldKeywords + "^10",
+		esindex.FieldSeries + "^10", esindex.FieldAbstract, esindex.FieldAbstract + esindex.Exact,
+	}
+	wordFields  = []string{esindex.FieldTitle + "^20", esindex.FieldKeywords + "^10", esindex.FieldSeries + "^10", esindex.FieldAbstract}
+	fuzzyFields = []string{esindex.FieldTitle + "^4", esindex.FieldKeywords + "^2", esindex.FieldSeries + "^2"}
 )
 
 // sourceFields are what a hit shows.
 var sourceFields = []string{
-	"external_id", "dc_title", "dc_titles_serie", "administrative_type", "original_cp", "dcterms_issued",
-	"dcterms_issued_edtf", "duration_seconds", "thumbnail_path", "dcterms_abstract", "lom_keywords",
-	"lom_context", "lom_typical_age_range", "lom_classification", "lom_thema", "lom_languages", "source_id",
+	esindex.FieldExternalID, esindex.FieldTitle, esindex.FieldSeries, esindex.FieldType, esindex.FieldProvider,
+	esindex.FieldIssued, esindex.FieldIssuedEDTF, esindex.FieldDuration, esindex.FieldThumbnail, esindex.FieldAbstract,
+	esindex.FieldKeywords, esindex.FieldLevelLabels, esindex.FieldDegreeLabels, esindex.FieldSubjectLabels,
+	esindex.FieldThemeLabels, esindex.FieldLanguages, esindex.FieldSource,
 }
 
 // textQuery scores documents on the search text: a phrase (words close
@@ -49,9 +54,9 @@ func wordClauses(text string) []any {
 func scopeFilters(r Request) []any {
 	var out []any
 	if r.Scope == Pupil {
-		out = append(out, obj{"terms": obj{"administrative_type": PupilTypes}})
+		out = append(out, obj{"terms": obj{esindex.FieldType: PupilTypes}})
 		if r.Primary {
-			out = append(out, obj{"terms": obj{"lom_education_level_ids": PrimaryLevels}})
+			out = append(out, obj{"terms": obj{esindex.FieldLevelIDs: PrimaryLevels}})
 		}
 	}
 	return out
@@ -114,7 +119,7 @@ func dateClause(r Request) []any {
 	if r.BroadcastUntil != "" {
 		rng["lte"] = r.BroadcastUntil + "||/" + dateUnit(r.BroadcastUntil)
 	}
-	return []any{obj{"range": obj{"dcterms_issued": rng}}}
+	return []any{obj{"range": obj{esindex.FieldIssued: rng}}}
 }
 
 func dateUnit(d string) string {
@@ -195,8 +200,8 @@ func Body(r Request, vocab *profile.Vocabulary) obj {
 			"pre_tags":        []string{"<mark>"},
 			"post_tags":       []string{"</mark>"},
 			"fields": obj{
-				"dc_title":         obj{"number_of_fragments": 0},
-				"dcterms_abstract": obj{"fragment_size": 160, "number_of_fragments": 2},
+				esindex.FieldTitle:    obj{"number_of_fragments": 0},
+				esindex.FieldAbstract: obj{"fragment_size": 160, "number_of_fragments": 2},
 			},
 		}
 	}
@@ -204,7 +209,7 @@ func Body(r Request, vocab *profile.Vocabulary) obj {
 }
 
 func sortClause(r Request) []any {
-	tie := obj{"external_id": "asc"} // stable order across pages
+	tie := obj{esindex.FieldExternalID: "asc"} // stable order across pages
 	if r.Sort == Relevance {
 		return []any{obj{"_score": "desc"}, tie}
 	}

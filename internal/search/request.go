@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
 
@@ -51,7 +52,7 @@ const (
 	Updated   = "updated"
 )
 
-var sortFields = map[string]string{Broadcast: "dcterms_issued", Created: "dcterms_created", Updated: "updated_at"}
+var sortFields = map[string]string{Broadcast: esindex.FieldIssued, Created: esindex.FieldCreated, Updated: esindex.FieldUpdatedAt}
 
 // Sorts lists the sorts a request may ask for.
 var Sorts = []string{Relevance, Broadcast, Created, Updated}
@@ -84,15 +85,15 @@ type Filter struct {
 
 // Filters are the filters in the order facets are shown.
 var Filters = []Filter{
-	{Name: "type", Field: "administrative_type", Pupil: true},
-	{Name: "level", Field: "lom_education_level_ids", LabelField: "lom_context.filter", Scheme: profile.StructureScheme},
-	{Name: "degree", Field: "lom_education_degree_ids", LabelField: "lom_typical_age_range.filter", Scheme: profile.StructureScheme},
-	{Name: "subject", Field: "lom_subject_ids", LabelField: "lom_classification.filter", Scheme: profile.SubjectScheme},
-	{Name: "theme", Field: "lom_theme_ids", LabelField: "lom_thema.filter", Scheme: profile.ThemeScheme},
-	{Name: "series", Field: "dc_titles_serie.filter", Pupil: true},
-	{Name: "provider", Field: "original_cp.filter", Pupil: true},
-	{Name: "language", Field: "lom_languages"},
-	{Name: "keyword", Field: "lom_keywords.filter", All: true},
+	{Name: "type", Field: esindex.FieldType, Pupil: true},
+	{Name: "level", Field: esindex.FieldLevelIDs, LabelField: esindex.FieldLevelLabels + esindex.Filter, Scheme: profile.StructureScheme},
+	{Name: "degree", Field: esindex.FieldDegreeIDs, LabelField: esindex.FieldDegreeLabels + esindex.Filter, Scheme: profile.StructureScheme},
+	{Name: "subject", Field: esindex.FieldSubjectIDs, LabelField: esindex.FieldSubjectLabels + esindex.Filter, Scheme: profile.SubjectScheme},
+	{Name: "theme", Field: esindex.FieldThemeIDs, LabelField: esindex.FieldThemeLabels + esindex.Filter, Scheme: profile.ThemeScheme},
+	{Name: "series", Field: esindex.FieldSeries + esindex.Filter, Pupil: true},
+	{Name: "provider", Field: esindex.FieldProvider + esindex.Filter, Pupil: true},
+	{Name: "language", Field: esindex.FieldLanguages},
+	{Name: "keyword", Field: esindex.FieldKeywords + esindex.Filter, All: true},
 }
 
 // FilterNamed returns the filter with the name.

@@ -80,43 +80,24 @@ type Response struct {
 	Facets map[string][]Bucket `json:"facets"`
 }
 
-// doc is a document as the index holds it, the fields a hit shows.
-type doc struct {
-	ExternalID string   `json:"external_id"`
-	Title      string   `json:"dc_title"`
-	Series     string   `json:"dc_titles_serie"`
-	Type       string   `json:"administrative_type"`
-	Provider   string   `json:"original_cp"`
-	Issued     string   `json:"dcterms_issued"`
-	IssuedEDTF string   `json:"dcterms_issued_edtf"`
-	Duration   int      `json:"duration_seconds"`
-	Thumbnail  string   `json:"thumbnail_path"`
-	Abstract   string   `json:"dcterms_abstract"`
-	Keywords   []string `json:"lom_keywords"`
-	Context    []string `json:"lom_context"`
-	AgeRange   []string `json:"lom_typical_age_range"`
-	Class      []string `json:"lom_classification"`
-	Thema      []string `json:"lom_thema"`
-	Languages  []string `json:"lom_languages"`
-	Source     string   `json:"source_id"`
-}
-
 type rawHit struct {
 	ID        string              `json:"_id"`
 	Score     *float64            `json:"_score"`
-	Source    doc                 `json:"_source"`
+	Source    esindex.Doc         `json:"_source"`
 	Highlight map[string][]string `json:"highlight"`
 }
 
 // maxDescription bounds the description a hit shows, in characters.
 const maxDescription = 300
 
-func (d doc) hit(full bool) Hit {
+// hitOf is what a hit shows of a document: the full description, or
+// (full false) its beginning.
+func hitOf(d esindex.Doc, full bool) Hit {
 	h := Hit{
-		ID: d.ExternalID, Title: d.Title, Series: d.Series, Type: d.Type, Provider: d.Provider,
-		Broadcast: d.Issued, Duration: d.Duration, Thumbnail: d.Thumbnail, Description: d.Abstract,
-		Keywords: d.Keywords, Languages: d.Languages, Source: d.Source,
-		Levels: dedupe(d.Context), Degrees: dedupe(d.AgeRange), Subjects: dedupe(d.Class), Themes: dedupe(d.Thema),
+		ID: d.ExternalID, Title: d.Title, Series: d.Series, Type: d.AdministrativeType, Provider: d.OriginalCP,
+		Broadcast: d.Issued, Duration: d.DurationSeconds, Thumbnail: d.Thumbnail, Description: d.Abstract,
+		Keywords: d.Keywords, Languages: d.Languages, Source: d.SourceID,
+		Levels: dedupe(d.Context), Degrees: dedupe(d.TypicalAgeRange), Subjects: dedupe(d.Classification), Themes: dedupe(d.ThemeLabels),
 	}
 	if d.IssuedEDTF != "" {
 		h.Broadcast = d.IssuedEDTF
@@ -169,13 +150,13 @@ func (s *Searcher) Search(ctx context.Context, r Request) (*Response, error) {
 	}
 	out := &Response{Total: raw.Hits.Total.Value, Took: raw.Took, From: r.From, Size: r.Size, Hits: make([]Hit, 0, len(raw.Hits.Hits)), Facets: map[string][]Bucket{}}
 	for _, rh := range raw.Hits.Hits {
-		h := rh.Source.hit(false)
+		h := hitOf(rh.Source, false)
 		if rh.Score != nil {
 			h.Score = *rh.Score
 		}
 		if len(rh.Highlight) > 0 {
-			hl := &Highlight{Description: rh.Highlight["dcterms_abstract"]}
-			if t := rh.Highlight["dc_title"]; len(t) > 0 {
+			hl := &Highlight{Description: rh.Highlight[esindex.FieldAbstract]}
+			if t := rh.Highlight[esindex.FieldTitle]; len(t) > 0 {
 				hl.Title = t[0]
 			}
 			h.Highlight = hl
@@ -269,16 +250,16 @@ func (s *Searcher) Item(ctx context.Context, id, scope string) (*Hit, error) {
 		return nil, &RequestError{err}
 	}
 	var raw struct {
-		Source doc `json:"_source"`
+		Source esindex.Doc `json:"_source"`
 	}
 	err := s.do(ctx, http.MethodGet, "_doc/"+url.PathEscape(id)+"?_source_includes="+strings.Join(sourceFields, ","), nil, &raw)
 	if err != nil {
 		return nil, err
 	}
-	if r.Scope == Pupil && !slices.Contains(PupilTypes, raw.Source.Type) {
+	if r.Scope == Pupil && !slices.Contains(PupilTypes, raw.Source.AdministrativeType) {
 		return nil, fmt.Errorf("%w: item %s", ErrNotFound, id)
 	}
-	h := raw.Source.hit(true)
+	h := hitOf(raw.Source, true)
 	return &h, nil
 }
 
@@ -303,7 +284,7 @@ func (s *Searcher) Related(ctx context.Context, id string, r Request) ([]Hit, er
 	}
 	out := make([]Hit, 0, len(raw.Hits.Hits))
 	for _, rh := range raw.Hits.Hits {
-		h := rh.Source.hit(false)
+		h := hitOf(rh.Source, false)
 		if rh.Score != nil {
 			h.Score = *rh.Score
 		}

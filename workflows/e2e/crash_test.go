@@ -73,7 +73,7 @@ func (f *fixture) state(t testing.TB, source string) (docs []string, records []s
 		Hits struct {
 			Hits []struct {
 				ID     string             `json:"_id"`
-				Source esindex.CatalogDoc `json:"_source"`
+				Source esindex.Doc `json:"_source"`
 			} `json:"hits"`
 		} `json:"hits"`
 	}

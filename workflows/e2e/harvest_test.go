@@ -195,7 +195,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 	}
 	defer res.Body.Close()
 	var doc struct {
-		Source esindex.CatalogDoc `json:"_source"`
+		Source esindex.Doc `json:"_source"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
 		t.Fatal(err)
