@@ -11,7 +11,7 @@ SHELL := /bin/bash
 GO       ?= go
 BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/archiefvooronderwijs/avo/main.version=$(VERSION)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
 
 VERSITYGW_VERSION     := v1.8.0
 WORKFLOWCHECK_VERSION := v0.6.0

@@ -2,9 +2,11 @@ package oaipmh
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,14 +28,48 @@ type Set struct {
 	Name string `xml:"setName"`
 }
 
-// Repository is what a Provider serves. Items returns, in a stable order,
-// the items of a format (and set) whose datestamps fall in [from, until],
-// both inclusive and empty when open.
+// Repository is what a Provider serves: a page of a list at a time, so
+// that a repository of any size is served in bounded memory, each call
+// with the request's context.
 type Repository interface {
-	Identify() Identity
-	Formats() []MetadataFormat
-	Sets() []Set
-	Items(prefix, set, from, until string) ([]Record, error)
+	Identify(ctx context.Context) (Identity, error)
+	Formats(ctx context.Context) ([]MetadataFormat, error)
+	Sets(ctx context.Context) ([]Set, error)
+	// List returns, in a stable order, up to q.Limit records of a format
+	// (and set) whose datestamps fall in [From, Until] (both inclusive,
+	// empty when open), starting after q.After.
+	List(ctx context.Context, q ListQuery) (ListPage, error)
+	// Get returns one record; ok is false when the repository has none
+	// with the identifier.
+	Get(ctx context.Context, prefix, identifier string) (rec Record, ok bool, err error)
+}
+
+// ErrBadPosition is what List returns for an After it did not hand out:
+// the client's resumption token is refused.
+var ErrBadPosition = errors.New("not a position of this list")
+
+// ListQuery selects a page of a list.
+type ListQuery struct {
+	Prefix string `json:"p"`
+	Set    string `json:"s,omitempty"`
+	From   string `json:"f,omitempty"`
+	Until  string `json:"u,omitempty"`
+	// After is where the page starts: "" for the first page, else the
+	// previous page's Next. It is the repository's own position (a key,
+	// not an offset), so records that change while a client pages are
+	// neither skipped nor repeated.
+	After string `json:"a,omitempty"`
+	Limit int    `json:"-"`
+}
+
+// ListPage is one page of a list, as a repository gives it.
+type ListPage struct {
+	Records []Record
+	// Next is the position after the last record; "" when the list ends.
+	Next string
+	// Total is the size of the whole list, -1 when the repository cannot
+	// tell cheaply.
+	Total int
 }
 
 // Provider serves a Repository over OAI-PMH 2.0.
@@ -67,13 +103,22 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "Identify":
 		p.identify(w, r)
 	case "ListMetadataFormats":
+		formats, err := p.Repo.Formats(r.Context())
+		if err != nil {
+			p.unavailable(w, err)
+			return
+		}
 		p.respond(w, r, "ListMetadataFormats", func(b *bytes.Buffer) {
-			for _, f := range p.Repo.Formats() {
+			for _, f := range formats {
 				writeXML(b, "metadataFormat", f)
 			}
 		})
 	case "ListSets":
-		sets := p.Repo.Sets()
+		sets, err := p.Repo.Sets(r.Context())
+		if err != nil {
+			p.unavailable(w, err)
+			return
+		}
 		if len(sets) == 0 {
 			p.fail(w, r, &Error{Code: NoSetHierarchy, Message: "this repository has no sets"})
 			return
@@ -95,7 +140,11 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) identify(w http.ResponseWriter, r *http.Request) {
-	id := p.Repo.Identify()
+	id, err := p.Repo.Identify(r.Context())
+	if err != nil {
+		p.unavailable(w, err)
+		return
+	}
 	p.respond(w, r, "Identify", func(b *bytes.Buffer) {
 		write := func(name, v string) {
 			b.WriteString("<" + name + ">")
@@ -114,16 +163,15 @@ func (p *Provider) identify(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// listState is what a resumption token carries: the request and how far it got.
+// listState is what a resumption token carries: the request, where the
+// next page starts, and how many records came before it (the cursor).
 type listState struct {
-	Prefix string `json:"p"`
-	Set    string `json:"s,omitempty"`
-	From   string `json:"f,omitempty"`
-	Until  string `json:"u,omitempty"`
-	Offset int    `json:"o"`
+	ListQuery
+	Cursor int `json:"c,omitempty"`
 }
 
 func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, args url.Values) {
+	ctx := r.Context()
 	var st listState
 	if tok := args.Get("resumptionToken"); tok != "" {
 		if len(args) != 2 {
@@ -131,12 +179,12 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 			return
 		}
 		b, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || json.Unmarshal(b, &st) != nil {
+		if err != nil || json.Unmarshal(b, &st) != nil || st.After == "" {
 			p.fail(w, r, &Error{Code: BadResumptionToken, Message: "unknown resumption token"})
 			return
 		}
 	} else {
-		st = listState{Prefix: args.Get("metadataPrefix"), Set: args.Get("set"), From: args.Get("from"), Until: args.Get("until")}
+		st.ListQuery = ListQuery{Prefix: args.Get("metadataPrefix"), Set: args.Get("set"), From: args.Get("from"), Until: args.Get("until")}
 		if st.Prefix == "" {
 			p.fail(w, r, &Error{Code: BadArgument, Message: "metadataPrefix is required"})
 			return
@@ -147,51 +195,72 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 				return
 			}
 		}
-		if !p.offers(st.Prefix) {
+		ok, err := p.offers(ctx, st.Prefix)
+		if err != nil {
+			p.unavailable(w, err)
+			return
+		}
+		if !ok {
 			p.fail(w, r, &Error{Code: CannotDisseminateFormat, Message: "format " + st.Prefix + " is not offered"})
 			return
 		}
-		if st.Set != "" && len(p.Repo.Sets()) == 0 {
-			p.fail(w, r, &Error{Code: NoSetHierarchy, Message: "this repository has no sets"})
-			return
+		if st.Set != "" {
+			sets, err := p.Repo.Sets(ctx)
+			if err != nil {
+				p.unavailable(w, err)
+				return
+			}
+			if len(sets) == 0 {
+				p.fail(w, r, &Error{Code: NoSetHierarchy, Message: "this repository has no sets"})
+				return
+			}
 		}
 	}
-	items, err := p.Repo.Items(st.Prefix, st.Set, st.From, st.Until)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	q := st.ListQuery
+	q.Limit = p.PageSize
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	page, err := p.Repo.List(ctx, q)
+	if errors.Is(err, ErrBadPosition) {
+		p.fail(w, r, &Error{Code: BadResumptionToken, Message: "unknown resumption token"})
 		return
 	}
-	if len(items) == 0 {
+	if err != nil {
+		p.unavailable(w, err)
+		return
+	}
+	if len(page.Records) == 0 {
+		if st.After != "" {
+			p.fail(w, r, &Error{Code: BadResumptionToken, Message: "resumption token past the end of the list"})
+			return
+		}
 		p.fail(w, r, &Error{Code: NoRecordsMatch, Message: "no records match"})
 		return
 	}
-	if st.Offset > len(items) {
-		p.fail(w, r, &Error{Code: BadResumptionToken, Message: "resumption token past the end of the list"})
-		return
-	}
-	size := p.PageSize
-	if size <= 0 {
-		size = 100
-	}
-	end := min(st.Offset+size, len(items))
 	p.respond(w, r, verb, func(b *bytes.Buffer) {
-		for _, it := range items[st.Offset:end] {
+		for _, it := range page.Records {
 			if verb == "ListIdentifiers" {
 				writeHeader(b, it.Header)
 			} else {
 				writeRecord(b, it)
 			}
 		}
-		if end < len(items) || st.Offset > 0 {
-			next := ""
-			if end < len(items) {
-				n := st
-				n.Offset = end
-				js, _ := json.Marshal(n)
-				next = base64.RawURLEncoding.EncodeToString(js)
-			}
-			fmt.Fprintf(b, `<resumptionToken completeListSize="%d" cursor="%d">%s</resumptionToken>`, len(items), st.Offset, next)
+		if page.Next == "" && st.After == "" {
+			return // the whole list in one response
 		}
+		next := ""
+		if page.Next != "" {
+			n := st
+			n.After, n.Cursor = page.Next, st.Cursor+len(page.Records)
+			js, _ := json.Marshal(n)
+			next = base64.RawURLEncoding.EncodeToString(js)
+		}
+		size := ""
+		if page.Total >= 0 {
+			size = fmt.Sprintf(` completeListSize="%d"`, page.Total)
+		}
+		fmt.Fprintf(b, `<resumptionToken%s cursor="%d">%s</resumptionToken>`, size, st.Cursor, next)
 	})
 }
 
@@ -201,31 +270,45 @@ func (p *Provider) getRecord(w http.ResponseWriter, r *http.Request, args url.Va
 		p.fail(w, r, &Error{Code: BadArgument, Message: "identifier and metadataPrefix are required"})
 		return
 	}
-	if !p.offers(prefix) {
+	ok, err := p.offers(r.Context(), prefix)
+	if err != nil {
+		p.unavailable(w, err)
+		return
+	}
+	if !ok {
 		p.fail(w, r, &Error{Code: CannotDisseminateFormat, Message: "format " + prefix + " is not offered"})
 		return
 	}
-	items, err := p.Repo.Items(prefix, "", "", "")
+	rec, found, err := p.Repo.Get(r.Context(), prefix, id)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		p.unavailable(w, err)
 		return
 	}
-	for _, it := range items {
-		if it.Header.Identifier == id {
-			p.respond(w, r, "GetRecord", func(b *bytes.Buffer) { writeRecord(b, it) })
-			return
-		}
+	if !found {
+		p.fail(w, r, &Error{Code: IDDoesNotExist, Message: "no record " + id})
+		return
 	}
-	p.fail(w, r, &Error{Code: IDDoesNotExist, Message: "no record " + id})
+	p.respond(w, r, "GetRecord", func(b *bytes.Buffer) { writeRecord(b, rec) })
 }
 
-func (p *Provider) offers(prefix string) bool {
-	for _, f := range p.Repo.Formats() {
+// unavailable answers a request the repository could not serve: a 503
+// that harvesters retry, with the reason.
+func (p *Provider) unavailable(w http.ResponseWriter, err error) {
+	w.Header().Set("Retry-After", "10")
+	http.Error(w, "repository unavailable: "+err.Error(), http.StatusServiceUnavailable)
+}
+
+func (p *Provider) offers(ctx context.Context, prefix string) (bool, error) {
+	formats, err := p.Repo.Formats(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, f := range formats {
 		if f.Prefix == prefix {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, verb string, body func(*bytes.Buffer)) {
@@ -264,7 +347,8 @@ func (p *Provider) envelope(b *bytes.Buffer, r *http.Request, verb string) {
 		}
 	}
 	b.WriteString(">")
-	_ = xml.EscapeText(b, []byte(p.Repo.Identify().BaseURL))
+	id, _ := p.Repo.Identify(r.Context()) // without it, the request element names no URL
+	_ = xml.EscapeText(b, []byte(id.BaseURL))
 	b.WriteString("</request>")
 }
 

@@ -100,6 +100,8 @@ func TestProviderErrors(t *testing.T) {
 		{url.Values{"verb": {"ListRecords"}}, BadArgument},
 		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"lido"}}, CannotDisseminateFormat},
 		{url.Values{"verb": {"ListRecords"}, "resumptionToken": {"garbage!"}}, BadResumptionToken},
+		// A well-formed token whose position the repository never gave.
+		{url.Values{"verb": {"ListRecords"}, "resumptionToken": {"eyJwIjoib2FpX2RjIiwiYSI6Im5vdC1hbi1vZmZzZXQifQ"}}, BadResumptionToken},
 		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"2030-01-01"}}, NoRecordsMatch},
 		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"yesterday"}}, BadArgument},
 		{url.Values{"verb": {"GetRecord"}, "metadataPrefix": {"oai_dc"}, "identifier": {"oai:t:99"}}, IDDoesNotExist},
@@ -124,6 +126,54 @@ func TestProviderErrors(t *testing.T) {
 	id, err := c.Identify(ctx)
 	if err != nil || id.Granularity != "YYYY-MM-DDThh:mm:ssZ" {
 		t.Errorf("Identify: %+v, %v", id, err)
+	}
+}
+
+// Each page's token says where the page starts (cursor) and how long the
+// list is; the last page's token is empty.
+func TestProviderTokenCursor(t *testing.T) {
+	c := serve(t, testRepo(10), 4)
+	ctx := context.Background()
+	args := ListArgs{MetadataPrefix: "oai_dc"}
+	var cursors []int
+	for range 5 {
+		p, _, err := c.ListRecords(ctx, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Token.CompleteListSize != 10 {
+			t.Errorf("completeListSize %d, want 10", p.Token.CompleteListSize)
+		}
+		cursors = append(cursors, p.Token.Cursor)
+		if p.Token.Value == "" {
+			break
+		}
+		args = ListArgs{Token: p.Token.Value}
+	}
+	if fmt.Sprint(cursors) != "[0 4 8]" {
+		t.Errorf("cursors %v, want [0 4 8]", cursors)
+	}
+}
+
+// failingRepo is a repository whose storage is down.
+type failingRepo struct{ *StaticRepository }
+
+func (failingRepo) List(context.Context, ListQuery) (ListPage, error) {
+	return ListPage{}, errors.New("index unreachable")
+}
+
+// A repository that cannot answer makes a 503 the harvester retries, never
+// an empty list.
+func TestProviderRepositoryFailure(t *testing.T) {
+	srv := httptest.NewServer(&Provider{Repo: failingRepo{testRepo(3)}})
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "?verb=ListRecords&metadataPrefix=oai_dc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
 

@@ -2,10 +2,12 @@ package oaipmh
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 )
 
 // StaticRepository serves a fixed list of records in one format.
@@ -17,29 +19,63 @@ type StaticRepository struct {
 }
 
 // Identify implements Repository.
-func (s *StaticRepository) Identify() Identity { return s.Identity }
+func (s *StaticRepository) Identify(context.Context) (Identity, error) { return s.Identity, nil }
 
 // Formats implements Repository.
-func (s *StaticRepository) Formats() []MetadataFormat { return []MetadataFormat{s.Format} }
+func (s *StaticRepository) Formats(context.Context) ([]MetadataFormat, error) {
+	return []MetadataFormat{s.Format}, nil
+}
 
 // Sets implements Repository.
-func (s *StaticRepository) Sets() []Set { return s.SetList }
+func (s *StaticRepository) Sets(context.Context) ([]Set, error) { return s.SetList, nil }
 
-// Items implements Repository.
-func (s *StaticRepository) Items(prefix, set, from, until string) ([]Record, error) {
-	if prefix != s.Format.Prefix {
-		return nil, nil
+// List implements Repository; positions are offsets into Records.
+func (s *StaticRepository) List(_ context.Context, q ListQuery) (ListPage, error) {
+	if q.Prefix != s.Format.Prefix {
+		return ListPage{}, nil
 	}
-	var out []Record
+	start := 0
+	if q.After != "" {
+		n, err := strconv.Atoi(q.After)
+		if err != nil || n < 0 {
+			return ListPage{}, fmt.Errorf("%w: %q", ErrBadPosition, q.After)
+		}
+		start = n
+	}
+	var all []Record
 	for _, r := range s.Records {
-		if set != "" && !inSet(r.Header.SetSpecs, set) {
+		if q.Set != "" && !inSet(r.Header.SetSpecs, q.Set) {
 			continue
 		}
-		if InWindow(r.Header.Datestamp, from, until) {
-			out = append(out, r)
+		if InWindow(r.Header.Datestamp, q.From, q.Until) {
+			all = append(all, r)
 		}
 	}
-	return out, nil
+	if start >= len(all) {
+		return ListPage{Total: len(all)}, nil
+	}
+	end := len(all)
+	if q.Limit > 0 {
+		end = min(start+q.Limit, len(all))
+	}
+	page := ListPage{Records: all[start:end], Total: len(all)}
+	if end < len(all) {
+		page.Next = strconv.Itoa(end)
+	}
+	return page, nil
+}
+
+// Get implements Repository.
+func (s *StaticRepository) Get(_ context.Context, prefix, identifier string) (Record, bool, error) {
+	if prefix != s.Format.Prefix {
+		return Record{}, false, nil
+	}
+	for _, r := range s.Records {
+		if r.Header.Identifier == identifier {
+			return r, true, nil
+		}
+	}
+	return Record{}, false, nil
 }
 
 // inSet reports membership, including membership of a sub-set (a:b is in a).
