@@ -1,7 +1,7 @@
 # avo: the Archive for Education metadata pipeline.
 #
 #   make demo   run the whole pipeline once on a local stack (no Docker)
-#   make test   gofmt, go vet, workflowcheck, unit and integration tests on real servers
+#   make test   lint (gofmt, go vet, workflowcheck, layout), unit and integration tests on real servers
 #   make help   everything else
 
 SHELL := /bin/bash
@@ -106,12 +106,15 @@ bench: deps tools build ## benchmarks: parsing, mapping, harvest, bulk indexing 
 	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
 	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 
-lint: $(WORKFLOWCHECK) ## gofmt check, go vet, workflowcheck
+# The layout check: imports run cmd → workflows → activities → mappings →
+# internal → schemas, and no tracked file is over 5 MB.
+lint: $(WORKFLOWCHECK) ## gofmt check, go vet, workflowcheck, import direction and file sizes
 	@mkdir -p .cache
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/workflowcheck ./...
+	$(GO) test -count=1 ./internal/layout
 
 fmt: ## format the Go code
 	gofmt -w $$(git ls-files '*.go')
