@@ -125,7 +125,6 @@ type Status struct {
 	UpdatedAt  time.Time                     `json:"updated_at"`
 }
 
-var a *activities.Harvest
 
 // Harvest harvests one source (and set): a prepare step (Identify, the
 // watermark, the window), then page by page, each page one activity,

@@ -52,8 +52,6 @@ type RebuildResult struct {
 // rebuildPagesPerRun bounds each run's history.
 const rebuildPagesPerRun = 200
 
-var x *activities.Indexing
-
 // Rebuild fills a new index from the mapped records in S3 (never the
 // providers), with refresh off and no replicas; catches up with what
 // changed meanwhile; restores its settings; checks its document count
