@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
-	"github.com/archiefvooronderwijs/avo/mappings"
 
 	"github.com/spf13/cobra"
 
@@ -62,9 +61,9 @@ refused (exit 4).`,
 }
 
 func (a *app) loadSource(id string) (sources.Source, error) {
-	f, err := sources.Load(a.cfg.Sources, mappings.Known)
+	f, err := a.loadSources()
 	if err != nil {
-		return sources.Source{}, usageError{err}
+		return sources.Source{}, err
 	}
 	src, err := f.Get(id)
 	if err != nil {
@@ -78,34 +77,31 @@ func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions
 	if err != nil {
 		return err
 	}
-	c, err := a.connect(ctx, need{temporal: true, s3: true})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	run, err := c.StartHarvest(ctx, src, workflows.HarvestOptions{
-		Set: o.set, From: o.from, Until: o.until, Full: o.full, AllowMassDelete: o.allowMass,
-	})
-	if err != nil {
-		return err
-	}
-	started := map[string]any{"source": src.ID, "sets": run.Sets, "workflow_id": run.GetID(), "run_id": run.GetRunID()}
-	if !o.wait {
-		return a.emit(started, func(w io.Writer) {
-			fmt.Fprintf(w, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
+	return a.with(ctx, need{temporal: true, s3: true}, func(c *clients) error {
+		run, err := c.StartHarvest(ctx, src, workflows.HarvestOptions{
+			Set: o.set, From: o.from, Until: o.until, Full: o.full, AllowMassDelete: o.allowMass,
 		})
-	}
-	if !a.json() {
-		fmt.Fprintf(a.out, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
-	}
-	out := a.follow(ctx, c, run)
-	if err := a.emit([]harvestOutcome{out}, func(w io.Writer) { printOutcomes(w, []harvestOutcome{out}) }); err != nil {
-		return err
-	}
-	if out.Error != "" {
-		return fmt.Errorf("harvest of %s failed: %s", src.ID, out.Error)
-	}
-	return nil
+		if err != nil {
+			return err
+		}
+		started := map[string]any{"source": src.ID, "sets": run.Sets, "workflow_id": run.GetID(), "run_id": run.GetRunID()}
+		if !o.wait {
+			return a.emit(started, func(w io.Writer) {
+				fmt.Fprintf(w, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
+			})
+		}
+		if !a.json() {
+			fmt.Fprintf(a.out, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
+		}
+		out := a.follow(ctx, c, run)
+		if err := a.emit([]harvestOutcome{out}, func(w io.Writer) { printOutcomes(w, []harvestOutcome{out}) }); err != nil {
+			return err
+		}
+		if out.Error != "" {
+			return fmt.Errorf("harvest of %s failed: %s", src.ID, out.Error)
+		}
+		return nil
+	})
 }
 
 func setSuffix(set string) string {
@@ -233,41 +229,38 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 		Short: "Show a harvest's progress, or its report once it ended",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), need{temporal: true, s3: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			sets := []string{set}
-			if set == "" {
-				// A source of several sets: each set's harvest.
-				if src, err := a.loadSource(args[0]); err == nil {
-					sets = workflows.Sets(src)
-				}
-			}
-			var states []*workflows.HarvestState
-			for _, s := range sets {
-				st, err := c.HarvestStatus(cmd.Context(), args[0], s)
-				if err != nil && len(sets) == 1 {
-					return err
-				}
-				if err == nil {
-					states = append(states, st)
-				}
-			}
-			if len(states) == 0 {
-				return fmt.Errorf("%w: %s has never been harvested", workflows.ErrNotFound, args[0])
-			}
-			if len(sets) == 1 {
-				return a.emit(states[0], func(w io.Writer) { printState(w, states[0]) })
-			}
-			return a.emit(states, func(w io.Writer) {
-				for i, st := range states {
-					if i > 0 {
-						fmt.Fprintln(w)
+			return a.with(cmd.Context(), need{temporal: true, s3: true}, func(c *clients) error {
+				sets := []string{set}
+				if set == "" {
+					// A source of several sets: each set's harvest.
+					if src, err := a.loadSource(args[0]); err == nil {
+						sets = workflows.Sets(src)
 					}
-					printState(w, st)
 				}
+				var states []*workflows.HarvestState
+				for _, s := range sets {
+					st, err := c.HarvestStatus(cmd.Context(), args[0], s)
+					if err != nil && len(sets) == 1 {
+						return err
+					}
+					if err == nil {
+						states = append(states, st)
+					}
+				}
+				if len(states) == 0 {
+					return fmt.Errorf("%w: %s has never been harvested", workflows.ErrNotFound, args[0])
+				}
+				if len(sets) == 1 {
+					return a.emit(states[0], func(w io.Writer) { printState(w, states[0]) })
+				}
+				return a.emit(states, func(w io.Writer) {
+					for i, st := range states {
+						if i > 0 {
+							fmt.Fprintln(w)
+						}
+						printState(w, st)
+					}
+				})
 			})
 		},
 	}
@@ -332,18 +325,15 @@ func newHarvestCancelCmd(a *app) *cobra.Command {
 		Short: "Cancel a running harvest (it stops after the current page and writes its report)",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.CancelHarvest(cmd.Context(), args[0], set); err != nil {
-				return err
-			}
-			return a.emit(map[string]string{"workflow_id": workflows.HarvestWorkflowID(args[0], set), "requested": "cancel"},
-				func(w io.Writer) {
-					fmt.Fprintf(w, "cancellation of %s requested\n", workflows.HarvestWorkflowID(args[0], set))
-				})
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				if err := c.CancelHarvest(cmd.Context(), args[0], set); err != nil {
+					return err
+				}
+				return a.emit(map[string]string{"workflow_id": workflows.HarvestWorkflowID(args[0], set), "requested": "cancel"},
+					func(w io.Writer) {
+						fmt.Fprintf(w, "cancellation of %s requested\n", workflows.HarvestWorkflowID(args[0], set))
+					})
+			})
 		},
 	}
 	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
@@ -361,30 +351,27 @@ func newHarvestListCmd(a *app) *cobra.Command {
 			if limit <= 0 {
 				return usagef("--limit must be positive")
 			}
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			rows, err := c.ListHarvests(cmd.Context(), source, limit)
-			if err != nil {
-				return err
-			}
-			return a.emit(rows, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tSTARTED\tENDED\tWORKFLOW")
-				for _, r := range rows {
-					ended := "-"
-					if r.CloseTime != nil {
-						ended = r.CloseTime.Local().Format(time.DateTime)
-					}
-					set := r.Set
-					if set == "" {
-						set = "-"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				rows, err := c.ListHarvests(cmd.Context(), source, limit)
+				if err != nil {
+					return err
 				}
-				tw.Flush()
+				return a.emit(rows, func(w io.Writer) {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tSTARTED\tENDED\tWORKFLOW")
+					for _, r := range rows {
+						ended := "-"
+						if r.CloseTime != nil {
+							ended = r.CloseTime.Local().Format(time.DateTime)
+						}
+						set := r.Set
+						if set == "" {
+							set = "-"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
+					}
+					tw.Flush()
+				})
 			})
 		},
 	}

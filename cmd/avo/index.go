@@ -50,23 +50,20 @@ func newIndexStatusCmd(a *app) *cobra.Command {
 		Short: "Show aliases, physical indices, document counts and rebuilds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
-			if err != nil {
-				return err
-			}
-			// Rebuild progress lives in Temporal; without it the indices
-			// are still shown.
-			if tc, err := workflows.Dial(cmd.Context(), a.cfg.Temporal, a.log); err == nil {
-				c.Client = workflows.NewClient(tc, a.cfg)
-				defer tc.Close()
-			} else {
-				a.log.Warn("rebuilds not shown: Temporal unreachable", "err", err)
-			}
-			st, err := c.indexStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.emit(st, func(w io.Writer) { printIndexStatus(w, st) })
+			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
+				// Rebuild progress lives in Temporal; without it the indices
+				// are still shown.
+				if tc, err := workflows.Dial(cmd.Context(), a.cfg.Temporal, a.log); err == nil {
+					c.Client = workflows.NewClient(tc, a.cfg) // closed by with
+				} else {
+					a.log.Warn("rebuilds not shown: Temporal unreachable", "err", err)
+				}
+				st, err := c.indexStatus(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return a.emit(st, func(w io.Writer) { printIndexStatus(w, st) })
+			})
 		},
 	}
 }
@@ -127,29 +124,26 @@ deleted. A second rebuild of the same index is refused (exit 4).`,
 			if cmd.Flags().Changed("keep") {
 				opts.Keep = &keep
 			}
-			c, err := a.connect(ctx, need{temporal: true, elasticsearch: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			run, err := c.StartRebuild(ctx, args[0], opts)
-			if err != nil {
-				return err
-			}
-			if noWait {
-				return a.emit(map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()}, func(w io.Writer) {
-					fmt.Fprintf(w, "started rebuild of %s: workflow %s\n", c.Indices.Alias(args[0]), run.GetID())
+			return a.with(ctx, need{temporal: true, elasticsearch: true}, func(c *clients) error {
+				run, err := c.StartRebuild(ctx, args[0], opts)
+				if err != nil {
+					return err
+				}
+				if noWait {
+					return a.emit(map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()}, func(w io.Writer) {
+						fmt.Fprintf(w, "started rebuild of %s: workflow %s\n", c.Indices.Alias(args[0]), run.GetID())
+					})
+				}
+				res, err := a.followRebuild(ctx, c, run.GetID(), func() (workflows.RebuildResult, error) {
+					var r workflows.RebuildResult
+					err := run.Get(ctx, &r)
+					return r, err
 				})
-			}
-			res, err := a.followRebuild(ctx, c, run.GetID(), func() (workflows.RebuildResult, error) {
-				var r workflows.RebuildResult
-				err := run.Get(ctx, &r)
-				return r, err
+				if err != nil {
+					return fmt.Errorf("rebuild of %s failed: %w", c.Indices.Alias(args[0]), err)
+				}
+				return a.emit(res, func(w io.Writer) { printRebuild(w, c.Indices.Alias(res.Kind), res) })
 			})
-			if err != nil {
-				return fmt.Errorf("rebuild of %s failed: %w", c.Indices.Alias(args[0]), err)
-			}
-			return a.emit(res, func(w io.Writer) { printRebuild(w, c.Indices.Alias(res.Kind), res) })
 		},
 	}
 	cmd.Flags().IntVar(&tolerance, "tolerance", 0, "documents the new index may differ from S3 by and still be swapped in")
@@ -206,16 +200,14 @@ func newIndexRollbackCmd(a *app) *cobra.Command {
 		Short: "Point the alias back at the previous index",
 		Args:  kindArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
-			if err != nil {
-				return err
-			}
-			from, to, err := c.rollback(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return a.emit(map[string]string{"alias": c.Indices.Alias(args[0]), "from": from, "to": to}, func(w io.Writer) {
-				fmt.Fprintf(w, "%s → %s (was %s)\n", c.Indices.Alias(args[0]), to, from)
+			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
+				from, to, err := c.rollback(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return a.emit(map[string]string{"alias": c.Indices.Alias(args[0]), "from": from, "to": to}, func(w io.Writer) {
+					fmt.Fprintf(w, "%s → %s (was %s)\n", c.Indices.Alias(args[0]), to, from)
+				})
 			})
 		},
 	}
@@ -269,20 +261,18 @@ func newDepublishCmd(a *app) *cobra.Command {
 }
 
 func (a *app) decide(ctx context.Context, id string, d editorial.Decision) error {
-	c, err := a.connect(ctx, need{s3: true, elasticsearch: true})
-	if err != nil {
-		return err
-	}
-	st, err := c.desk().Decide(ctx, id, d)
-	if err != nil {
-		return err
-	}
-	return a.emit(st, func(w io.Writer) {
-		if st.Visible {
-			fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
-		} else {
-			fmt.Fprintf(w, "%s: not visible to teachers: %s\n", st.ID, st.Why)
+	return a.with(ctx, need{s3: true, elasticsearch: true}, func(c *clients) error {
+		st, err := c.desk().Decide(ctx, id, d)
+		if err != nil {
+			return err
 		}
+		return a.emit(st, func(w io.Writer) {
+			if st.Visible {
+				fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
+			} else {
+				fmt.Fprintf(w, "%s: not visible to teachers: %s\n", st.ID, st.Why)
+			}
+		})
 	})
 }
 

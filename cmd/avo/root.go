@@ -171,8 +171,3 @@ func (a *app) interactive() bool {
 	f, ok := a.out.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
-
-// connect opens the clients a command needs.
-func (a *app) connect(ctx context.Context, n need) (*clients, error) {
-	return connect(ctx, a.cfg, a.log, n)
-}

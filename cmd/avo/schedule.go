@@ -34,19 +34,16 @@ the runs of the last interval are made up.`,
 			if err != nil {
 				return err
 			}
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.SetSchedule(cmd.Context(), src, o); err != nil {
-				return err
-			}
-			info, err := c.Schedule(cmd.Context(), src.ID)
-			if err != nil {
-				return err
-			}
-			return a.emit(info, func(w io.Writer) { printSchedules(w, []workflows.ScheduleInfo{*info}) })
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				if err := c.SetSchedule(cmd.Context(), src, o); err != nil {
+					return err
+				}
+				info, err := c.Schedule(cmd.Context(), src.ID)
+				if err != nil {
+					return err
+				}
+				return a.emit(info, func(w io.Writer) { printSchedules(w, []workflows.ScheduleInfo{*info}) })
+			})
 		},
 	}
 	create.Flags().DurationVar(&o.Every, "every", 0, "interval between harvests, like 6h")
@@ -58,16 +55,13 @@ the runs of the last interval are made up.`,
 		Short: "List harvest schedules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			all, err := c.Schedules(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.emit(all, func(w io.Writer) { printSchedules(w, all) })
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				all, err := c.Schedules(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return a.emit(all, func(w io.Writer) { printSchedules(w, all) })
+			})
 		},
 	}
 
@@ -76,16 +70,13 @@ the runs of the last interval are made up.`,
 		c := &cobra.Command{
 			Use: use + " SOURCE", Short: short, Args: exactArgs(1, "SOURCE"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := a.connect(cmd.Context(), need{temporal: true})
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				if err := c.PauseSchedule(cmd.Context(), args[0], paused, note); err != nil {
-					return err
-				}
-				return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "paused": paused}, func(w io.Writer) {
-					fmt.Fprintf(w, "schedule %s %sd\n", workflows.ScheduleID(args[0]), use)
+				return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+					if err := c.PauseSchedule(cmd.Context(), args[0], paused, note); err != nil {
+						return err
+					}
+					return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "paused": paused}, func(w io.Writer) {
+						fmt.Fprintf(w, "schedule %s %sd\n", workflows.ScheduleID(args[0]), use)
+					})
 				})
 			},
 		}
@@ -95,32 +86,26 @@ the runs of the last interval are made up.`,
 	del := &cobra.Command{
 		Use: "delete SOURCE", Short: "Delete the schedule of a source (running harvests go on)", Args: exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.DeleteSchedule(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "deleted": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "schedule %s deleted\n", workflows.ScheduleID(args[0]))
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				if err := c.DeleteSchedule(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "deleted": true}, func(w io.Writer) {
+					fmt.Fprintf(w, "schedule %s deleted\n", workflows.ScheduleID(args[0]))
+				})
 			})
 		},
 	}
 	trigger := &cobra.Command{
 		Use: "trigger SOURCE", Short: "Run a source's scheduled harvest now", Args: exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), need{temporal: true})
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.TriggerSchedule(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "triggered": true}, func(w io.Writer) {
-				fmt.Fprintf(w, "schedule %s triggered\n", workflows.ScheduleID(args[0]))
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				if err := c.TriggerSchedule(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return a.emit(map[string]any{"schedule": workflows.ScheduleID(args[0]), "triggered": true}, func(w io.Writer) {
+					fmt.Fprintf(w, "schedule %s triggered\n", workflows.ScheduleID(args[0]))
+				})
 			})
 		},
 	}

@@ -46,19 +46,17 @@ take URIs or labels. --index education shows what teachers find;
 			if err := req.Validate(); err != nil {
 				return usageError{err}
 			}
-			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
-			if err != nil {
-				return err
-			}
-			res, err := search.Run(cmd.Context(), c.Indices.ES, c.Indices.Alias(index), req)
-			var re *search.RequestError
-			if errors.As(err, &re) {
-				return usageError{err}
-			}
-			if err != nil {
-				return err
-			}
-			return a.emit(res, func(w io.Writer) { printHits(w, req, res, facets) })
+			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
+				res, err := search.Run(cmd.Context(), c.Indices.ES, c.Indices.Alias(index), req)
+				var re *search.RequestError
+				if errors.As(err, &re) {
+					return usageError{err}
+				}
+				if err != nil {
+					return err
+				}
+				return a.emit(res, func(w io.Writer) { printHits(w, req, res, facets) })
+			})
 		},
 	}
 	f := cmd.Flags()

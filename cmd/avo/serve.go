@@ -41,15 +41,13 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 			if !esindex.ValidKind(index) {
 				return usagef("--index %q: want catalog or education", index)
 			}
-			c, err := a.connect(cmd.Context(), need{elasticsearch: true})
-			if err != nil {
-				return err
-			}
-			s, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(index))
-			if err != nil {
-				return err
-			}
-			return a.serve(cmd.Context(), &api.Server{Search: s, Logger: a.log})
+			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
+				s, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(index))
+				if err != nil {
+					return err
+				}
+				return a.serve(cmd.Context(), &api.Server{Search: s, Logger: a.log})
+			})
 		},
 	}
 	cmd.Flags().StringVar(&index, "index", esindex.Education, "index to serve: education or catalog")

@@ -18,23 +18,20 @@ missing, and install the Elasticsearch index templates and indices behind
 their aliases. Running it again changes nothing that is already in place.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), allClients)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.setup(cmd.Context()); err != nil {
-				return err
-			}
-			done := map[string]any{
-				"temporal_namespace": a.cfg.Temporal.Namespace,
-				"s3_bucket":          a.cfg.S3.Bucket,
-				"aliases":            []string{c.Indices.Alias(esindex.Catalog)},
-			}
-			return a.emit(done, func(w io.Writer) {
-				fmt.Fprintf(w, "temporal: search attributes registered in namespace %s\n", a.cfg.Temporal.Namespace)
-				fmt.Fprintf(w, "s3:       bucket %s ready\n", a.cfg.S3.Bucket)
-				fmt.Fprintf(w, "elasticsearch: alias %s ready\n", c.Indices.Alias(esindex.Catalog))
+			return a.with(cmd.Context(), allClients, func(c *clients) error {
+				if err := c.setup(cmd.Context()); err != nil {
+					return err
+				}
+				done := map[string]any{
+					"temporal_namespace": a.cfg.Temporal.Namespace,
+					"s3_bucket":          a.cfg.S3.Bucket,
+					"aliases":            []string{c.Indices.Alias(esindex.Catalog)},
+				}
+				return a.emit(done, func(w io.Writer) {
+					fmt.Fprintf(w, "temporal: search attributes registered in namespace %s\n", a.cfg.Temporal.Namespace)
+					fmt.Fprintf(w, "s3:       bucket %s ready\n", a.cfg.S3.Bucket)
+					fmt.Fprintf(w, "elasticsearch: alias %s ready\n", c.Indices.Alias(esindex.Catalog))
+				})
 			})
 		},
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archiefvooronderwijs/avo/internal/sources"
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 func newSourcesCmd(a *app) *cobra.Command {
@@ -19,9 +18,9 @@ func newSourcesCmd(a *app) *cobra.Command {
 		Short: "List the sources of the sources file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := sources.Load(a.cfg.Sources, mappings.Known)
+			f, err := a.loadSources()
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			return a.emit(f.Sources, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -52,9 +51,9 @@ provider must answer Identify, offer the configured metadata format and
 have the configured sets; a partner bucket must be listable. Exits 1 when
 any source has a problem.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := sources.Load(a.cfg.Sources, mappings.Known)
+			f, err := a.loadSources()
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			todo := f.Sources
 			if len(args) > 0 {
@@ -67,40 +66,38 @@ any source has a problem.`,
 					todo = append(todo, src)
 				}
 			}
-			c, err := a.connect(cmd.Context(), need{})
-			if err != nil {
-				return err
-			}
-			var checks []sources.Check
-			var bad []string
-			for _, src := range todo {
-				ck := c.validate(cmd.Context(), src)
-				checks = append(checks, ck)
-				if !ck.OK {
-					bad = append(bad, ck.Source)
-				}
-			}
-			if err := a.emit(checks, func(w io.Writer) {
-				for _, ck := range checks {
-					mark := "ok"
+			return a.with(cmd.Context(), need{}, func(c *clients) error {
+				var checks []sources.Check
+				var bad []string
+				for _, src := range todo {
+					ck := c.validate(cmd.Context(), src)
+					checks = append(checks, ck)
 					if !ck.OK {
-						mark = "PROBLEM"
-					}
-					fmt.Fprintf(w, "%s: %s\n", ck.Source, mark)
-					for _, f := range ck.Facts {
-						fmt.Fprintf(w, "    %s\n", f)
-					}
-					for _, p := range ck.Problems {
-						fmt.Fprintf(w, "  ! %s\n", p)
+						bad = append(bad, ck.Source)
 					}
 				}
-			}); err != nil {
-				return err
-			}
-			if len(bad) > 0 {
-				return fmt.Errorf("sources with problems: %s", strings.Join(bad, ", "))
-			}
-			return nil
+				if err := a.emit(checks, func(w io.Writer) {
+					for _, ck := range checks {
+						mark := "ok"
+						if !ck.OK {
+							mark = "PROBLEM"
+						}
+						fmt.Fprintf(w, "%s: %s\n", ck.Source, mark)
+						for _, f := range ck.Facts {
+							fmt.Fprintf(w, "    %s\n", f)
+						}
+						for _, p := range ck.Problems {
+							fmt.Fprintf(w, "  ! %s\n", p)
+						}
+					}
+				}); err != nil {
+					return err
+				}
+				if len(bad) > 0 {
+					return fmt.Errorf("sources with problems: %s", strings.Join(bad, ", "))
+				}
+				return nil
+			})
 		},
 	})
 	return cmd

@@ -16,16 +16,13 @@ reach Temporal, S3, Elasticsearch and the providers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.connect(ctx, allClients)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			w := c.newWorker(worker.Options{MaxConcurrentActivityExecutionSize: activities})
-			a.log.Info("worker started", "task_queue", a.cfg.Temporal.TaskQueue, "namespace", a.cfg.Temporal.Namespace)
-			stop := make(chan any)
-			go func() { <-ctx.Done(); close(stop) }()
-			return w.Run(stop)
+			return a.with(ctx, allClients, func(c *clients) error {
+				w := c.newWorker(worker.Options{MaxConcurrentActivityExecutionSize: activities})
+				a.log.Info("worker started", "task_queue", a.cfg.Temporal.TaskQueue, "namespace", a.cfg.Temporal.Namespace)
+				stop := make(chan any)
+				go func() { <-ctx.Done(); close(stop) }()
+				return w.Run(stop)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&activities, "activities", 4, "activities (pages) this worker runs at once")
