@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -41,9 +42,16 @@ func servers(t *testing.T) (*Harvest, *Indexing) {
 		&Indexing{Store: st, Index: ix, Logger: log}
 }
 
-func activityEnv() *testsuite.TestActivityEnvironment {
+// activityEnv runs activities of structs as a worker would (heartbeats,
+// activity info), without a Temporal server.
+func activityEnv(structs ...any) *testsuite.TestActivityEnvironment {
 	var s testsuite.WorkflowTestSuite
-	return s.NewTestActivityEnvironment()
+	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := s.NewTestActivityEnvironment()
+	for _, st := range structs {
+		env.RegisterActivity(st)
+	}
+	return env
 }
 
 func TestToGranularity(t *testing.T) {
@@ -128,7 +136,7 @@ func TestPrepareHarvestWindow(t *testing.T) {
 	h, _ := servers(t)
 	p := oaitest.New(t, oaitest.Records(3), oaitest.Faults{})
 	src := sources.Source{ID: "prep", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: p.URL, MetadataPrefix: "oai_dc"}}
-	env := activityEnv()
+	env := activityEnv(h)
 	prepare := func(in PrepareInput) (PrepareResult, error) {
 		v, err := env.ExecuteActivity(h.PrepareHarvest, in)
 		var out PrepareResult
@@ -167,7 +175,7 @@ func TestPrepareHarvestWindow(t *testing.T) {
 func TestFinishHarvestMovesWatermarkOnlyWhenCompleted(t *testing.T) {
 	h, _ := servers(t)
 	ctx := context.Background()
-	env := activityEnv()
+	env := activityEnv(h)
 	start := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 	failed := bucket.Report{Source: "fin", HarvestID: "h1", Status: bucket.StatusFailed, Error: "provider down",
 		Watermark: "2026-11-03T08:00:00Z", StartedAt: start, FinishedAt: start.Add(time.Minute)}
@@ -225,6 +233,11 @@ func TestSweep(t *testing.T) {
 			}
 		}
 	}
+	for _, kind := range esindex.Kinds {
+		if err := h.Index.Refresh(ctx, kind); err != nil {
+			t.Fatal(err)
+		}
+	}
 	members := strings.Join(ids, "\n")
 	if err := h.Store.PutGzip(ctx, bucket.MembersKey("sw", "a"), []byte(members), "text/plain"); err != nil {
 		t.Fatal(err)
@@ -243,7 +256,7 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := activityEnv()
+	env := activityEnv(h)
 	in := SweepInput{Source: "sw", Set: "a", HarvestID: "h1", Complete: true, OtherSets: []string{"a", "b"}}
 
 	// The run saw 7 of 10: deleting 3 (30%) is refused.

@@ -125,7 +125,6 @@ type Status struct {
 	UpdatedAt  time.Time                     `json:"updated_at"`
 }
 
-
 // Harvest harvests one source (and set): a prepare step (Identify, the
 // watermark, the window), then page by page, each page one activity,
 // continuing as new to keep history bounded, and at the end the sweep

@@ -29,7 +29,10 @@ func rebuildEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.I
 	env.RegisterActivity(x)
 	var calls []string
 	env.OnActivity(x.BeginRebuild, mock.Anything, "catalog").Return(
-		func(context.Context, string) (string, error) { calls = append(calls, "begin"); return "avo-catalog-2", nil })
+		func(context.Context, string) (string, error) {
+			calls = append(calls, "begin")
+			return "avo-catalog-2", nil
+		})
 	env.OnActivity(x.LoadRecords, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.LoadInput) (activities.LoadResult, error) {
 			calls = append(calls, "load "+in.Token)

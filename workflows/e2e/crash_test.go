@@ -72,7 +72,7 @@ func (f *fixture) state(t testing.TB, source string) (docs []string, records []s
 	var out struct {
 		Hits struct {
 			Hits []struct {
-				ID     string             `json:"_id"`
+				ID     string      `json:"_id"`
 				Source esindex.Doc `json:"_source"`
 			} `json:"hits"`
 		} `json:"hits"`

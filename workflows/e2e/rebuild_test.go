@@ -387,7 +387,7 @@ func TestPublishWindows(t *testing.T) {
 	if !inEducation("dm03klim001") || inEducation("dm02belg001") {
 		t.Errorf("after a re-harvest: dm03klim001 %v (want published), dm02belg001 %v (want depublished)", inEducation("dm03klim001"), inEducation("dm02belg001"))
 	}
-	if _, err := f.clients.Decide(f.ctx, "nosuchitem", editorial.Decision{Publish: true}); !errors.Is(err, workflows.ErrNotFound) {
+	if _, err := f.clients.Decide(f.ctx, "nosuchitem", editorial.Decision{Publish: true}); !errors.Is(err, editorial.ErrNotFound) {
 		t.Errorf("publish of an unknown item: %v", err)
 	}
 }
