@@ -72,7 +72,7 @@ dev: deps tools build ## run the local stack, a worker and the sample sources un
 # make fuzz longer (FUZZTIME=10m make fuzz).
 FUZZTIME ?= 5s
 FUZZ_TARGETS := ./internal/oaipmh:FuzzParseList ./internal/turtle:FuzzParse ./internal/rdfio:FuzzRead \
-	./internal/sources:FuzzParse ./mappings:FuzzMap
+	./internal/sources:FuzzParse ./mappings:FuzzMap ./mappings:FuzzDerivedID
 
 fuzz: ## run every fuzz target for FUZZTIME (default 5s)
 	@for t in $(FUZZ_TARGETS); do \

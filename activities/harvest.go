@@ -34,6 +34,10 @@ type Harvest struct {
 	Logger    *slog.Logger
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+	// BeforeRecordDeletes, when set, runs after a page's or a sweep's
+	// deletes reached the indices and before the S3 records go: tests stop
+	// the work there, as a crash would.
+	BeforeRecordDeletes func() error
 }
 
 func (h *Harvest) now() time.Time {

@@ -100,10 +100,54 @@ var (
 	documentEnd      = regexp.MustCompile(`</(?:[A-Za-z_][\w.-]*:)?OAI-PMH>\s*$`)
 )
 
+// getRecordAttempts bounds the tries of one record's GetRecord during
+// salvage; a record that still fails is quarantined and the list goes on.
+const getRecordAttempts = 3
+
+// getRecord fetches one record for salvage, trying a transient failure
+// again after a pause that doubles (from RetryBase, 1s by default).
+func (h *Harvest) getRecord(ctx context.Context, client *oaipmh.Client, in PageInput, id string) (oaipmh.Record, error) {
+	pause := in.RetryBase
+	if pause <= 0 {
+		pause = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		rec, err := client.GetRecord(ctx, id, in.Source.OAI.MetadataPrefix)
+		if err == nil || attempt == getRecordAttempts || errors.Is(err, oaipmh.ErrMalformedResponse) || permanentOAI(err) || ctx.Err() != nil {
+			return rec, err
+		}
+		activity.RecordHeartbeat(ctx, in.Page)
+		if err := sleep(ctx, pause); err != nil {
+			return rec, err
+		}
+		pause *= 2
+	}
+}
+
+// permanentOAI reports an OAI-PMH or HTTP error that asking again cannot
+// cure.
+func permanentOAI(err error) bool {
+	var oe *oaipmh.Error
+	var he *oaipmh.HTTPError
+	return errors.As(err, &oe) && oe.Permanent() || errors.As(err, &he) && he.Permanent()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // salvage takes an unparsable page apart without a parser: the
 // identifiers in its headers are fetched one at a time with GetRecord, and
 // its resumption token, when the page is complete, continues the list. A
-// record that fails even alone is quarantined with the reason.
+// record that fails even alone (unparsable, unknown to GetRecord, or
+// failing again and again) is quarantined with the reason.
 func (h *Harvest) salvage(ctx context.Context, client *oaipmh.Client, in PageInput, w *pageWriter, res *PageResult, sink *rawSink, cause error) error {
 	body, err := sink.contents()
 	if err != nil {
@@ -122,6 +166,10 @@ func (h *Harvest) salvage(ctx context.Context, client *oaipmh.Client, in PageInp
 	ids := headerIdentifier.FindAllSubmatch(body, -1)
 	h.log().Warn("salvaging an unparsable page record by record", "source", in.Source.ID, "page", in.Page,
 		"identifiers", len(ids), "cause", cause.Error())
+	var delay time.Duration
+	if in.Source.OAI != nil {
+		delay = time.Duration(in.Source.OAI.Delay)
+	}
 	for i, m := range ids {
 		id := strings.TrimSpace(string(m[2]))
 		if strings.Contains(string(m[1]), `status="deleted"`) {
@@ -130,16 +178,30 @@ func (h *Harvest) salvage(ctx context.Context, client *oaipmh.Client, in PageInp
 			}
 			continue
 		}
-		rec, err := client.GetRecord(ctx, id, in.Source.OAI.MetadataPrefix)
+		if i > 0 && delay > 0 {
+			if err := sleep(ctx, delay); err != nil {
+				return err
+			}
+		}
+		rec, err := h.getRecord(ctx, client, in, id)
 		var it rawItem
+		var oe *oaipmh.Error
 		switch {
 		case err == nil:
 			it = oaiItem(rec)
 			it.identifier = id
 		case errors.Is(err, oaipmh.ErrMalformedResponse):
 			it = rawItem{identifier: id, problem: fmt.Errorf("unparsable, alone as well as in its page: %w", err)}
-		default:
+		case errors.As(err, &oe) && oe.Code == oaipmh.IDDoesNotExist:
+			it = rawItem{identifier: id, problem: fmt.Errorf("the page lists it but GetRecord does not know it: %w", err)}
+		case permanentOAI(err):
+			// The provider refuses the request itself (a format it no
+			// longer offers): no record of the run would fare better.
 			return classifyOAI(in, err)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			it = rawItem{identifier: id, problem: fmt.Errorf("GetRecord kept failing (%d attempts): %w", getRecordAttempts, err)}
 		}
 		if err := w.add(ctx, it); err != nil {
 			return err

@@ -41,9 +41,14 @@ type pageWriter struct {
 	catalog, education *esindex.Writer
 	puts               errgroup.Group
 
+	// deletes are the records the source deleted on this page.
+	deletes deletions
+
 	mu   sync.Mutex
 	res  *PageResult
 	done map[string]bool // identifiers already taken on this page
+	// claims maps the PIDs of the page's records to their identifiers.
+	claims map[string]string
 	seen []string        // for the sweep: "+id" present, "-id" deleted
 	n    int             // items taken, numbering quarantine entries
 }
@@ -58,7 +63,8 @@ func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResu
 		_, _ = catalog.Close(ctx)
 		return nil, err
 	}
-	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: catalog, education: education, res: res, done: map[string]bool{}}
+	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: catalog, education: education, res: res, done: map[string]bool{}, claims: map[string]string{},
+		deletes: deletions{h: h, source: in.Source.ID}}
 	w.puts.SetLimit(recordWriters)
 	return w, nil
 }
@@ -94,17 +100,8 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		if err := w.puts.Wait(); err != nil {
 			return err
 		}
-		id, err := w.h.deleteRecord(ctx, recKey)
-		if err != nil {
+		if err := w.deletes.add(ctx, it.identifier, w.catalog, w.education); err != nil {
 			return err
-		}
-		if id != "" {
-			if err := w.catalog.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
-				return err
-			}
-			if err := w.education.Add(ctx, esindex.Op{ID: id, Ref: it.identifier}); err != nil {
-				return err
-			}
 		}
 		w.count(func(c *bucket.Counts) { c.Deleted++ })
 		w.note("-" + it.identifier)
@@ -127,12 +124,62 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	if len(problems) > 0 {
 		return w.quarantine(ctx, seq, it, "invalid", problems, nil)
 	}
-	if len(rec.Warnings) > 0 {
-		w.count(func(c *bucket.Counts) { c.Warnings++ })
+	if other := w.claim(rec.ExternalID, it.identifier); other != "" {
+		return w.quarantine(ctx, seq, it, "duplicate-pid", fmt.Errorf(
+			"PID %s is also claimed by record %s of this page: two records of source %s are never merged into one document",
+			rec.ExternalID, other, w.in.Source.ID), nil)
 	}
-	// What editors decided about the item outlives its re-harvest.
-	w.puts.Go(func() error { return w.h.store(ctx, rec, recKey, w.now, w.catalog, w.education) })
+	w.puts.Go(func() error {
+		source, identifier, err := w.h.claimant(ctx, rec.ExternalID, w.in.Source.ID, it.identifier)
+		if err != nil {
+			return err
+		}
+		if identifier != "" {
+			return w.quarantine(ctx, seq, it, "duplicate-pid", fmt.Errorf(
+				"PID %s is already the document of record %s of source %s: a second record never replaces it",
+				rec.ExternalID, identifier, source), nil)
+		}
+		if len(rec.Warnings) > 0 {
+			w.count(func(c *bucket.Counts) { c.Warnings++ })
+		}
+		// What editors decided about the item outlives its re-harvest.
+		return w.h.store(ctx, rec, recKey, w.now, w.catalog, w.education)
+	})
 	return nil
+}
+
+// claim notes that identifier's record claims a PID on this page, and
+// returns the identifier of another record that claimed it first.
+func (w *pageWriter) claim(pid, identifier string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if other, ok := w.claims[pid]; ok && other != identifier {
+		return other
+	}
+	w.claims[pid] = identifier
+	return ""
+}
+
+// claimant returns the other source record whose document the catalog
+// holds under pid, if S3 still holds that record; "" when the PID is free
+// or the record's own. A document whose record is gone does not hold the
+// PID: its record was deleted and the delete has not reached the index.
+func (h *Harvest) claimant(ctx context.Context, pid, source, identifier string) (string, string, error) {
+	src, id, found, err := h.Index.Holder(ctx, pid)
+	if err != nil || !found || (src == source && id == identifier) {
+		return "", "", err
+	}
+	if src == "" || id == "" {
+		return "", "", nil // a document not written by a harvest (a test's, an import)
+	}
+	_, err = h.Store.Head(ctx, bucket.RecordKey(src, id))
+	if s3store.IsNotFound(err) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return src, id, nil
 }
 
 // store writes a mapped record, with the editors' decisions on it, to S3
@@ -182,6 +229,9 @@ func (w *pageWriter) note(line string) {
 // nothing); a document Elasticsearch refuses is quarantined.
 func (w *pageWriter) finish(ctx context.Context) error {
 	perr := w.puts.Wait()
+	if perr == nil {
+		perr = w.deletes.orphanDocs(ctx, w.catalog, w.education)
+	}
 	out, err := w.catalog.Close(ctx)
 	eout, eerr := w.education.Close(ctx)
 	if perr != nil {
@@ -205,6 +255,10 @@ func (w *pageWriter) finish(ctx context.Context) error {
 		if err := w.quarantine(ctx, w.n+i, it, "index-rejected", cause, rej.Doc); err != nil {
 			return err
 		}
+	}
+	// Every index write holds: the deleted records may leave S3.
+	if err := w.deletes.removeRecords(ctx); err != nil {
+		return err
 	}
 	w.res.Counts.Indexed = out.Indexed
 	w.res.Counts.Visible = eout.Indexed
@@ -237,19 +291,6 @@ func mapRecord(format string, raw []byte, o mappings.Origin) (rec profile.Record
 		return rec, nil, errors.New("the record has no metadata")
 	}
 	return mappings.Map(format, raw, o)
-}
-
-// deleteRecord removes a record kept in S3 and returns its external id, or
-// "" when avo never had it.
-func (h *Harvest) deleteRecord(ctx context.Context, key string) (string, error) {
-	var rec profile.Record
-	if err := h.Store.GetJSON(ctx, key, &rec); err != nil {
-		if s3store.IsNotFound(err) {
-			return "", nil
-		}
-		return "", err
-	}
-	return rec.ExternalID, h.Store.Delete(ctx, key)
 }
 
 // maxQuarantinedRaw bounds the raw bytes copied into an entry; the whole

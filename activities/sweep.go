@@ -95,16 +95,13 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 			_, _ = idx.Close(ctx)
 			return out, err
 		}
+		dels := deletions{h: h, source: in.Source}
 		for i, id := range gone {
 			if kept[id] {
 				out.KeptInOtherSets++
 				continue
 			}
-			ext, err := h.deleteRecord(ctx, bucket.RecordKey(in.Source, id))
-			if err == nil && ext != "" {
-				err = errors.Join(idx.Add(ctx, esindex.Op{ID: ext, Ref: id}), edu.Add(ctx, esindex.Op{ID: ext, Ref: id}))
-			}
-			if err != nil {
+			if err := dels.add(ctx, id, idx, edu); err != nil {
 				_, _ = idx.Close(ctx)
 				_, _ = edu.Close(ctx)
 				return out, err
@@ -114,13 +111,17 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 				activity.RecordHeartbeat(ctx, i)
 			}
 		}
-		res, err := idx.Close(ctx)
+		err = dels.orphanDocs(ctx, idx, edu)
+		res, cerr := idx.Close(ctx)
 		eres, eerr := edu.Close(ctx)
-		if err = errors.Join(err, eerr); err != nil {
+		if err = errors.Join(err, cerr, eerr); err != nil {
 			return out, err
 		}
 		if n := res.Retryable + len(res.Rejected) + eres.Retryable + len(eres.Rejected); n > 0 {
 			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, setLabel(in.Set), n, res.RetryableReason+eres.RetryableReason)
+		}
+		if err := dels.removeRecords(ctx); err != nil {
+			return out, err
 		}
 		h.log().Info("swept records the source no longer has", "source", in.Source, "set", in.Set, "removed", out.Removed, "kept_in_other_sets", out.KeptInOtherSets)
 	}

@@ -57,6 +57,37 @@ func TestOAIDCFieldByField(t *testing.T) {
 	}
 }
 
+// Derived ids are one to one: identifiers that differ only in punctuation
+// stay apart, and long ones stay within Elasticsearch's limit.
+func TestDerivedIDIsInjective(t *testing.T) {
+	seen := map[string]string{}
+	for _, in := range []string{"src:oai:x:odd/1", "src:oai:x:odd-1", "src:oai:x:odd.1", "src:oai:x:odd_1", "src:oai:x:odd__1",
+		"src:oai:x:odd_2d1", "src:oai:x:odd 1", "src:oai:x:ödd1", "src:oai:x:odd1", "src_:oai:x:odd1", "src:_oai:x:odd1"} {
+		id := DerivedID(in)
+		if !profile.ValidExternalID(id) {
+			t.Errorf("%q → %q is no valid id", in, id)
+		}
+		if other, ok := seen[id]; ok {
+			t.Errorf("%q and %q both become %q", in, other, id)
+		}
+		seen[id] = in
+	}
+	long := strings.Repeat("a/", 400)
+	a, b := DerivedID(long+"1"), DerivedID(long+"2")
+	if len(a) > 512 || a == b || !profile.ValidExternalID(a) {
+		t.Errorf("long identifiers: %d bytes, distinct %v", len(a), a != b)
+	}
+}
+
+func FuzzDerivedID(f *testing.F) {
+	f.Add("a:b/c", "a:b-c")
+	f.Fuzz(func(t *testing.T, x, y string) {
+		if x != y && len(x) < 150 && len(y) < 150 && DerivedID(x) == DerivedID(y) {
+			t.Errorf("%q and %q both become %q", x, y, DerivedID(x))
+		}
+	})
+}
+
 func TestOAIDCWithoutPIDUsesSourceIdentifier(t *testing.T) {
 	raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">
 	  <dc:title>  Een   titel
@@ -69,7 +100,7 @@ func TestOAIDCWithoutPIDUsesSourceIdentifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ExternalID != "src_oai_x_1" {
+	if r.ExternalID != "src_3aoai_3ax_3a1" {
 		t.Errorf("external id = %q, want one derived from source and OAI identifier", r.ExternalID)
 	}
 	if r.Title != "Een titel over twee regels" {

@@ -1,6 +1,7 @@
 package mappings
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"strings"
@@ -92,8 +93,8 @@ func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 var licenceCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]*(-[A-Z0-9_]+)+$`)
 
 // pickExternalID takes the first dc:identifier that is an archive PID; a
-// record without one is identified by its source and OAI identifier, so it
-// is still unique and stable across harvests.
+// record without one is identified by its source and OAI identifier
+// (DerivedID), so it is still unique and stable across harvests.
 func pickExternalID(identifiers []string, o Origin) string {
 	for _, id := range identifiers {
 		if profile.ValidExternalID(id) {
@@ -103,12 +104,46 @@ func pickExternalID(identifiers []string, o Origin) string {
 	if o.Identifier == "" {
 		return ""
 	}
-	return sanitiseID(o.Source + "_" + o.Identifier)
+	return DerivedID(o.Source + ":" + o.Identifier)
 }
 
-var nonIDChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+// maxIDBytes bounds a document id (Elasticsearch refuses more than 512).
+const maxIDBytes = 512
 
-func sanitiseID(s string) string { return strings.Trim(nonIDChars.ReplaceAllString(s, "_"), "_") }
+// DerivedID turns any identifier into a document id of [A-Za-z0-9_], one
+// to one: letters and digits stay, "_" becomes "__" and every other byte
+// "_" and its two lower-case hex digits, so "odd/1", "odd-1" and "odd.1"
+// stay three ids ("odd_2f1", "odd_2d1", "odd_2e1"). An id that would
+// exceed 512 bytes keeps its first part and ends in "_g" and the SHA-256
+// of the whole identifier ("g" is no hex digit: it cannot be an escape).
+func DerivedID(s string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case c == '_':
+			b.WriteString("__")
+		default:
+			b.WriteByte('_')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	if b.Len() <= maxIDBytes {
+		return b.String()
+	}
+	sum := sha256.Sum256([]byte(s))
+	tail := "_g" + fmt.Sprintf("%x", sum)
+	head := b.String()[:maxIDBytes-len(tail)]
+	// Do not cut an escape in two.
+	if i := strings.LastIndexByte(head, '_'); i >= len(head)-2 {
+		head = head[:i]
+	}
+	return head + tail
+}
 
 func appendAgent(list []profile.Agent, role, name string) []profile.Agent {
 	name = clean(name)

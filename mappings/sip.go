@@ -99,8 +99,8 @@ func MapSIP(raw []byte, o Origin) (profile.Record, error) {
 }
 
 // sipExternalID takes an archive PID among the identifiers, else the
-// package's own identifier made safe (uuid-… becomes uuid_…), else the
-// source's identifier of the record.
+// package's own identifier made safe (DerivedID: uuid-… becomes uuid_2d…),
+// else the source's identifier of the record.
 func sipExternalID(ids []string, o Origin) string {
 	for _, id := range ids {
 		if profile.ValidExternalID(id) {
@@ -108,7 +108,7 @@ func sipExternalID(ids []string, o Origin) string {
 		}
 	}
 	if len(ids) > 0 {
-		return sanitiseID(ids[0])
+		return DerivedID(ids[0])
 	}
 	return pickExternalID(nil, o)
 }

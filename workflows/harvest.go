@@ -334,7 +334,11 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 	}
 	if p := in.Prepared; p != nil {
 		rep.From, rep.Until, rep.Granularity = p.From, p.Until, p.Granularity
-		if in.Source.Kind == sources.KindOAIPMH {
+		// Only a run that covered everything from the watermark (or from
+		// the beginning) to the present may move it: a window of the
+		// operator's that starts later or ends earlier would make the next
+		// incremental run skip what lies outside it.
+		if in.Source.Kind == sources.KindOAIPMH && p.Until == "" && (p.FromWatermark || p.From == "") {
 			rep.Watermark = in.ResponseDate
 		}
 	}

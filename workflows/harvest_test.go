@@ -178,3 +178,43 @@ func TestWorkflowID(t *testing.T) {
 }
 
 func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }
+
+// Only a run from the watermark (or the beginning) to the present moves
+// the watermark.
+func TestWatermarkMovesOnlyForRunsToThePresent(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		prep activities.PrepareResult
+		want string
+	}{
+		{"complete", activities.PrepareResult{Complete: true}, "2026-11-01T00:00:00Z"},
+		{"from the watermark", activities.PrepareResult{From: "2026-10-01T00:00:00Z", FromWatermark: true}, "2026-11-01T00:00:00Z"},
+		{"manual from", activities.PrepareResult{From: "2026-10-15T00:00:00Z"}, ""},
+		{"until", activities.PrepareResult{From: "2026-10-01T00:00:00Z", FromWatermark: true, Until: "2026-10-20T00:00:00Z"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+			env := s.NewTestWorkflowEnvironment()
+			h := &activities.Harvest{}
+			env.RegisterActivity(h)
+			c.prep.Granularity = activities.SecondsGranularity
+			env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(c.prep, nil)
+			var seen []activities.PageInput
+			pages(env, h, 1, &seen)
+			var report bucket.Report
+			env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, r bucket.Report) (activities.FinishResult, error) {
+					report = r
+					return activities.FinishResult{ReportKey: "k"}, nil
+				})
+			env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			if report.Watermark != c.want {
+				t.Errorf("watermark %q, want %q", report.Watermark, c.want)
+			}
+		})
+	}
+}

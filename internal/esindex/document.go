@@ -103,6 +103,7 @@ const (
 	FieldExpiryDate    = "expiry_date"
 	FieldSource        = "source_id"
 	FieldRecord        = "provenance.record"
+	FieldIdentifier    = "provenance.identifier"
 	FieldUpdatedAt     = "updated_at"
 )
 

@@ -17,7 +17,7 @@ var fields = map[string][]string{
 	FieldProvider: {Filter}, FieldLanguages: nil, FieldKeywords: {Filter}, FieldLevelLabels: {Filter},
 	FieldDegreeLabels: {Filter}, FieldSubjectLabels: {Filter}, FieldThemeLabels: {Filter}, FieldLevelIDs: nil,
 	FieldDegreeIDs: nil, FieldSubjectIDs: nil, FieldThemeIDs: nil, FieldPublishAt: nil, FieldDepublishAt: nil,
-	FieldExpiryDate: nil, FieldSource: nil, FieldRecord: nil, FieldUpdatedAt: nil,
+	FieldExpiryDate: nil, FieldSource: nil, FieldRecord: nil, FieldIdentifier: nil, FieldUpdatedAt: nil,
 }
 
 // docPaths lists the JSON paths of a Go type: "a", "a.b".

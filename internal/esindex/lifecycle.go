@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -280,4 +281,62 @@ func (ix Indices) WindowEdges(ctx context.Context, from, to time.Time, after str
 		out = append(out, WindowItem{ID: h.ID, RecordURI: h.Source.Provenance.Record})
 	}
 	return out, nil
+}
+
+// IDsOf returns the ids of the documents, in either index, of a source's
+// records with these source identifiers: what a deletion must remove when
+// S3 no longer says (a run stopped between its index and S3 writes).
+func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for chunk := range slices.Chunk(identifiers, 500) {
+		body := map[string]any{
+			"query": map[string]any{"bool": map[string]any{"filter": []any{
+				map[string]any{"term": map[string]any{FieldSource: source}},
+				map[string]any{"terms": map[string]any{FieldIdentifier: chunk}},
+			}}},
+			"size":    2 * len(chunk), // a document in each index
+			"_source": false,
+		}
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					ID string `json:"_id"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		path := "/" + ix.Alias(Catalog) + "," + ix.Alias(Education) + "/_search?ignore_unavailable=true"
+		if err := ix.do(ctx, http.MethodPost, path, body, &res); err != nil {
+			return nil, fmt.Errorf("documents of %s records: %w", source, err)
+		}
+		for _, h := range res.Hits.Hits {
+			if !seen[h.ID] {
+				seen[h.ID] = true
+				out = append(out, h.ID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Holder names the source record whose document the catalog holds under
+// id; found is false when it holds none.
+func (ix Indices) Holder(ctx context.Context, id string) (source, identifier string, found bool, err error) {
+	var doc struct {
+		Source struct {
+			SourceID   string `json:"source_id"`
+			Provenance struct {
+				Identifier string `json:"identifier"`
+			} `json:"provenance"`
+		} `json:"_source"`
+	}
+	path := "/" + ix.Alias(Catalog) + "/_doc/" + url.PathEscape(id) + "?_source_includes=" + FieldSource + "," + FieldIdentifier
+	err = ix.do(ctx, http.MethodGet, path, nil, &doc)
+	if IsStatus(err, http.StatusNotFound) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("holder of %s: %w", id, err)
+	}
+	return doc.Source.SourceID, doc.Source.Provenance.Identifier, true, nil
 }

@@ -102,6 +102,11 @@ func (c *Client) List(ctx context.Context, verb string, a ListArgs, raw io.Write
 		}
 		var err error
 		info, rep, err = Read(body, fn)
+		if raw != nil && errors.Is(err, ErrMalformedResponse) {
+			// The parser stopped where the page broke; raw keeps the whole
+			// response, for salvage and for whoever looks into it.
+			_, _ = io.Copy(io.Discard, body)
+		}
 		return err
 	})
 	return info, rep, err

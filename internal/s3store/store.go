@@ -159,6 +159,16 @@ func (s *Store) Get(ctx context.Context, key string, limit int64) (Object, error
 	return Object{Body: b, ETag: aws.ToString(out.ETag)}, nil
 }
 
+// Head reads an object's ETag without its body; IsNotFound tells a
+// missing object.
+func (s *Store) Head(ctx context.Context, key string) (string, error) {
+	out, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.Bucket, Key: &key})
+	if err != nil {
+		return "", fmt.Errorf("s3: head %s: %w", s.URI(key), err)
+	}
+	return aws.ToString(out.ETag), nil
+}
+
 // GetGzip reads an object written by PutGzip.
 func (s *Store) GetGzip(ctx context.Context, key string) ([]byte, error) {
 	obj, err := s.Get(ctx, key, 0)

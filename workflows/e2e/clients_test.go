@@ -55,10 +55,14 @@ func (c *clients) setup(ctx context.Context) error {
 	return errors.Join(c.Client.Setup(ctx), c.Store.EnsureBucket(ctx), c.Indices.Setup(ctx, esindex.Kinds...))
 }
 
-func (c *clients) NewWorker(opts sdkworker.Options) sdkworker.Worker {
-	return workflows.NewWorker(c.Temporal, c.TaskQueue, opts,
-		&activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.Config.S3, UserAgent: "avo-test", Logger: c.Logger},
-		&activities.Indexing{Store: c.Store, Index: c.Indices, Logger: c.Logger})
+// NewWorker returns a worker on the clients; adjust, when set, changes the
+// harvest activities (test hooks).
+func (c *clients) NewWorker(opts sdkworker.Options, adjust func(*activities.Harvest)) sdkworker.Worker {
+	h := &activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.Config.S3, UserAgent: "avo-test", Logger: c.Logger}
+	if adjust != nil {
+		adjust(h)
+	}
+	return workflows.NewWorker(c.Temporal, c.TaskQueue, opts, h, &activities.Indexing{Store: c.Store, Index: c.Indices, Logger: c.Logger})
 }
 
 func (c *clients) Decide(ctx context.Context, id string, d editorial.Decision) (*editorial.ItemState, error) {

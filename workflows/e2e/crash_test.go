@@ -35,7 +35,7 @@ func helperWorker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := c.NewWorker(sdkworker.Options{}).Run(make(chan any)); err != nil {
+	if err := c.NewWorker(sdkworker.Options{}, nil).Run(make(chan any)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

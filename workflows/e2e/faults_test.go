@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +293,98 @@ func TestFullHarvestSweepsAndGuardsMassDeletes(t *testing.T) {
 	}
 	if n := f.count(t); n != 13 {
 		t.Errorf("%d documents, want 13", n)
+	}
+}
+
+// A harvest of a window the operator chose leaves the watermark where it
+// was: the next incremental harvest still starts there and misses nothing
+// that changed in between.
+func TestManualWindowKeepsWatermark(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(10), oaitest.Faults{PageSize: 4})
+	src := oaiSource("window", p)
+	f.harvest(t, src, fast)
+	var before bucket.Watermark
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.WatermarkKey("window", ""), &before); err != nil {
+		t.Fatal(err)
+	}
+	// A record changes after the first harvest, before the manual one.
+	time.Sleep(1100 * time.Millisecond)
+	p.Repo.Records[3].Header.Datestamp = time.Now().UTC().Format("2006-01-02T15:04:05Z")
+	time.Sleep(1100 * time.Millisecond)
+	past := with(fast, func(o *workflows.HarvestOptions) { o.From, o.Until = "2026-01-01T00:00:00Z", "2026-01-01T00:02:00Z" })
+	if res := f.harvest(t, src, past); res.Counts.Records != 2 {
+		t.Fatalf("manual window harvested %d records, want 2", res.Counts.Records)
+	}
+	var after bucket.Watermark
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.WatermarkKey("window", ""), &after); err != nil || after != before {
+		t.Errorf("a manual window moved the watermark from %+v to %+v (%v)", before, after, err)
+	}
+	if res := f.harvest(t, src, fast); res.Counts.Records != 1 {
+		t.Errorf("the incremental harvest after the manual one saw %d records, want the 1 that changed", res.Counts.Records)
+	}
+	var last bucket.Watermark
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.WatermarkKey("window", ""), &last); err != nil || last.ResponseDate <= before.ResponseDate {
+		t.Errorf("an incremental harvest did not move the watermark: %+v (%v)", last, err)
+	}
+}
+
+// A page of real size (about 150 KB, 60 records) with one malformed
+// record: the whole response is kept, salvage finds every identifier and
+// the token in it, the bad record is quarantined and the list goes on.
+func TestSalvageOfALargePage(t *testing.T) {
+	f := newFixture(t)
+	recs := oaitest.Records(70)
+	text := strings.Repeat("Een lange beschrijving van een fragment over fietsen in de stad. ", 36)
+	for i := range recs {
+		recs[i].Metadata = bytes.Replace(recs[i].Metadata, []byte("<dc:type>"), []byte("<dc:description>"+text+"</dc:description><dc:type>"), 1)
+	}
+	p := oaitest.New(t, recs, oaitest.Faults{PageSize: 60, BrokenRecord: "oai:test:45", BrokenAlone: true})
+	res := f.harvest(t, oaiSource("bigpage", p), fast)
+	if res.Counts.Records != 70 || res.Counts.Salvaged != 60 || res.Counts.Indexed != 69 || res.Counts.Quarantined != 1 || res.Counts.Pages != 2 {
+		t.Errorf("counts %+v: want 70 records over 2 pages, the first 60 salvaged, 69 indexed, 1 quarantined", res.Counts)
+	}
+	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "bigpage"})
+	if err != nil || len(q) != 1 || q[0].Identifier != "oai:test:45" || q[0].Kind != "unreadable" {
+		t.Fatalf("quarantine %+v, %v", q, err)
+	}
+	raw, err := f.clients.Store.GetGzip(f.ctx, strings.TrimPrefix(q[0].RawPage, f.clients.Store.URI("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 100_000 || !bytes.Contains(raw, []byte("</OAI-PMH>")) {
+		t.Errorf("the raw page kept %d bytes, not the whole response", len(raw))
+	}
+}
+
+// During salvage a record GetRecord does not know, and one it keeps
+// failing for, are quarantined with the reason; the run goes on.
+func TestSalvageQuarantinesWhatGetRecordCannotGive(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(12), oaitest.Faults{PageSize: 4, BrokenRecord: "oai:test:6",
+		MissingRecord: "oai:test:7", UnavailableRecord: "oai:test:8"})
+	res := f.harvest(t, oaiSource("salvage", p), fast)
+	if res.Counts.Records != 12 || res.Counts.Indexed != 10 || res.Counts.Quarantined != 2 || res.Counts.Salvaged != 4 {
+		t.Errorf("counts %+v: want 12 records, 10 indexed, 2 quarantined, 4 salvaged", res.Counts)
+	}
+	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "salvage"})
+	if err != nil || len(q) != 2 {
+		t.Fatalf("quarantine %+v, %v", q, err)
+	}
+	why := map[string]string{}
+	for _, e := range q {
+		why[e.Identifier] = strings.Join(e.Errors, " ")
+	}
+	if !strings.Contains(why["oai:test:7"], "idDoesNotExist") || !strings.Contains(why["oai:test:8"], "3 attempts") {
+		t.Errorf("reasons %v", why)
+	}
+	n := 0
+	for _, r := range p.Requests() {
+		if strings.HasPrefix(r, "GetRecord") && strings.HasSuffix(r, "identifier=oai:test:8") {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d GetRecord requests for the failing record, want 3", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/mappings"
 
@@ -42,9 +43,23 @@ type fixture struct {
 
 // newFixture runs the pipeline on real servers: an in-process Temporal
 // server, the test Elasticsearch node and versitygw, and a worker.
-func newFixture(t testing.TB) *fixture { return newFixtureWorker(t, true) }
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, fixtureOptions{}) }
 
 func newFixtureWorker(t testing.TB, worker bool) *fixture {
+	return newFixtureWith(t, fixtureOptions{noWorker: !worker})
+}
+
+// fixtureOptions change what the fixture's worker sees and does.
+type fixtureOptions struct {
+	noWorker bool
+	// workerES turns the Elasticsearch URL into the one the worker uses
+	// (a proxy that misbehaves); the test itself sees the real node.
+	workerES func(url string) string
+	// harvest adjusts the worker's harvest activities (test hooks).
+	harvest func(*activities.Harvest)
+}
+
+func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -62,8 +77,17 @@ func newFixtureWorker(t testing.TB, worker bool) *fixture {
 	if err := c.setup(ctx); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	if worker {
-		w := c.NewWorker(sdkworker.Options{})
+	if !o.noWorker {
+		wc := c
+		if o.workerES != nil {
+			wcfg := cfg
+			wcfg.Elasticsearch.URLs = []string{o.workerES(cfg.Elasticsearch.URLs[0])}
+			if wc, err = connect(ctx, wcfg, log); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(wc.Close)
+		}
+		w := wc.NewWorker(sdkworker.Options{}, o.harvest)
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}

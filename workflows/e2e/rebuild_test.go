@@ -240,7 +240,7 @@ func TestRebuildCatchesUpWithWritesMeanwhile(t *testing.T) {
 	f := newFixtureWorker(t, false)
 	oai, _ := f.demoSources(t)
 	// A worker just for the harvest, stopped before the activities below.
-	w := f.clients.NewWorker(sdkworker.Options{})
+	w := f.clients.NewWorker(sdkworker.Options{}, nil)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,8 +37,15 @@ type Faults struct {
 	// Truncate cuts these list responses in half.
 	Truncate []int
 	// BrokenRecord makes one record's metadata malformed in every list
-	// response (an unclosed element); GetRecord serves it whole.
+	// response (an unclosed element); GetRecord serves it whole, unless
+	// BrokenAlone.
 	BrokenRecord string
+	BrokenAlone  bool
+	// MissingRecord is a record the lists name but GetRecord does not know
+	// (idDoesNotExist), as a provider whose index lags behind answers.
+	MissingRecord string
+	// UnavailableRecord is a record GetRecord always answers 503 for.
+	UnavailableRecord string
 	// ControlChars puts forbidden characters into every title.
 	ControlChars bool
 	// ExpireTokenAfterPage refuses, once, the token issued with that page
@@ -171,6 +178,16 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := p.Faults
 	p.mu.Unlock()
 
+	if verb == "GetRecord" {
+		switch id := r.Form.Get("identifier"); {
+		case id != "" && id == f.MissingRecord:
+			p.serveError(w, r, oaipmh.IDDoesNotExist, "no record "+id)
+			return
+		case id != "" && id == f.UnavailableRecord:
+			http.Error(w, "backend unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	if n > 0 {
 		if in(f.Unavailable, n) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
@@ -215,6 +232,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := rec.Body.Bytes()
 	if n > 0 {
 		body = p.mangle(body, n, verb, f)
+	} else if verb == "GetRecord" && f.BrokenAlone && r.Form.Get("identifier") == f.BrokenRecord {
+		body = breakRecord(body, f.BrokenRecord)
 	} else if verb == "GetRecord" && f.ControlChars {
 		body = bytes.ReplaceAll(body, []byte("<dc:title>"), []byte("<dc:title>\x0b\x1f"))
 	}
@@ -239,16 +258,21 @@ func (p *Provider) mangle(body []byte, n int, verb string, f Faults) []byte {
 		body = bytes.ReplaceAll(body, []byte("<dc:title>"), []byte("<dc:title>\x0b\x1f"))
 	}
 	if f.BrokenRecord != "" && verb == "ListRecords" {
-		// The broken record's title loses its end tag: the page is
-		// complete but not well-formed.
-		if i := bytes.Index(body, []byte("<identifier>"+f.BrokenRecord+"</identifier>")); i >= 0 {
-			if j := bytes.Index(body[i:], []byte("</dc:title>")); j >= 0 {
-				body = append(body[:i+j:i+j], body[i+j+len("</dc:title>"):]...)
-			}
-		}
+		body = breakRecord(body, f.BrokenRecord)
 	}
 	if in(f.Truncate, n) {
 		body = body[:len(body)/2]
+	}
+	return body
+}
+
+// breakRecord takes the end tag of a record's title away: the response is
+// complete but not well-formed.
+func breakRecord(body []byte, identifier string) []byte {
+	if i := bytes.Index(body, []byte("<identifier>"+identifier+"</identifier>")); i >= 0 {
+		if j := bytes.Index(body[i:], []byte("</dc:title>")); j >= 0 {
+			body = append(body[:i+j:i+j], body[i+j+len("</dc:title>"):]...)
+		}
 	}
 	return body
 }

@@ -1,0 +1,86 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+)
+
+// deletions removes records a source no longer has, in the one order that
+// survives a retry or a crash: from both indices first, and from S3 only
+// once the indices confirmed it. Until then the S3 record is what tells a
+// retry which documents to delete. A record S3 no longer holds (a run that
+// stopped after its S3 deletes but before the indices heard, under older
+// code, or a record never kept) is looked up in the indices by its source
+// identifier, so whatever the state a retry leaves no document behind.
+type deletions struct {
+	h      *Harvest
+	source string
+	// keys are the S3 records to delete once the indices confirmed.
+	keys []string
+	// orphans are source identifiers S3 holds no record of.
+	orphans []string
+}
+
+// add queues the deletion of a source record's documents.
+func (d *deletions) add(ctx context.Context, identifier string, catalog, education *esindex.Writer) error {
+	key := bucket.RecordKey(d.source, identifier)
+	var rec profile.Record
+	err := d.h.Store.GetJSON(ctx, key, &rec)
+	if s3store.IsNotFound(err) {
+		d.orphans = append(d.orphans, identifier)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.keys = append(d.keys, key)
+	return deleteDocs(ctx, rec.ExternalID, identifier, catalog, education)
+}
+
+// orphanDocs queues the deletion of the documents of records S3 held no
+// record of: call it before the writers close.
+func (d *deletions) orphanDocs(ctx context.Context, catalog, education *esindex.Writer) error {
+	if len(d.orphans) == 0 {
+		return nil
+	}
+	ids, err := d.h.Index.IDsOf(ctx, d.source, d.orphans)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := deleteDocs(ctx, id, id, catalog, education); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeRecords deletes the S3 records, once the indices confirmed every
+// delete.
+func (d *deletions) removeRecords(ctx context.Context) error {
+	if len(d.keys) == 0 {
+		return nil
+	}
+	if d.h.BeforeRecordDeletes != nil {
+		if err := d.h.BeforeRecordDeletes(); err != nil {
+			return err
+		}
+	}
+	for _, key := range d.keys {
+		if err := d.h.Store.Delete(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteDocs(ctx context.Context, id, ref string, catalog, education *esindex.Writer) error {
+	if err := catalog.Add(ctx, esindex.Op{ID: id, Ref: ref}); err != nil {
+		return err
+	}
+	return education.Add(ctx, esindex.Op{ID: id, Ref: ref})
+}
