@@ -49,8 +49,8 @@ type pageWriter struct {
 	done map[string]bool // identifiers already taken on this page
 	// claims maps the PIDs of the page's records to their identifiers.
 	claims map[string]string
-	seen []string        // for the sweep: "+id" present, "-id" deleted
-	n    int             // items taken, numbering quarantine entries
+	seen   []string // for the sweep: "+id" present, "-id" deleted
+	n      int      // items taken, numbering quarantine entries
 }
 
 func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResult) (*pageWriter, error) {
