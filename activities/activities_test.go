@@ -298,3 +298,48 @@ func TestSweep(t *testing.T) {
 func mappingOrigin() mappings.Origin {
 	return mappings.Origin{Source: "t", Identifier: "oai:t:1", Raw: "s3://x/raw#oai:t:1", Harvest: "h", Now: time.Now()}
 }
+
+// The count check compares the new index with what S3 says it can hold:
+// documents refused (and quarantined) are expected to be missing, any
+// other difference stops the rebuild.
+func TestFinishRebuildCountCheck(t *testing.T) {
+	_, x := servers(t)
+	ctx := context.Background()
+	env := activityEnv(x)
+	v, err := env.ExecuteActivity(x.BeginRebuild, esindex.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index string
+	if err := v.Get(&index); err != nil {
+		t.Fatal(err)
+	}
+	w, err := x.Index.IndexWriter(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(ctx, esindex.Op{ID: "a1", Doc: []byte(`{"external_id":"a1","dc_title":"t","source_id":"s"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := w.Close(ctx); err != nil || out.Indexed != 1 {
+		t.Fatalf("load: %+v, %v", out, err)
+	}
+	in := FinishRebuildInput{Kind: esindex.Catalog, Index: index, Expected: 2}
+	_, err = env.ExecuteActivity(x.FinishRebuild, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrCountMismatch || !strings.Contains(err.Error(), "holds 1 documents where S3 says 2") {
+		t.Fatalf("a missing document: %v", err)
+	}
+	// The missing one was refused by Elasticsearch: the check expects that.
+	if err := x.Store.Put(ctx, bucket.RebuildRejectedPrefix(index)+"a2", nil, "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	v, err = env.ExecuteActivity(x.FinishRebuild, in)
+	var res FinishRebuildResult
+	if err == nil {
+		err = v.Get(&res)
+	}
+	if err != nil || res.Docs != 1 || res.Expected != 1 || res.Refused != 1 {
+		t.Errorf("with the refused document: %+v, %v", res, err)
+	}
+}

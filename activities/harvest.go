@@ -31,7 +31,10 @@ type Harvest struct {
 	// S3 is avo's own S3 configuration; partner buckets inherit its endpoint.
 	S3        config.S3
 	UserAgent string
-	Logger    *slog.Logger
+	// SourcesFile is the sources file, read when a scheduled harvest
+	// starts, so that it runs with the source's settings of that moment.
+	SourcesFile string
+	Logger      *slog.Logger
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 	// BeforeRecordDeletes, when set, runs after a page's or a sweep's

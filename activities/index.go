@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -223,6 +224,10 @@ func (x *Indexing) quarantine(ctx context.Context, index string, rej esindex.Rej
 	if err := x.Store.PutJSON(ctx, key, e); err != nil {
 		return err
 	}
+	// The count check expects the document to be missing.
+	if err := x.Store.Put(ctx, bucket.RebuildRejectedPrefix(index)+url.PathEscape(rej.ID), nil, "text/plain"); err != nil {
+		return err
+	}
 	x.log().Warn("record quarantined", "index", index, "id", rej.ID, "record", rej.Ref, "kind", e.Kind, "reason", reason)
 	return nil
 }
@@ -394,11 +399,14 @@ type FinishRebuildInput struct {
 type FinishRebuildResult struct {
 	Docs     int `json:"docs"`
 	Expected int `json:"expected"`
+	// Refused documents were quarantined; the index cannot hold them.
+	Refused int `json:"refused"`
 }
 
 // FinishRebuild restores the index's serving settings and compares its
-// documents with what S3 says it must hold. A difference beyond the
-// tolerance stops the rebuild before the swap.
+// documents with what S3 says it must hold: the records it can index,
+// less those Elasticsearch refused (quarantined, each counted once). A
+// difference beyond the tolerance stops the rebuild before the swap.
 func (x *Indexing) FinishRebuild(ctx context.Context, in FinishRebuildInput) (FinishRebuildResult, error) {
 	if err := x.Index.FinishBuild(ctx, in.Kind, in.Index); err != nil {
 		return FinishRebuildResult{}, err
@@ -407,10 +415,14 @@ func (x *Indexing) FinishRebuild(ctx context.Context, in FinishRebuildInput) (Fi
 	if err != nil {
 		return FinishRebuildResult{}, err
 	}
-	res := FinishRebuildResult{Docs: docs, Expected: in.Expected}
-	if diff := docs - in.Expected; diff > in.Tolerance || -diff > in.Tolerance {
-		msg := fmt.Sprintf("index %s holds %d documents where S3 says %d: a difference of %d, over the tolerance of %d; the alias was not moved",
-			in.Index, docs, in.Expected, diff, in.Tolerance)
+	refused, err := x.Store.List(ctx, bucket.RebuildRejectedPrefix(in.Index))
+	if err != nil {
+		return FinishRebuildResult{}, err
+	}
+	res := FinishRebuildResult{Docs: docs, Expected: in.Expected - len(refused), Refused: len(refused)}
+	if diff := docs - res.Expected; diff > in.Tolerance || -diff > in.Tolerance {
+		msg := fmt.Sprintf("index %s holds %d documents where S3 says %d (%d indexable records, %d refused and quarantined): a difference of %d, over the tolerance of %d; the alias was not moved",
+			in.Index, docs, res.Expected, in.Expected, len(refused), diff, in.Tolerance)
 		return res, temporal.NewNonRetryableApplicationError(msg, ErrCountMismatch, nil)
 	}
 	return res, nil

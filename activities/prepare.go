@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/mappings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -121,4 +122,27 @@ func ToGranularity(v, granularity string, until bool) (string, error) {
 		t = t.Add(24*time.Hour - time.Second)
 	}
 	return t.Format("2006-01-02T15:04:05Z"), nil
+}
+
+// ErrUnknownSource is the error type of a harvest of a source the sources
+// file no longer has.
+const ErrUnknownSource = "UnknownSource"
+
+// LoadSource reads a source's settings from the sources file as they are
+// now: a schedule names its source, and every run it starts harvests with
+// the settings of the moment it fires.
+func (h *Harvest) LoadSource(_ context.Context, id string) (sources.Source, error) {
+	if h.SourcesFile == "" {
+		err := fmt.Errorf("source %s: this worker has no sources file configured (sources)", id)
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, err)
+	}
+	f, err := sources.Load(h.SourcesFile, mappings.Known)
+	if err != nil {
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadSourcesFile", err)
+	}
+	src, err := f.Get(id)
+	if err != nil {
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, err)
+	}
+	return src, nil
 }

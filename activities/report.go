@@ -16,7 +16,7 @@ type FinishResult struct {
 // FinishHarvest makes the run's writes visible to search and writes its
 // report, whatever the run's outcome.
 func (h *Harvest) FinishHarvest(ctx context.Context, r bucket.Report) (FinishResult, error) {
-	if r.Status == bucket.StatusCompleted {
+	if bucket.Finished(r.Status) {
 		for _, kind := range esindex.Kinds {
 			if err := h.Index.Refresh(ctx, kind); err != nil {
 				return FinishResult{}, err
@@ -26,7 +26,7 @@ func (h *Harvest) FinishHarvest(ctx context.Context, r bucket.Report) (FinishRes
 	if !r.FinishedAt.IsZero() && !r.StartedAt.IsZero() {
 		r.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
 	}
-	if r.Status == bucket.StatusCompleted && r.Watermark != "" {
+	if bucket.Finished(r.Status) && r.Watermark != "" {
 		wm := bucket.Watermark{ResponseDate: r.Watermark, Granularity: r.Granularity, HarvestID: r.HarvestID, CompletedAt: r.FinishedAt}
 		if err := h.Store.PutJSON(ctx, bucket.WatermarkKey(r.Source, r.Set), wm); err != nil {
 			return FinishResult{}, err

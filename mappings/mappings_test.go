@@ -88,6 +88,36 @@ func FuzzDerivedID(f *testing.F) {
 	})
 }
 
+// DSpace lists its accession and availability time stamps before the issue
+// date: a 1979 recording stays 1979.
+func TestOAIDCIssuedDateOfSeveral(t *testing.T) {
+	for _, c := range []struct {
+		dates []string
+		want  string
+	}{
+		{[]string{"2022-03-01T10:15:30Z", "2022-03-01T10:15:30Z", "1979"}, "1979"},
+		{[]string{"1980", "1979-05"}, "1979-05"},
+		{[]string{"2021-06-01T08:00:00Z", "2020-01-01T00:00:00Z"}, "2020-01-01T00:00:00Z"},
+		{[]string{"19XX", "1958"}, "19XX"},
+		{[]string{"1990/1995", "1992"}, "1990/1995"},
+		{[]string{"gisteren", "1979"}, "1979"},
+	} {
+		var b strings.Builder
+		for _, d := range c.dates {
+			b.WriteString("<dc:date>" + d + "</dc:date>")
+		}
+		raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">` +
+			`<dc:title>Opname</dc:title>` + b.String() + `</oai_dc:dc>`)
+		r, err := MapOAIDC(raw, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Issued != c.want {
+			t.Errorf("dates %v: issued %q, want %q", c.dates, r.Issued, c.want)
+		}
+	}
+}
+
 func TestOAIDCWithoutPIDUsesSourceIdentifier(t *testing.T) {
 	raw := []byte(`<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">
 	  <dc:title>  Een   titel

@@ -27,7 +27,7 @@ func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 		return profile.Record{}, fmt.Errorf("not an oai_dc record: root element is {%s}%s, want {%s}dc", root.Name.Space, root.Name.Local, nsOAIDC)
 	}
 	r := profile.Record{Provenance: o.provenance("oai_dc")}
-	var identifiers, descriptions []string
+	var identifiers, descriptions, dates []string
 	for _, c := range root.Children {
 		if c.Name.Space != nsDC {
 			continue
@@ -54,12 +54,10 @@ func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 		case "subject":
 			r.PartnerKeywords = appendUnique(r.PartnerKeywords, v)
 		case "date":
-			if r.Issued == "" {
-				if profile.ValidDate(v) {
-					r.Issued = v
-				} else {
-					r.Warnings = append(r.Warnings, fmt.Sprintf("dc:date %q is not an ISO 8601 / EDTF date; left out", v))
-				}
+			if profile.ValidDate(v) {
+				dates = append(dates, v)
+			} else {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("dc:date %q is not an ISO 8601 / EDTF date; left out", v))
 			}
 		case "type":
 			if t := normaliseType(v); t != "" && r.Type == "" {
@@ -80,6 +78,7 @@ func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 		}
 	}
 	r.Description = strings.Join(descriptions, "\n\n")
+	r.Issued = issuedDate(dates)
 	r.ExternalID = pickExternalID(identifiers, o)
 	for _, id := range identifiers {
 		if id != r.ExternalID {
@@ -87,6 +86,43 @@ func MapOAIDC(raw []byte, o Origin) (profile.Record, error) {
 		}
 	}
 	return r, nil
+}
+
+// issuedDate chooses, among a record's dc:date values, the date the work
+// is from. Repositories list several: DSpace gives its accession and
+// availability time stamps (date and time of day) before the issue date
+// ("2022-03-01T10:15:30Z", "2022-03-01T10:15:30Z", "1979"). The rule: a
+// date without a time of day beats a time stamp, and of those left the
+// earliest wins (a work is older than its entry in a repository).
+func issuedDate(dates []string) string {
+	best := ""
+	for _, d := range dates {
+		if best == "" || betterIssued(d, best) {
+			best = d
+		}
+	}
+	return best
+}
+
+func betterIssued(d, than string) bool {
+	if stampD, stampThan := hasTimeOfDay(d), hasTimeOfDay(than); stampD != stampThan {
+		return !stampD
+	}
+	return dateKey(d) < dateKey(than)
+}
+
+func hasTimeOfDay(d string) bool { return strings.ContainsAny(d, "T ") && !strings.Contains(d, "/") }
+
+// dateKey orders EDTF dates by their earliest moment: the start of an
+// interval, unspecified digits as zeros, without qualifiers.
+func dateKey(d string) string {
+	if a, b, ok := strings.Cut(d, "/"); ok {
+		d = a
+		if a == "" || a == ".." {
+			d = b
+		}
+	}
+	return strings.ReplaceAll(strings.TrimRight(d, "?~%"), "X", "0")
 }
 
 // licenceCode matches archive licence codes such as VIAA-ONDERWIJS.

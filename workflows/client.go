@@ -109,8 +109,9 @@ func hostname() string {
 
 // SearchAttributes are the custom search attributes avo's workflows set.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	SourceAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	SetAttribute.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SourceAttribute.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SetAttribute.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	OutcomeAttribute.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // Setup prepares Temporal for avo, idempotently: the search attributes

@@ -59,10 +59,13 @@ func (r *HarvestRun) Result(ctx context.Context) (HarvestResult, error) {
 	}
 	var res SourceResult
 	err := r.Get(ctx, &res)
-	var total HarvestResult
+	total := HarvestResult{Status: bucket.StatusCompleted}
 	for _, s := range res.Sets {
 		total.Counts.Add(s.Result.Counts)
 		total.Seconds += s.Result.Seconds
+		if s.Result.Status == bucket.StatusCompletedWithRejections {
+			total.Status = s.Result.Status
+		}
 	}
 	return total, err
 }
@@ -184,25 +187,49 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 }
 
 // CancelHarvest asks a running harvest to stop; it writes a report saying so.
-func (c *Client) CancelHarvest(ctx context.Context, source, set string) error {
+// Without a set it stops the harvest of the whole source: the run of its
+// sets in turn when one is under way (each set's run then stops and
+// reports), else the harvest of the whole repository. It returns the
+// workflow it asked.
+func (c *Client) CancelHarvest(ctx context.Context, source, set string) (string, error) {
 	id := HarvestWorkflowID(source, set)
-	err := c.Temporal.CancelWorkflow(ctx, id, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return fmt.Errorf("%w: no running harvest of %s (workflow %s)", ErrNotFound, source, id)
+	if set == "" && c.running(ctx, SourceWorkflowID(source)) {
+		id = SourceWorkflowID(source)
 	}
-	return err
+	if !c.running(ctx, id) {
+		return id, fmt.Errorf("%w: no running harvest of %s%s (workflow %s)", ErrNotFound, source, setLabel(set), id)
+	}
+	if err := c.Temporal.CancelWorkflow(ctx, id, ""); err != nil {
+		return id, fmt.Errorf("cancel %s: %w", id, err)
+	}
+	return id, nil
+}
+
+// running reports whether the newest run of a workflow id is running.
+func (c *Client) running(ctx context.Context, id string) bool {
+	d, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+func setLabel(set string) string {
+	if set == "" {
+		return ""
+	}
+	return " set " + set
 }
 
 // HarvestListing is one row of `avo harvest list`.
 type HarvestListing struct {
-	WorkflowID string     `json:"workflow_id"`
-	RunID      string     `json:"run_id"`
-	Source     string     `json:"source"`
-	Set        string     `json:"set,omitempty"`
-	Status     string     `json:"status"`
-	StartTime  time.Time  `json:"start_time"`
-	CloseTime  *time.Time `json:"close_time,omitempty"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Source     string `json:"source"`
+	Set        string `json:"set,omitempty"`
+	Status     string `json:"status"`
+	// Outcome is how the harvest ended (completed, completed_with_rejections,
+	// failed, cancelled); empty while it runs.
+	Outcome   string     `json:"outcome,omitempty"`
+	StartTime time.Time  `json:"start_time"`
+	CloseTime *time.Time `json:"close_time,omitempty"`
 }
 
 // ListHarvests lists harvest runs, newest first, optionally of one source.
@@ -232,6 +259,7 @@ func (c *Client) ListHarvests(ctx context.Context, source string, limit int) ([]
 			if sa := e.GetSearchAttributes(); sa != nil {
 				l.Source = keywordAttr(sa.GetIndexedFields(), SourceAttribute.GetName())
 				l.Set = keywordAttr(sa.GetIndexedFields(), SetAttribute.GetName())
+				l.Outcome = keywordAttr(sa.GetIndexedFields(), OutcomeAttribute.GetName())
 			}
 			out = append(out, l)
 			if len(out) == limit {

@@ -47,9 +47,10 @@ func (c *Client) SetSchedule(ctx context.Context, src sources.Source, o Schedule
 		return fmt.Errorf("a harvest schedule runs at most every minute, not every %s", o.Every)
 	}
 	action := &client.ScheduleWorkflowAction{
-		ID:                    SourceWorkflowID(src.ID),
-		Workflow:              HarvestSource,
-		Args:                  []any{SourceInput{Source: src}},
+		ID:       SourceWorkflowID(src.ID),
+		Workflow: HarvestSource,
+		// The source by name: each run reads its settings when it starts.
+		Args:                  []any{SourceInput{SourceID: src.ID}},
 		TaskQueue:             c.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SourceAttribute.ValueSet(src.ID)),
 	}

@@ -26,6 +26,8 @@ const StatusQuery = "status"
 var (
 	SourceAttribute = temporal.NewSearchAttributeKeyKeyword("AvoSource")
 	SetAttribute    = temporal.NewSearchAttributeKeyKeyword("AvoSet")
+	// OutcomeAttribute is how a harvest ended (bucket.Status...).
+	OutcomeAttribute = temporal.NewSearchAttributeKeyKeyword("AvoOutcome")
 )
 
 // HarvestWorkflowID is the business key of a harvest of one set: Temporal
@@ -103,6 +105,9 @@ type HarvestInput struct {
 
 // HarvestResult is the outcome of a finished harvest.
 type HarvestResult struct {
+	// Status is completed, or completed_with_rejections when Elasticsearch
+	// refused documents (a run that failed returns its error instead).
+	Status    string        `json:"status"`
 	Counts    bucket.Counts `json:"counts"`
 	ReportKey string        `json:"report_key"`
 	Seconds   float64       `json:"seconds"`
@@ -317,8 +322,14 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 	case runErr != nil:
 		status = bucket.StatusFailed
 		errText = runErr.Error()
+	case in.Counts.IndexRejected > 0:
+		status = bucket.StatusCompletedWithRejections
 	}
 	st.State = status
+	// Operators find runs by outcome (avo harvest list, the Web UI).
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(status)); err != nil {
+		return HarvestResult{}, err
+	}
 	// A cancelled workflow's context refuses new activities; the report
 	// goes out on a context that is not cancelled.
 	rctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -353,5 +364,5 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 	if err != nil {
 		return HarvestResult{}, fmt.Errorf("harvest done but its report could not be written: %w", err)
 	}
-	return HarvestResult{Counts: in.Counts, ReportKey: fin.ReportKey, Seconds: now.Sub(in.StartedAt).Seconds()}, nil
+	return HarvestResult{Status: status, Counts: in.Counts, ReportKey: fin.ReportKey, Seconds: now.Sub(in.StartedAt).Seconds()}, nil
 }

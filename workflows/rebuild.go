@@ -135,7 +135,7 @@ func Rebuild(ctx workflow.Context, in RebuildInput) (RebuildResult, error) {
 	}
 	return RebuildResult{
 		Kind: in.Kind, Index: in.Index, Docs: fin.Docs, Expected: fin.Expected, Records: cu.Records,
-		Read: in.Loaded.Read, Skipped: in.Loaded.Skipped, Rejected: in.Loaded.Rejected + cu.Rejected, Reloaded: cu.Reloaded,
+		Read: in.Loaded.Read, Skipped: in.Loaded.Skipped, Rejected: fin.Refused, Reloaded: cu.Reloaded,
 		Previous: swap.Previous, Pruned: swap.Pruned, PruneError: swap.PruneError,
 		Seconds: workflow.Now(ctx).Sub(in.StartedAt).Seconds(),
 	}, nil

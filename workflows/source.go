@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -15,9 +16,12 @@ import (
 // SourceWorkflowID is the business key of a harvest of a whole source.
 func SourceWorkflowID(source string) string { return "harvest:" + source }
 
-// SourceInput starts a harvest of every set of a source.
+// SourceInput starts a harvest of every set of a source: of Source, or,
+// when it is empty (a schedule's runs), of the source SourceID names as
+// the sources file has it when the run starts.
 type SourceInput struct {
 	Source          sources.Source `json:"source"`
+	SourceID        string         `json:"source_id,omitempty"`
 	HarvestID       string         `json:"harvest_id"`
 	Full            bool           `json:"full,omitempty"`
 	AllowMassDelete bool           `json:"allow_mass_delete,omitempty"`
@@ -57,6 +61,15 @@ func HarvestSource(ctx workflow.Context, in SourceInput) (SourceResult, error) {
 		// Started by a schedule, whose arguments are fixed: the run is
 		// named by its start.
 		in.HarvestID = workflow.GetInfo(ctx).WorkflowStartTime.UTC().Format("20060102T150405.000Z")
+	}
+	if in.Source.ID == "" {
+		lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		})
+		if err := workflow.ExecuteActivity(lctx, a.LoadSource, in.SourceID).Get(ctx, &in.Source); err != nil {
+			return out, err
+		}
 	}
 	current := ""
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (map[string]any, error) {

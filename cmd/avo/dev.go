@@ -8,14 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
-	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
 )
 
@@ -86,20 +84,13 @@ From another shell:
 	return nil
 }
 
-// writeDevFiles writes a config file and a sources file that point at the
-// running dev stack.
+// writeDevFiles writes a config file that points at the running dev stack
+// and its sources file.
 func writeDevFiles(dir string, l *local) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	srcPath := filepath.Join(dir, "sources.yaml")
-	src := strings.ReplaceAll(string(demo.SourcesYAML()), "${"+demo.OAIURLVariable+"}", l.provider.URL)
-	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
-		return "", err
-	}
-	cfg := l.cfg
-	cfg.Sources = srcPath
-	b, err := yaml.Marshal(cfg)
+	b, err := yaml.Marshal(l.cfg)
 	if err != nil {
 		return "", err
 	}

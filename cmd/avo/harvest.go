@@ -100,6 +100,10 @@ func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions
 		if out.Error != "" {
 			return fmt.Errorf("harvest of %s failed: %s", src.ID, out.Error)
 		}
+		if out.Status == bucket.StatusCompletedWithRejections {
+			return fmt.Errorf("harvest of %s went through, but Elasticsearch refused %d documents; they are quarantined (avo quarantine list --source %s --kind index-rejected)",
+				src.ID, out.Counts.IndexRejected, src.ID)
+		}
 		return nil
 	})
 }
@@ -116,6 +120,7 @@ type harvestOutcome struct {
 	Source     string        `json:"source"`
 	Set        string        `json:"set,omitempty"`
 	WorkflowID string        `json:"workflow_id"`
+	Status     string        `json:"status"`
 	Counts     bucket.Counts `json:"counts"`
 	Seconds    float64       `json:"seconds"`
 	ReportKey  string        `json:"report_key,omitempty"`
@@ -148,8 +153,9 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 			if interactive {
 				fmt.Fprint(a.out, "\r\033[K")
 			}
-			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
+			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Status: res.Status, Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
 			if err != nil {
+				out.Status = bucket.StatusFailed
 				out.Error = err.Error()
 				out.Seconds = time.Since(start).Seconds()
 				if len(run.Sets) == 1 {
@@ -209,8 +215,11 @@ func printOutcomes(w io.Writer, outs []harvestOutcome) {
 	fmt.Fprintln(tw, "SOURCE\tSET\tRECORDS\tINDEXED\tDELETED\tQUARANTINED\tSECONDS\tRESULT")
 	for _, o := range outs {
 		result := "ok"
-		if o.Error != "" {
+		switch {
+		case o.Error != "":
 			result = "FAILED: " + o.Error
+		case o.Status == bucket.StatusCompletedWithRejections:
+			result = fmt.Sprintf("REFUSED: %d documents refused by Elasticsearch (quarantined)", o.Counts.IndexRejected)
 		}
 		set := o.Set
 		if set == "" {
@@ -326,12 +335,13 @@ func newHarvestCancelCmd(a *app) *cobra.Command {
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
-				if err := c.CancelHarvest(cmd.Context(), args[0], set); err != nil {
+				id, err := c.CancelHarvest(cmd.Context(), args[0], set)
+				if err != nil {
 					return err
 				}
-				return a.emit(map[string]string{"workflow_id": workflows.HarvestWorkflowID(args[0], set), "requested": "cancel"},
+				return a.emit(map[string]string{"workflow_id": id, "requested": "cancel"},
 					func(w io.Writer) {
-						fmt.Fprintf(w, "cancellation of %s requested\n", workflows.HarvestWorkflowID(args[0], set))
+						fmt.Fprintf(w, "cancellation of %s requested\n", id)
 					})
 			})
 		},
@@ -358,7 +368,7 @@ func newHarvestListCmd(a *app) *cobra.Command {
 				}
 				return a.emit(rows, func(w io.Writer) {
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tSTARTED\tENDED\tWORKFLOW")
+					fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tOUTCOME\tSTARTED\tENDED\tWORKFLOW")
 					for _, r := range rows {
 						ended := "-"
 						if r.CloseTime != nil {
@@ -368,7 +378,11 @@ func newHarvestListCmd(a *app) *cobra.Command {
 						if set == "" {
 							set = "-"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
+						outcome := r.Outcome
+						if outcome == "" {
+							outcome = "-"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, outcome, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
 					}
 					tw.Flush()
 				})

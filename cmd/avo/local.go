@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"go.temporal.io/sdk/worker"
 
@@ -64,6 +65,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	l.cfg = a.cfg
 	l.cfg.Temporal = config.Temporal{Address: l.stack.Temporal.Address, Namespace: a.cfg.Temporal.Namespace, TaskQueue: a.cfg.Temporal.TaskQueue}
 	l.cfg.S3.Endpoint, l.cfg.S3.Region, l.cfg.S3.PathStyle, l.cfg.S3.Profile = l.stack.S3Endpoint, devstack.S3Region, true, ""
+	l.cfg.Sources = filepath.Join(cache, o.name, "sources.yaml")
 	l.cfg.Elasticsearch = config.Elasticsearch{URLs: []string{l.stack.ElasticsearchURL}, IndexPrefix: a.cfg.Elasticsearch.IndexPrefix, KeepIndices: a.cfg.Elasticsearch.KeepIndices}
 	// The local gateway's account, found by the standard credential chain
 	// like any other.
@@ -95,6 +97,10 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	if l.sources, err = demo.Sources(l.provider.URL, mappings.Known); err != nil {
 		return l, err
 	}
+	// The worker reads the sources file when a schedule fires.
+	if err = writeSources(l.cfg.Sources, l.provider.URL); err != nil {
+		return l, err
+	}
 	l.worker = l.clients.newWorker(worker.Options{})
 	if err = l.worker.Start(); err != nil {
 		return l, fmt.Errorf("start worker: %w", err)
@@ -118,4 +124,13 @@ func (l *local) stop() error {
 		errs = append(errs, l.stack.Stop())
 	}
 	return errors.Join(errs...)
+}
+
+// writeSources writes the sample sources file, pointing at the provider.
+func writeSources(path, providerURL string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	src := strings.ReplaceAll(string(demo.SourcesYAML()), "${"+demo.OAIURLVariable+"}", providerURL)
+	return os.WriteFile(path, []byte(src), 0o644)
 }

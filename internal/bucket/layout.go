@@ -12,6 +12,7 @@
 //	state/watermarks/SOURCE/SET.json            where the next incremental harvest starts
 //	state/members/SOURCE/SET.txt.gz             identifiers a set held after its last run
 //	state/rebuild/INDEX/visible-NNNNNN.txt      a rebuild's manifests
+//	state/rebuild/INDEX/rejected/ID             documents the rebuilt index refused
 //
 // SET is "_all" for a harvest of the whole repository; identifiers and
 // sets are path-escaped.
@@ -115,6 +116,10 @@ func MembersKey(source, set string) string {
 
 // RebuildPrefix holds the state of a rebuild of index.
 func RebuildPrefix(index string) string { return "state/rebuild/" + index + "/" }
+
+// RebuildRejectedPrefix holds a marker per document a rebuild of index
+// had refused: the count check expects them to be missing.
+func RebuildRejectedPrefix(index string) string { return RebuildPrefix(index) + "rejected/" }
 
 // RebuildManifestKey is where a rebuild of the education index notes which
 // records of a load page it found visible, in key order.

@@ -6,12 +6,21 @@ import (
 	"time"
 )
 
-// Run states a report can end in.
+// Run states a report can end in. A run that went through but in which
+// Elasticsearch refused documents (quarantined, not searchable) is not
+// "completed": operators must look.
 const (
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
+	StatusCompleted               = "completed"
+	StatusCompletedWithRejections = "completed_with_rejections"
+	StatusFailed                  = "failed"
+	StatusCancelled               = "cancelled"
 )
+
+// Finished reports whether a run in this state went through to the end
+// (its watermark may move).
+func Finished(status string) bool {
+	return status == StatusCompleted || status == StatusCompletedWithRejections
+}
 
 // Report is the account of one harvest run that operators read.
 type Report struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
 	"github.com/archiefvooronderwijs/avo/mappings"
 
 	sdkworker "go.temporal.io/sdk/worker"
@@ -324,7 +325,7 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 	if err != nil || st.Status != "Running" {
 		t.Fatalf("status %+v, %v", st, err)
 	}
-	if err := f.clients.CancelHarvest(f.ctx, "slow", ""); err != nil {
+	if _, err := f.clients.CancelHarvest(f.ctx, "slow", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := run.Get(f.ctx, nil); err == nil {
@@ -379,5 +380,39 @@ func TestPermanentProviderErrorFailsTheRun(t *testing.T) {
 	}
 	if rep.Status != bucket.StatusFailed || !strings.Contains(rep.Error, "cannotDisseminateFormat") {
 		t.Errorf("report %+v", rep)
+	}
+}
+
+// Cancelling a source of several sets stops its run of the sets in turn:
+// the set being harvested stops and reports so, the next never starts.
+func TestCancelMultiSetSource(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(6, "kunst", "film"), oaitest.Faults{PageSize: 2, Slow: []int{2, 3, 4, 5, 6}, SlowDelay: 20 * time.Second})
+	src := oaiSource("multi", p, "kunst", "film")
+	run, err := f.clients.StartHarvest(f.ctx, src, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); p.Lists() < 2; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the harvest never reached its second page")
+		}
+	}
+	id, err := f.clients.CancelHarvest(f.ctx, "multi", "")
+	if err != nil || id != workflows.SourceWorkflowID("multi") {
+		t.Fatalf("cancel asked %s: %v; want the source's run", id, err)
+	}
+	if err := run.Get(f.ctx, nil); err == nil {
+		t.Fatal("a cancelled source harvest reported success")
+	}
+	rep, err := bucket.LatestReport(f.ctx, f.clients.Store, "multi", "kunst")
+	if err != nil || rep.Status != bucket.StatusCancelled {
+		t.Errorf("report of set kunst: %+v, %v; want cancelled", rep, err)
+	}
+	if _, err := bucket.LatestReport(f.ctx, f.clients.Store, "multi", "film"); err == nil {
+		t.Error("set film was harvested after the source was cancelled")
+	}
+	if _, err := f.clients.CancelHarvest(f.ctx, "multi", ""); !errors.Is(err, workflows.ErrNotFound) {
+		t.Errorf("cancelling again: %v, want not found", err)
 	}
 }

@@ -2,17 +2,32 @@ package e2e
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
+// writeSourcesFile writes a sources file with one OAI-PMH source.
+func writeSourcesFile(t testing.TB, path, id, url string) {
+	t.Helper()
+	yaml := "sources:\n  - id: " + id + "\n    kind: oai-pmh\n    mapping: oai_dc\n    oai:\n      url: " + url + "\n      metadata_prefix: oai_dc\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSchedules(t *testing.T) {
-	f := newFixture(t)
+	sourcesFile := filepath.Join(t.TempDir(), "sources.yaml")
+	f := newFixtureWith(t, fixtureOptions{harvest: func(h *activities.Harvest) { h.SourcesFile = sourcesFile }})
 	p := oaitest.New(t, oaitest.Records(5), oaitest.Faults{PageSize: 10})
 	src := oaiSource("sched", p)
+	writeSourcesFile(t, sourcesFile, "sched", p.URL)
 	if err := f.clients.SetSchedule(f.ctx, src, workflows.ScheduleOptions{Every: 30 * time.Second}); err == nil {
 		t.Error("a schedule every 30s was accepted")
 	}
@@ -44,6 +59,32 @@ func TestSchedules(t *testing.T) {
 			t.Fatalf("the triggered harvest did not complete: %+v %v", st, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// The source moves to another provider after the schedule was made:
+	// the next run harvests it there, with the settings of the moment.
+	future := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z")
+	moved := oaitest.New(t, []oaipmh.Record{oaitest.Record(101, future), oaitest.Record(102, future)}, oaitest.Faults{})
+	writeSourcesFile(t, sourcesFile, "sched", moved.URL)
+	first, err := f.clients.HarvestStatus(f.ctx, "sched", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.clients.TriggerSchedule(f.ctx, "sched"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		st, err := f.clients.HarvestStatus(f.ctx, "sched", "")
+		if err == nil && st.RunID != first.RunID && st.Status == "Completed" && st.Report != nil {
+			if st.Report.Counts.Indexed != 2 || moved.CountRequests("ListRecords") == 0 {
+				t.Errorf("the second scheduled run indexed %d (want the 2 of the new provider), asked it %d times",
+					st.Report.Counts.Indexed, moved.CountRequests("ListRecords"))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second triggered harvest did not complete: %+v %v", st, err)
+		}
 	}
 
 	if err := f.clients.PauseSchedule(f.ctx, "sched", true, "provider maintenance"); err != nil {
