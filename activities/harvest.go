@@ -14,6 +14,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
@@ -31,6 +32,9 @@ type Harvest struct {
 	// S3 is avo's own S3 configuration; partner buckets inherit its endpoint.
 	S3        config.S3
 	UserAgent string
+	// Temporal and TaskQueue reach the provider locks (workflows.ProviderLock).
+	Temporal  client.Client
+	TaskQueue string
 	// SourcesFile is the sources file, read when a scheduled harvest
 	// starts, so that it runs with the source's settings of that moment.
 	SourcesFile string

@@ -157,6 +157,7 @@ func NewWorker(tc client.Client, taskQueue string, opts worker.Options, h *activ
 	w.RegisterWorkflow(HarvestSource)
 	w.RegisterWorkflow(Rebuild)
 	w.RegisterWorkflow(Windows)
+	w.RegisterWorkflow(ProviderLock)
 	w.RegisterActivity(h)
 	w.RegisterActivity(x)
 	return w

@@ -101,6 +101,8 @@ type HarvestInput struct {
 	Quarantine   map[string]bucket.KindSummary `json:"quarantine,omitempty"`
 	StartedAt    time.Time                     `json:"started_at"`
 	Restarts     int                           `json:"restarts,omitempty"`
+	// Tickets numbers the run's requests to the provider's lock.
+	Tickets int `json:"tickets,omitempty"`
 }
 
 // HarvestResult is the outcome of a finished harvest.
@@ -205,11 +207,13 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 			}
 		}
 		var page activities.PageResult
-		err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
-			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
-			Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
-			RetryBase: in.Timeouts.RetryBase,
-		}).Get(ctx, &page)
+		err := withProvider(ctx, &in, pageTimeout+time.Minute, func() error {
+			return workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
+				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
+				Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
+				RetryBase: in.Timeouts.RetryBase,
+			}).Get(ctx, &page)
+		})
 		in.Requests++
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadResumptionToken && in.Restarts < maxRestarts {

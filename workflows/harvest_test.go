@@ -29,7 +29,18 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harve
 	env.RegisterActivity(h)
 	env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(
 		activities.PrepareResult{Granularity: activities.SecondsGranularity, DeletedRecord: "persistent", Complete: true}, nil).Maybe()
+	grantAll(env, h)
 	return env, h
+}
+
+// grantAll answers every request for a provider place at once, as an idle
+// host's lock does.
+func grantAll(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest) {
+	env.OnActivity(h.AskProvider, mock.Anything, mock.Anything).Return(func(_ context.Context, ask activities.LockAsk) error {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(GrantedSignal, ask.Ticket) }, 0)
+		return nil
+	}).Maybe()
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, ReleaseSignal, mock.Anything).Return(nil).Maybe()
 }
 
 // pages makes HarvestPage answer with n pages of 10 records, 1 quarantined.
@@ -198,6 +209,7 @@ func TestWatermarkMovesOnlyForRunsToThePresent(t *testing.T) {
 			env := s.NewTestWorkflowEnvironment()
 			h := &activities.Harvest{}
 			env.RegisterActivity(h)
+			grantAll(env, h)
 			c.prep.Granularity = activities.SecondsGranularity
 			env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(c.prep, nil)
 			var seen []activities.PageInput

@@ -46,6 +46,9 @@ type OAI struct {
 	AuthEnv    string `yaml:"auth_env,omitempty" json:"auth_env,omitempty"`
 	// Delay between requests, for providers that ask for politeness.
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
+	// HostRequests bounds the requests in flight to the provider's host
+	// at once, across every harvest and worker (default 1).
+	HostRequests int `yaml:"host_requests,omitempty" json:"host_requests,omitempty"`
 	// Timeout bounds each request (default 60s).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// MaxRequests stops a harvest that needs more pages than this (a
@@ -173,6 +176,9 @@ func (s Source) validateOAI(where string) []error {
 	if s.OAI.MetadataPrefix == "" {
 		errs = append(errs, fmt.Errorf("%s: oai.metadata_prefix is empty", where))
 	}
+	if s.OAI.HostRequests < 0 {
+		errs = append(errs, fmt.Errorf("%s: oai.host_requests must not be negative", where))
+	}
 	if (s.OAI.AuthHeader == "") != (s.OAI.AuthEnv == "") {
 		errs = append(errs, fmt.Errorf("%s: oai.auth_header and oai.auth_env go together", where))
 	}
@@ -192,6 +198,16 @@ func (f *File) Get(id string) (Source, error) {
 	}
 	sort.Strings(ids)
 	return Source{}, fmt.Errorf("no source %q in the sources file (have: %s)", id, strings.Join(ids, ", "))
+}
+
+// Host is the provider's host (and port), lower-cased: harvests of every
+// source there share its request limit.
+func (o OAI) Host() string {
+	u, err := url.Parse(o.URL)
+	if err != nil || u.Host == "" {
+		return o.URL
+	}
+	return strings.ToLower(u.Host)
 }
 
 // MetadataSuffixes returns the suffixes that select metadata objects.

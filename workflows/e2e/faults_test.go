@@ -388,3 +388,27 @@ func TestSalvageQuarantinesWhatGetRecordCannotGive(t *testing.T) {
 		t.Errorf("%d GetRecord requests for the failing record, want 3", n)
 	}
 }
+
+// Two sources on one provider, harvested at the same time: the provider
+// never answers two requests at once, and both harvests complete.
+func TestOneRequestAtATimePerProvider(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(12, "a", "b"), oaitest.Faults{PageSize: 3, Slow: []int{1, 2, 3, 4, 5, 6, 7, 8}, SlowDelay: 150 * time.Millisecond})
+	var runs []*workflows.HarvestRun
+	for _, id := range []string{"polite1", "polite2"} {
+		run, err := f.clients.StartHarvest(f.ctx, oaiSource(id, p), fast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	for _, run := range runs {
+		res, err := run.Result(f.ctx)
+		if err != nil || res.Counts.Records != 12 {
+			t.Fatalf("harvest of %s: %+v, %v", run.Source, res.Counts, err)
+		}
+	}
+	if n := p.MaxInFlight(); n != 1 {
+		t.Errorf("the provider answered %d requests at once, want 1", n)
+	}
+}

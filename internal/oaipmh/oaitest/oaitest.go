@@ -71,6 +71,15 @@ type Provider struct {
 	times    []time.Time
 	expired  bool
 	tokens   []string
+	// inFlight and maxInFlight count requests being answered at once.
+	inFlight, maxInFlight int
+}
+
+// MaxInFlight is the most requests the provider answered at once.
+func (p *Provider) MaxInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxInFlight
 }
 
 // Record makes an oai_dc record with a PID, in the given sets.
@@ -170,6 +179,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.requests = append(p.requests, describe(r))
 	p.times = append(p.times, time.Now())
+	p.inFlight++
+	p.maxInFlight = max(p.maxInFlight, p.inFlight)
 	n := 0
 	if verb == "ListRecords" || verb == "ListIdentifiers" {
 		p.lists++
@@ -177,6 +188,11 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f := p.Faults
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.inFlight--
+		p.mu.Unlock()
+	}()
 
 	if verb == "GetRecord" {
 		switch id := r.Form.Get("identifier"); {
