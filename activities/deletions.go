@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
@@ -23,6 +24,8 @@ type deletions struct {
 	keys []string
 	// orphans are source identifiers S3 holds no record of.
 	orphans []string
+	// gone are the documents deleted, noted as tombstones.
+	gone []bucket.Tombstone
 }
 
 // add queues the deletion of a source record's documents.
@@ -38,6 +41,7 @@ func (d *deletions) add(ctx context.Context, identifier string, catalog, educati
 		return err
 	}
 	d.keys = append(d.keys, key)
+	d.gone = append(d.gone, bucket.Tombstone{ID: rec.ExternalID, Source: d.source, Identifier: identifier})
 	return deleteDocs(ctx, rec.ExternalID, identifier, catalog, education)
 }
 
@@ -47,21 +51,29 @@ func (d *deletions) orphanDocs(ctx context.Context, catalog, education *esindex.
 	if len(d.orphans) == 0 {
 		return nil
 	}
-	ids, err := d.h.Index.IDsOf(ctx, d.source, d.orphans)
+	docs, err := d.h.Index.IDsOf(ctx, d.source, d.orphans)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := deleteDocs(ctx, id, id, catalog, education); err != nil {
+	for _, doc := range docs {
+		d.gone = append(d.gone, bucket.Tombstone{ID: doc.ID, Source: d.source, Identifier: doc.Identifier})
+		if err := deleteDocs(ctx, doc.ID, doc.Identifier, catalog, education); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// removeRecords deletes the S3 records, once the indices confirmed every
-// delete.
+// removeRecords notes the tombstones and deletes the S3 records, once the
+// indices confirmed every delete.
 func (d *deletions) removeRecords(ctx context.Context) error {
+	now := time.Now().UTC()
+	for _, t := range d.gone {
+		t.DeletedAt = now
+		if err := d.h.Store.PutJSON(ctx, bucket.TombstoneKey(t.ID), t); err != nil {
+			return err
+		}
+	}
 	if len(d.keys) == 0 {
 		return nil
 	}

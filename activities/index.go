@@ -94,7 +94,7 @@ func (x *Indexing) LoadRecords(ctx context.Context, in LoadInput) (LoadResult, e
 			keys = append(keys, o.Key)
 		}
 	}
-	loaded, res, err := x.load(ctx, in.Kind, in.Index, keys)
+	loaded, res, err := x.load(ctx, in.Kind, in.Index, keys, false)
 	if err != nil {
 		return out, err
 	}
@@ -130,7 +130,10 @@ type loaded struct {
 // load writes the records at keys to the index, with their editorial
 // decisions, and quarantines what Elasticsearch refuses. Writes that may
 // be retried fail the call.
-func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) ([]loaded, esindex.Outcome, error) {
+//
+// A record teachers may not see is left out of a new education index; an
+// index that held documents before (reused) gets its delete.
+func (x *Indexing) load(ctx context.Context, kind, index string, keys []string, reused bool) ([]loaded, esindex.Outcome, error) {
 	w, err := x.Index.IndexWriter(index)
 	if err != nil {
 		return nil, esindex.Outcome{}, err
@@ -152,6 +155,9 @@ func (x *Indexing) load(ctx context.Context, kind, index string, keys []string) 
 				op = edu
 			}
 			if op.Doc == nil {
+				if reused {
+					return w.Add(ctx, op)
+				}
 				return nil
 			}
 			op.Ref = key
@@ -241,6 +247,9 @@ type CatchUpInput struct {
 	Since time.Time `json:"since"`
 	// Pages is how many load pages wrote a manifest (education).
 	Pages int `json:"pages"`
+	// Reused: the index held documents before (a rollback's); a record no
+	// longer visible is deleted from it.
+	Reused bool `json:"reused,omitempty"`
 }
 
 // CatchUpResult is what S3 holds now and what the index must hold.
@@ -299,7 +308,7 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 		token = next
 	}
 	for chunk := range slices.Chunk(again, recordsPerLoad) {
-		loads, res, err := x.load(ctx, in.Kind, in.Index, chunk)
+		loads, res, err := x.load(ctx, in.Kind, in.Index, chunk, in.Reused)
 		if err != nil {
 			return out, err
 		}

@@ -158,6 +158,7 @@ func NewWorker(tc client.Client, taskQueue string, opts worker.Options, h *activ
 	w.RegisterWorkflow(Rebuild)
 	w.RegisterWorkflow(Windows)
 	w.RegisterWorkflow(ProviderLock)
+	w.RegisterWorkflow(Rollback)
 	w.RegisterActivity(h)
 	w.RegisterActivity(x)
 	return w

@@ -105,3 +105,26 @@ func (c *Client) rebuildState(ctx context.Context, id string) *RebuildState {
 	}
 	return st
 }
+
+// StartRollback starts returning the alias of kind to the previous index.
+func (c *Client) StartRollback(ctx context.Context, kind string) (client.WorkflowRun, error) {
+	if !esindex.ValidKind(kind) {
+		return nil, fmt.Errorf("no index kind %q (kinds: %s)", kind, strings.Join(esindex.Kinds, ", "))
+	}
+	id := RollbackWorkflowID(c.alias(kind))
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                c.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, Rollback, RollbackInput{Kind: kind})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("%w: a rollback of %s (workflow %s)", ErrRebuildRunning, c.alias(kind), id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start rollback of %s: %w", c.alias(kind), err)
+	}
+	return run, nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"go.temporal.io/sdk/worker"
 
@@ -162,14 +161,6 @@ func (c *clients) indexStatus(ctx context.Context) ([]indexState, error) {
 		out = append(out, st)
 	}
 	return out, nil
-}
-
-// rollback points the alias of kind back at the previous index.
-func (c *clients) rollback(ctx context.Context, kind string) (from, to string, err error) {
-	if !esindex.ValidKind(kind) {
-		return "", "", usagef("no index kind %q (kinds: %s)", kind, strings.Join(esindex.Kinds, ", "))
-	}
-	return c.Indices.Rollback(ctx, kind)
 }
 
 // loadSources reads the sources file, its mappings checked.

@@ -197,16 +197,28 @@ func (a *app) followRebuild(ctx context.Context, c *clients, id string, wait fun
 func newIndexRollbackCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rollback catalog|education",
-		Short: "Point the alias back at the previous index",
-		Args:  kindArg,
+		Short: "Point the alias back at the previous index, with what changed since replayed onto it",
+		Long: `Return the alias to the previous index (the newest older one) without
+bringing back what was deleted, depublished or decided since it was left:
+the older index first takes live writes again, loads the records and
+editorial decisions changed since, and replays the deletions since; only
+then does the alias move. The index it leaves stays (roll forward with
+'avo index rebuild'). A rebuild under way makes it refuse.`,
+		Example: `  avo index rollback education`,
+		Args:    kindArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
-				from, to, err := c.rollback(cmd.Context(), args[0])
+			return a.with(cmd.Context(), need{temporal: true, elasticsearch: true}, func(c *clients) error {
+				run, err := c.StartRollback(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				return a.emit(map[string]string{"alias": c.Indices.Alias(args[0]), "from": from, "to": to}, func(w io.Writer) {
-					fmt.Fprintf(w, "%s → %s (was %s)\n", c.Indices.Alias(args[0]), to, from)
+				var res workflows.RollbackResult
+				if err := run.Get(cmd.Context(), &res); err != nil {
+					return fmt.Errorf("rollback of %s failed, the alias stays: %w", c.Indices.Alias(args[0]), err)
+				}
+				return a.emit(res, func(w io.Writer) {
+					fmt.Fprintf(w, "%s → %s (was %s); replayed since %s: %d records loaded again, %d deletions, %.1f s\n",
+						c.Indices.Alias(args[0]), res.To, res.From, res.Since.Local().Format(time.DateTime), res.Reloaded, res.Deleted, res.Seconds)
 				})
 			})
 		},

@@ -9,6 +9,7 @@
 //	quarantine/SOURCE/SET/HARVEST/pNNNNNN-rNNNN.json records that could not be used
 //	quarantine/SOURCE/_rebuild/INDEX/ID.json    documents a rebuilt index refused
 //	reports/SOURCE/SET/HARVEST.json, latest.json run reports
+//	tombstones/ID.json                          documents whose records the sources deleted
 //	state/watermarks/SOURCE/SET.json            where the next incremental harvest starts
 //	state/members/SOURCE/SET.txt.gz             identifiers a set held after its last run
 //	state/rebuild/INDEX/visible-NNNNNN.txt      a rebuild's manifests
@@ -29,7 +30,12 @@ const (
 	RecordsPrefix    = "records/"
 	EditorialPrefix  = "editorial/"
 	QuarantinePrefix = "quarantine/"
+	TombstonePrefix  = "tombstones/"
 )
+
+// TombstoneKey is where the deletion of a document is noted: an index
+// that missed it (a rollback's) replays it.
+func TombstoneKey(id string) string { return TombstonePrefix + url.PathEscape(id) + ".json" }
 
 // RecordKey is where a source's mapped record lives: one object per source
 // record, so a re-harvest, or the same record in another set, overwrites

@@ -149,3 +149,11 @@ func MergeQuarantine(sum, page map[string]KindSummary) map[string]KindSummary {
 	}
 	return sum
 }
+
+// Tombstone is a document removed because its source deleted the record.
+type Tombstone struct {
+	ID         string    `json:"id"`
+	Source     string    `json:"source"`
+	Identifier string    `json:"identifier,omitempty"`
+	DeletedAt  time.Time `json:"deleted_at"`
+}

@@ -283,12 +283,18 @@ func (ix Indices) WindowEdges(ctx context.Context, from, to time.Time, after str
 	return out, nil
 }
 
-// IDsOf returns the ids of the documents, in either index, of a source's
-// records with these source identifiers: what a deletion must remove when
-// S3 no longer says (a run stopped between its index and S3 writes).
-func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string) ([]string, error) {
+// DocRef is a document and its record's identifier at the source.
+type DocRef struct {
+	ID         string
+	Identifier string
+}
+
+// IDsOf returns the documents, in either index, of a source's records
+// with these source identifiers: what a deletion must remove when S3 no
+// longer says (a run stopped between its index and S3 writes).
+func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string) ([]DocRef, error) {
 	seen := map[string]bool{}
-	var out []string
+	var out []DocRef
 	for chunk := range slices.Chunk(identifiers, 500) {
 		body := map[string]any{
 			"query": map[string]any{"bool": map[string]any{"filter": []any{
@@ -296,12 +302,17 @@ func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string
 				map[string]any{"terms": map[string]any{FieldIdentifier: chunk}},
 			}}},
 			"size":    2 * len(chunk), // a document in each index
-			"_source": false,
+			"_source": []string{FieldIdentifier},
 		}
 		var res struct {
 			Hits struct {
 				Hits []struct {
-					ID string `json:"_id"`
+					ID     string `json:"_id"`
+					Source struct {
+						Provenance struct {
+							Identifier string `json:"identifier"`
+						} `json:"provenance"`
+					} `json:"_source"`
 				} `json:"hits"`
 			} `json:"hits"`
 		}
@@ -312,11 +323,83 @@ func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string
 		for _, h := range res.Hits.Hits {
 			if !seen[h.ID] {
 				seen[h.ID] = true
-				out = append(out, h.ID)
+				out = append(out, DocRef{ID: h.ID, Identifier: h.Source.Provenance.Identifier})
 			}
 		}
 	}
 	return out, nil
+}
+
+// RollbackPlan names the index the alias of kind points at (from), the
+// newest older one (to), and since when to has missed writes: from the
+// creation of the index after it, less lead (writers opened before it).
+func (ix Indices) RollbackPlan(ctx context.Context, kind string, lead time.Duration) (from, to string, since time.Time, err error) {
+	phys, err := ix.Physical(ctx, kind)
+	if err != nil {
+		return "", "", since, err
+	}
+	next := ""
+	for _, p := range phys {
+		if p.Current {
+			from = p.Name
+		}
+	}
+	if from == "" {
+		return "", "", since, fmt.Errorf("%s points at no index", ix.Alias(kind))
+	}
+	for _, p := range phys {
+		if p.Building {
+			return from, "", since, fmt.Errorf("%w: %s (wait for it, or roll back after)", ErrBuilding, p.Name)
+		}
+		if p.Name < from {
+			to = p.Name
+		}
+	}
+	if to == "" {
+		return from, "", since, fmt.Errorf("no index older than %s to roll back to", from)
+	}
+	for _, p := range phys {
+		if p.Name > to && (next == "" || p.Name < next) {
+			next = p.Name
+		}
+	}
+	created, err := time.Parse("20060102t150405.000", insertDot(strings.TrimPrefix(next, ix.Alias(kind)+"-")))
+	if err != nil {
+		return from, to, since, fmt.Errorf("when %s began: %w", next, err)
+	}
+	return from, to, created.Add(-lead), nil
+}
+
+// insertDot puts the dot back into a name's milliseconds (newName takes it out).
+func insertDot(ts string) string {
+	if len(ts) < 4 {
+		return ts
+	}
+	return ts[:len(ts)-3] + "." + ts[len(ts)-3:]
+}
+
+// Reopen points the -next alias of kind at an existing index, so that
+// live writes reach it while it catches up.
+func (ix Indices) Reopen(ctx context.Context, kind, name string) error {
+	exists, err := ix.aliasExists(ctx, ix.NextAlias(kind))
+	if err != nil {
+		return err
+	}
+	if exists {
+		return fmt.Errorf("%w: %s", ErrBuilding, ix.NextAlias(kind))
+	}
+	body := map[string]any{"actions": []any{map[string]any{"add": map[string]any{"index": name, "alias": ix.NextAlias(kind)}}}}
+	return ix.do(ctx, http.MethodPost, "/_aliases", body, nil)
+}
+
+// Unopen takes the -next alias of kind off an index Reopen opened.
+func (ix Indices) Unopen(ctx context.Context, kind, name string) error {
+	body := map[string]any{"actions": []any{map[string]any{"remove": map[string]any{"index": name, "alias": ix.NextAlias(kind)}}}}
+	err := ix.do(ctx, http.MethodPost, "/_aliases", body, nil)
+	if IsStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Holder names the source record whose document the catalog holds under

@@ -94,6 +94,21 @@ func (f *fixture) publish(t testing.TB, id string) {
 	}
 }
 
+// rollback returns the alias of kind to the previous index, as `avo index
+// rollback` does.
+func (f *fixture) rollback(t testing.TB, kind string) workflows.RollbackResult {
+	t.Helper()
+	run, err := f.clients.StartRollback(f.ctx, kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RollbackResult
+	if err := run.Get(f.ctx, &res); err != nil {
+		t.Fatalf("rollback of %s: %v", kind, err)
+	}
+	return res
+}
+
 func (f *fixture) rebuild(t testing.TB, kind string, o workflows.RebuildOptions) (workflows.RebuildResult, error) {
 	t.Helper()
 	run, err := f.clients.StartRebuild(f.ctx, kind, o)
@@ -199,9 +214,9 @@ func TestRebuildSwapRollback(t *testing.T) {
 		t.Errorf("status: current %s with %d documents, rebuild %+v", cur, docs, rb)
 	}
 
-	from, to, err := f.clients.Indices.Rollback(f.ctx, esindex.Catalog)
-	if err != nil || from != res.Index || to != before {
-		t.Fatalf("rollback: %s → %s, %v", from, to, err)
+	rb := f.rollback(t, esindex.Catalog)
+	if rb.From != res.Index || rb.To != before {
+		t.Fatalf("rollback: %s → %s", rb.From, rb.To)
 	}
 	if cur, _ := f.current(t, esindex.Catalog); cur != before || f.count(t) != records {
 		t.Errorf("after rollback the alias points at %s with %d documents", cur, f.count(t))
@@ -443,5 +458,50 @@ func TestLicenceGatingOnRebuild(t *testing.T) {
 	slices.Sort(ids)
 	if fmt.Sprint(ids) != "[fragment1 visible1]" {
 		t.Errorf("the education index holds %v, want [fragment1 visible1]", ids)
+	}
+}
+
+// A rollback returns to an older index without bringing back what happened
+// since: an item depublished after the rebuild stays hidden, a record its
+// source deleted stays gone, an item published since stays visible.
+func TestRollbackDoesNotResurrect(t *testing.T) {
+	f := newFixture(t)
+	src, del := deletionSource(t, "rollback")
+	f.harvest(t, src, workflows.HarvestOptions{})
+	for _, id := range []string{"dm01fiets01", "dm02belg001", "dm03klim001"} {
+		f.publish(t, id)
+	}
+	if _, err := f.rebuild(t, esindex.Education, workflows.RebuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Since the rebuild: one item depublished, one deleted at the source,
+	// one published.
+	if _, err := f.clients.Decide(f.ctx, "dm01fiets01", editorial.Decision{Reason: "rights withdrawn", By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	del("oai:demo.archief.local:dm02belg001")
+	if res := f.harvest(t, src, workflows.HarvestOptions{From: "2026-09-30T00:00:00Z"}); res.Counts.Deleted != 1 {
+		t.Fatalf("deletion harvest %+v", res.Counts)
+	}
+	f.publish(t, "dm09fiets02")
+
+	rb := f.rollback(t, esindex.Education)
+	if rb.Deleted != 1 || rb.Reloaded == 0 {
+		t.Errorf("rollback %+v: want the deletion replayed and the changes loaded again", rb)
+	}
+	got, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range got.Hits {
+		ids = append(ids, h.ID)
+	}
+	slices.Sort(ids)
+	if fmt.Sprint(ids) != "[dm03klim001 dm09fiets02]" {
+		t.Errorf("after the rollback teachers find %v, want [dm03klim001 dm09fiets02]", ids)
+	}
+	if cur, _ := f.current(t, esindex.Education); cur != rb.To {
+		t.Errorf("the alias points at %s, want %s", cur, rb.To)
 	}
 }
