@@ -28,8 +28,10 @@ type deletions struct {
 	gone []bucket.Tombstone
 }
 
-// add queues the deletion of a source record's documents.
-func (d *deletions) add(ctx context.Context, identifier string, catalog, education *esindex.Writer) error {
+// add notes the deletion of a source record: its documents are deleted
+// when queue sends them, once the page or sweep got through (a page that
+// fails half-way deletes nothing).
+func (d *deletions) add(ctx context.Context, identifier string) error {
 	key := bucket.RecordKey(d.source, identifier)
 	var rec profile.Record
 	err := d.h.Store.GetJSON(ctx, key, &rec)
@@ -42,22 +44,27 @@ func (d *deletions) add(ctx context.Context, identifier string, catalog, educati
 	}
 	d.keys = append(d.keys, key)
 	d.gone = append(d.gone, bucket.Tombstone{ID: rec.ExternalID, Source: d.source, Identifier: identifier})
-	return deleteDocs(ctx, rec.ExternalID, identifier, catalog, education)
+	return nil
 }
 
-// orphanDocs queues the deletion of the documents of records S3 held no
-// record of: call it before the writers close.
-func (d *deletions) orphanDocs(ctx context.Context, catalog, education *esindex.Writer) error {
-	if len(d.orphans) == 0 {
-		return nil
+// queue sends the deletes to both indices' writers, with those of the
+// documents of records S3 held no record of: call it before they close.
+func (d *deletions) queue(ctx context.Context, catalog, education *esindex.Writer) error {
+	if len(d.orphans) > 0 {
+		docs, err := d.h.Index.IDsOf(ctx, d.source, d.orphans)
+		if err != nil {
+			return err
+		}
+		for _, doc := range docs {
+			d.gone = append(d.gone, bucket.Tombstone{ID: doc.ID, Source: d.source, Identifier: doc.Identifier})
+		}
+		d.orphans = nil
 	}
-	docs, err := d.h.Index.IDsOf(ctx, d.source, d.orphans)
-	if err != nil {
-		return err
-	}
-	for _, doc := range docs {
-		d.gone = append(d.gone, bucket.Tombstone{ID: doc.ID, Source: d.source, Identifier: doc.Identifier})
-		if err := deleteDocs(ctx, doc.ID, doc.Identifier, catalog, education); err != nil {
+	for _, t := range d.gone {
+		if err := catalog.Add(ctx, esindex.Op{ID: t.ID, Ref: t.Identifier}); err != nil {
+			return err
+		}
+		if err := education.Add(ctx, esindex.Op{ID: t.ID, Ref: t.Identifier}); err != nil {
 			return err
 		}
 	}
@@ -88,11 +95,4 @@ func (d *deletions) removeRecords(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func deleteDocs(ctx context.Context, id, ref string, catalog, education *esindex.Writer) error {
-	if err := catalog.Add(ctx, esindex.Op{ID: id, Ref: ref}); err != nil {
-		return err
-	}
-	return education.Add(ctx, esindex.Op{ID: id, Ref: ref})
 }

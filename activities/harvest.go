@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/mappings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -22,7 +23,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
-	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
 // Harvest holds the clients the harvest activities use.
@@ -101,12 +101,38 @@ const (
 func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, error) {
 	res, err := h.harvestPage(ctx, in)
 	if err != nil {
-		return PageResult{}, withBackoff(ctx, err, in.RetryBase)
+		// What the page's attempts wrote anyway goes with the error, so
+		// that a run that ends here counts it.
+		partial, perr := h.partial(ctx, in, res)
+		if perr != nil {
+			h.log().Warn("what a failed page wrote is not counted", "source", in.Source.ID, "page", in.Page, "err", perr)
+		}
+		if ctx.Err() != nil {
+			return PageResult{}, temporal.NewCanceledError(partial)
+		}
+		return PageResult{}, withBackoff(ctx, err, in.RetryBase, partial)
 	}
 	h.log().Info("page harvested", "source", in.Source.ID, "set", in.Set, "page", in.Page,
 		"records", res.Counts.Records, "indexed", res.Counts.Indexed, "deleted", res.Counts.Deleted,
 		"quarantined", res.Counts.Quarantined, "repaired", res.Counts.Repaired, "next", res.Next != "")
 	return res, nil
+}
+
+// partial merges what this attempt of a page wrote with what the attempts
+// before it wrote (kept in S3: a page's attempts write the same records,
+// so the one that got furthest counts) and keeps the result.
+func (h *Harvest) partial(ctx context.Context, in PageInput, this PageResult) (PageResult, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	key := in.run().PartialKey(in.Page)
+	var before PageResult
+	if err := h.Store.GetJSON(ctx, key, &before); err != nil && !s3store.IsNotFound(err) {
+		return this, err
+	}
+	if before.Counts.Records > this.Counts.Records || before.Counts.Indexed > this.Counts.Indexed {
+		this = before
+	}
+	return this, h.Store.PutJSON(ctx, key, this)
 }
 
 func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, error) {
@@ -127,11 +153,10 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 		err = temporal.NewNonRetryableApplicationError("unknown source kind "+in.Source.Kind, "BadSource", nil)
 	}
 	if err != nil {
-		w.abandon(ctx)
-		return PageResult{}, err
+		return w.abandon(ctx), err
 	}
 	if err := w.finish(ctx); err != nil {
-		return PageResult{}, err
+		return w.written(), err
 	}
 	return *res, nil
 }
@@ -139,10 +164,15 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 // withBackoff gives a retryable error its next delay: exponential in the
 // attempt, with jitter so that many harvests failing together do not come
 // back together, and never shorter than a provider's Retry-After.
-func withBackoff(ctx context.Context, err error, base time.Duration) error {
+func withBackoff(ctx context.Context, err error, base time.Duration, details ...any) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		return err
+		if len(details) == 0 {
+			return err
+		}
+		return temporal.NewApplicationErrorWithOptions(err.Error(), appErr.Type(), temporal.ApplicationErrorOptions{
+			NonRetryable: true, Cause: err, Details: details,
+		})
 	}
 	attempt := 1
 	if activity.IsActivity(ctx) {
@@ -161,7 +191,7 @@ func withBackoff(ctx context.Context, err error, base time.Duration) error {
 		}
 	}
 	return temporal.NewApplicationErrorWithOptions(err.Error(), errType, temporal.ApplicationErrorOptions{
-		Cause: err, NextRetryDelay: delay,
+		Cause: err, NextRetryDelay: delay, Details: details,
 	})
 }
 

@@ -100,7 +100,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		if err := w.puts.Wait(); err != nil {
 			return err
 		}
-		if err := w.deletes.add(ctx, it.identifier, w.catalog, w.education); err != nil {
+		if err := w.deletes.add(ctx, it.identifier); err != nil {
 			return err
 		}
 		w.count(func(c *bucket.Counts) { c.Deleted++ })
@@ -230,10 +230,14 @@ func (w *pageWriter) note(line string) {
 func (w *pageWriter) finish(ctx context.Context) error {
 	perr := w.puts.Wait()
 	if perr == nil {
-		perr = w.deletes.orphanDocs(ctx, w.catalog, w.education)
+		perr = w.deletes.queue(ctx, w.catalog, w.education)
 	}
 	out, err := w.catalog.Close(ctx)
 	eout, eerr := w.education.Close(ctx)
+	w.mu.Lock()
+	w.res.Counts.Indexed = out.Indexed
+	w.res.Counts.Visible = eout.Indexed
+	w.mu.Unlock()
 	if perr != nil {
 		return perr
 	}
@@ -260,8 +264,6 @@ func (w *pageWriter) finish(ctx context.Context) error {
 	if err := w.deletes.removeRecords(ctx); err != nil {
 		return err
 	}
-	w.res.Counts.Indexed = out.Indexed
-	w.res.Counts.Visible = eout.Indexed
 	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {
 		key := w.in.run().SeenKey(w.in.Page)
@@ -272,11 +274,33 @@ func (w *pageWriter) finish(ctx context.Context) error {
 	return nil
 }
 
-// abandon ends a page that failed: its writes are waited for, not checked.
-func (w *pageWriter) abandon(ctx context.Context) {
+// written is what a page that failed in its last steps wrote: its
+// documents, not its deletes (S3 still holds those records).
+func (w *pageWriter) written() PageResult {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := PageResult{Counts: w.res.Counts, Quarantine: w.res.Quarantine}
+	p.Counts.Pages, p.Counts.Deleted = 0, 0
+	return p
+}
+
+// abandon ends a page that failed: its writes are waited for, not
+// checked, and the queued ones still go out (also when the page was
+// cancelled), so that what it returns, what the page wrote anyway, is what
+// S3 and the indices hold of it. Deletes are only sent by a page that got
+// through, so a failed page deleted nothing.
+func (w *pageWriter) abandon(ctx context.Context) PageResult {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	_ = w.puts.Wait()
-	_, _ = w.catalog.Close(ctx)
-	_, _ = w.education.Close(ctx)
+	out, _ := w.catalog.Close(ctx)
+	eout, _ := w.education.Close(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := PageResult{Counts: w.res.Counts, Quarantine: w.res.Quarantine}
+	p.Counts.Pages, p.Counts.Deleted = 0, 0
+	p.Counts.Indexed, p.Counts.Visible, p.Counts.IndexRejected = out.Indexed, eout.Indexed, 0
+	return p
 }
 
 // mapRecord maps, enriches and checks a record, turning a panic on

@@ -101,7 +101,7 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 				out.KeptInOtherSets++
 				continue
 			}
-			if err := dels.add(ctx, id, idx, edu); err != nil {
+			if err := dels.add(ctx, id); err != nil {
 				_, _ = idx.Close(ctx)
 				_, _ = edu.Close(ctx)
 				return out, err
@@ -111,7 +111,7 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 				activity.RecordHeartbeat(ctx, i)
 			}
 		}
-		err = dels.orphanDocs(ctx, idx, edu)
+		err = dels.queue(ctx, idx, edu)
 		res, cerr := idx.Close(ctx)
 		eres, eerr := edu.Close(ctx)
 		if err = errors.Join(err, cerr, eerr); err != nil {

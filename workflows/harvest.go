@@ -179,6 +179,9 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	pageCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: pageTimeout,
 		HeartbeatTimeout:    heartbeat,
+		// A cancelled run waits for its page to stop and say what it
+		// wrote: the report counts it.
+		WaitForCancellation: true,
 		// The activity sets each retry's delay itself (exponential with
 		// jitter, or the provider's Retry-After); these bound it.
 		RetryPolicy: &temporal.RetryPolicy{
@@ -225,6 +228,8 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 			continue
 		}
 		if err != nil {
+			in.addPartial(err)
+			st.Counts, st.Quarantine = in.Counts, in.Quarantine
 			return finish(ctx, in, st, err)
 		}
 		in.Page++
@@ -264,6 +269,29 @@ func withDefaults(l Limits, src sources.Source) Limits {
 		l.MaxEmptyPages = DefaultMaxEmptyPages
 	}
 	return l
+}
+
+// addPartial counts what the page that ended the run wrote before it
+// failed or was cancelled (the activity's error carries it): the report
+// then says what S3 and the indices hold.
+func (in *HarvestInput) addPartial(err error) {
+	var partial activities.PageResult
+	var appErr *temporal.ApplicationError
+	var canErr *temporal.CanceledError
+	switch {
+	case errors.As(err, &appErr) && appErr.HasDetails():
+		if appErr.Details(&partial) != nil {
+			return
+		}
+	case errors.As(err, &canErr) && canErr.HasDetails():
+		if canErr.Details(&partial) != nil {
+			return
+		}
+	default:
+		return
+	}
+	in.Counts.Add(partial.Counts)
+	in.Quarantine = bucket.MergeQuarantine(in.Quarantine, partial.Quarantine)
 }
 
 // checkToken stops a provider that loops: a resumption token it gave
@@ -320,8 +348,13 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 	status := bucket.StatusCompleted
 	errText := ""
 	switch {
-	case temporal.IsCanceledError(runErr):
+	case temporal.IsCanceledError(runErr) || runErr != nil && ctx.Err() != nil:
+		// A page that ended otherwise once the run was cancelled (its
+		// request timed out before it heard) still ends a cancelled run.
 		status = bucket.StatusCancelled
+		if !temporal.IsCanceledError(runErr) {
+			runErr = temporal.NewCanceledError(runErr.Error())
+		}
 		errText = "cancelled"
 	case runErr != nil:
 		status = bucket.StatusFailed

@@ -86,6 +86,11 @@ func (r Run) SeenPrefix() string { return r.prefix("runs") + "/seen/" }
 // SeenKey holds the identifiers one page saw: "+id" present, "-id" deleted.
 func (r Run) SeenKey(page int) string { return fmt.Sprintf("%spage-%06d.txt", r.SeenPrefix(), page) }
 
+// PartialKey holds what the attempts of a page that failed wrote anyway.
+func (r Run) PartialKey(page int) string {
+	return fmt.Sprintf("%s/partial/page-%06d.json", r.prefix("runs"), page)
+}
+
 // QuarantineKey is where the seq-th record of a page that could not be
 // used is kept.
 func (r Run) QuarantineKey(page, seq int) string {

@@ -412,3 +412,21 @@ func TestOneRequestAtATimePerProvider(t *testing.T) {
 		t.Errorf("the provider answered %d requests at once, want 1", n)
 	}
 }
+
+// A run that fails on a page that wrote records before it broke counts
+// them: the report says what S3 and the indices hold.
+func TestFailedRunCountsWhatItWrote(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(12), oaitest.Faults{PageSize: 4, Truncate: []int{2, 3, 4, 5, 6, 7, 8, 9, 10}})
+	err, rep := f.fail(t, oaiSource("partial", p), fast)
+	if err == nil || rep.Status != bucket.StatusFailed {
+		t.Fatalf("want a failed run, got %v, report %+v", err, rep)
+	}
+	docs, records := f.count(t), len(f.keys(t, "records/partial/"))
+	if docs <= 4 {
+		t.Fatalf("the broken page wrote nothing before it broke (%d documents): the test proves nothing", docs)
+	}
+	if rep.Counts.Indexed != docs || records != docs {
+		t.Errorf("the report counts %d indexed; the catalog holds %d, S3 %d records", rep.Counts.Indexed, docs, records)
+	}
+}
