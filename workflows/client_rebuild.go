@@ -42,19 +42,25 @@ func (c *Client) StartRebuild(ctx context.Context, kind string, o RebuildOptions
 		return nil, errors.New("the number of indices to keep must not be negative")
 	}
 	id := RebuildWorkflowID(c.alias(kind))
+	return c.startIndexWork(ctx, "rebuild", kind, id, Rebuild, RebuildInput{Kind: kind, Tolerance: o.Tolerance, Keep: keep})
+}
+
+// startIndexWork starts a workflow on an index alias that runs once at a
+// time (a rebuild, a rollback).
+func (c *Client) startIndexWork(ctx context.Context, what, kind, id string, wf, input any) (client.WorkflowRun, error) {
 	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                c.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, Rebuild, RebuildInput{Kind: kind, Tolerance: o.Tolerance, Keep: keep})
+	}, wf, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil, fmt.Errorf("%w: %s (workflow %s); watch it with `avo index status`", ErrRebuildRunning, c.alias(kind), id)
+		return nil, fmt.Errorf("%w: a %s of %s (workflow %s); watch it with `avo index status`", ErrRebuildRunning, what, c.alias(kind), id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("start rebuild of %s: %w", c.alias(kind), err)
+		return nil, fmt.Errorf("start %s of %s: %w", what, c.alias(kind), err)
 	}
 	return run, nil
 }
@@ -111,20 +117,5 @@ func (c *Client) StartRollback(ctx context.Context, kind string) (client.Workflo
 	if !esindex.ValidKind(kind) {
 		return nil, fmt.Errorf("no index kind %q (kinds: %s)", kind, strings.Join(esindex.Kinds, ", "))
 	}
-	id := RollbackWorkflowID(c.alias(kind))
-	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                c.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, Rollback, RollbackInput{Kind: kind})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil, fmt.Errorf("%w: a rollback of %s (workflow %s)", ErrRebuildRunning, c.alias(kind), id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("start rollback of %s: %w", c.alias(kind), err)
-	}
-	return run, nil
+	return c.startIndexWork(ctx, "rollback", kind, RollbackWorkflowID(c.alias(kind)), Rollback, RollbackInput{Kind: kind})
 }

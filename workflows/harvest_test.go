@@ -21,10 +21,15 @@ import (
 
 var src = sources.Source{ID: "s1", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: "http://127.0.0.1/oai", MetadataPrefix: "oai_dc"}}
 
-func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harvest) {
+// newTestEnv is a workflow test environment that logs nothing.
+func newTestEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	return s.NewTestWorkflowEnvironment()
+}
+
+func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Harvest) {
+	env := newTestEnv()
 	h := &activities.Harvest{}
 	env.RegisterActivity(h)
 	env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(
@@ -204,9 +209,7 @@ func TestWatermarkMovesOnlyForRunsToThePresent(t *testing.T) {
 		{"until", activities.PrepareResult{From: "2026-10-01T00:00:00Z", FromWatermark: true, Until: "2026-10-20T00:00:00Z"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-			env := s.NewTestWorkflowEnvironment()
+			env := newTestEnv()
 			h := &activities.Harvest{}
 			env.RegisterActivity(h)
 			grantAll(env, h)

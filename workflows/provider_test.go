@@ -1,13 +1,10 @@
 package workflows
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/archiefvooronderwijs/avo/activities"
 )
@@ -16,9 +13,7 @@ import (
 // limit of one; a release frees the place for the next, and a holder that
 // never releases loses its place when its lease ends.
 func TestProviderLockGrantsInTurn(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	var grants []string
 	var at []time.Duration
 	start := env.Now()

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -22,9 +20,7 @@ import (
 // pages (2 and 1 records) and catch up with what S3 holds.
 func rebuildEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Indexing, *[]string) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	x := &activities.Indexing{}
 	env.RegisterActivity(x)
 	var calls []string
@@ -117,9 +113,7 @@ func TestRebuildCountMismatchAbandons(t *testing.T) {
 // The rebuild's history stays bounded: after rebuildPagesPerRun loads it
 // continues as new with its progress.
 func TestRebuildContinuesAsNew(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	x := &activities.Indexing{}
 	env.RegisterActivity(x)
 	env.OnActivity(x.LoadRecords, mock.Anything, mock.Anything).Return(activities.LoadResult{Read: 1, Indexed: 1, Next: "more"}, nil)
@@ -138,9 +132,7 @@ func TestRebuildContinuesAsNew(t *testing.T) {
 }
 
 func TestWindowsLooksBack(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	x := &activities.Indexing{}
 	env.RegisterActivity(x)
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)

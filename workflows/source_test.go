@@ -2,14 +2,11 @@ package workflows
 
 import (
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
@@ -20,9 +17,7 @@ import (
 // workflow that knows the other sets; a set that fails does not stop the
 // next, and the source harvest then fails naming it.
 func TestHarvestSourceSetsInTurn(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.RegisterWorkflow(Harvest)
 	multi := src
 	multi.OAI = &sources.OAI{URL: src.OAI.URL, MetadataPrefix: "oai_dc", Sets: []string{"kunst", "film", "muziek"}}

@@ -94,6 +94,21 @@ func (f *fixture) publish(t testing.TB, id string) {
 	}
 }
 
+// educationIDs lists, sorted, what teachers find in the education index.
+func (f *fixture) educationIDs(t testing.TB) []string {
+	t.Helper()
+	got, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range got.Hits {
+		ids = append(ids, h.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // rollback returns the alias of kind to the previous index, as `avo index
 // rollback` does.
 func (f *fixture) rollback(t testing.TB, kind string) workflows.RollbackResult {
@@ -447,16 +462,7 @@ func TestLicenceGatingOnRebuild(t *testing.T) {
 	if res.Docs != 2 || res.Records != len(cases) || res.Skipped != len(cases)-2 {
 		t.Errorf("rebuild %+v: want the 2 visible of %d records", res, len(cases))
 	}
-	got, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, h := range got.Hits {
-		ids = append(ids, h.ID)
-	}
-	slices.Sort(ids)
-	if fmt.Sprint(ids) != "[fragment1 visible1]" {
+	if ids := f.educationIDs(t); fmt.Sprint(ids) != "[fragment1 visible1]" {
 		t.Errorf("the education index holds %v, want [fragment1 visible1]", ids)
 	}
 }
@@ -489,16 +495,7 @@ func TestRollbackDoesNotResurrect(t *testing.T) {
 	if rb.Deleted != 1 || rb.Reloaded == 0 {
 		t.Errorf("rollback %+v: want the deletion replayed and the changes loaded again", rb)
 	}
-	got, err := search.Run(f.ctx, f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education), search.Request{Size: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, h := range got.Hits {
-		ids = append(ids, h.ID)
-	}
-	slices.Sort(ids)
-	if fmt.Sprint(ids) != "[dm03klim001 dm09fiets02]" {
+	if ids := f.educationIDs(t); fmt.Sprint(ids) != "[dm03klim001 dm09fiets02]" {
 		t.Errorf("after the rollback teachers find %v, want [dm03klim001 dm09fiets02]", ids)
 	}
 	if cur, _ := f.current(t, esindex.Education); cur != rb.To {
