@@ -80,8 +80,9 @@ func TestToGranularity(t *testing.T) {
 // Retry-After is never undercut.
 func TestWithBackoff(t *testing.T) {
 	perm := temporal.NewNonRetryableApplicationError("gone", "OAI-badArgument", nil)
-	if got := withBackoff(context.Background(), perm, 0); got != perm {
-		t.Errorf("a permanent error was rewrapped: %v", got)
+	var pe *temporal.ApplicationError
+	if got := withBackoff(context.Background(), perm, 0); !errors.As(got, &pe) || !pe.NonRetryable() || pe.Type() != "OAI-badArgument" || pe.Message() != "gone (1 attempt)" {
+		t.Errorf("a permanent error: %v", got)
 	}
 	later := temporal.NewApplicationErrorWithOptions("busy", "HTTP-503", temporal.ApplicationErrorOptions{NextRetryDelay: 10 * time.Minute})
 	var appErr *temporal.ApplicationError

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
@@ -137,7 +138,7 @@ func (h *Harvest) partial(ctx context.Context, in PageInput, this PageResult) (P
 
 func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, error) {
 	if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
-		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", err)
+		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", nil)
 	}
 	res := &PageResult{Counts: bucket.Counts{Pages: 1}}
 	w, err := h.newPageWriter(ctx, in, res)
@@ -166,12 +167,16 @@ func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, er
 // back together, and never shorter than a provider's Retry-After.
 func withBackoff(ctx context.Context, err error, base time.Duration, details ...any) error {
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		if len(details) == 0 {
-			return err
-		}
-		return temporal.NewApplicationErrorWithOptions(err.Error(), appErr.Type(), temporal.ApplicationErrorOptions{
-			NonRetryable: true, Cause: err, Details: details,
+	msg := err.Error()
+	if errors.As(err, &appErr) {
+		msg = appErr.Message()
+	}
+	// The message says how long this has gone on: the one that ends a run
+	// tells the operator how hard it was tried.
+	msg += " (" + attempts(ctx) + ")"
+	if appErr != nil && appErr.NonRetryable() {
+		return temporal.NewApplicationErrorWithOptions(msg, appErr.Type(), temporal.ApplicationErrorOptions{
+			NonRetryable: true, Details: details,
 		})
 	}
 	attempt := 1
@@ -190,9 +195,23 @@ func withBackoff(ctx context.Context, err error, base time.Duration, details ...
 			delay = d
 		}
 	}
-	return temporal.NewApplicationErrorWithOptions(err.Error(), errType, temporal.ApplicationErrorOptions{
-		Cause: err, NextRetryDelay: delay, Details: details,
+	return temporal.NewApplicationErrorWithOptions(msg, errType, temporal.ApplicationErrorOptions{
+		NextRetryDelay: delay, Details: details,
 	})
+}
+
+// attempts says how often an activity has tried so far, and over how long
+// ("1 attempt", "5 attempts over 20 s").
+func attempts(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return "1 attempt"
+	}
+	info := activity.GetInfo(ctx)
+	if info.Attempt <= 1 {
+		return "1 attempt"
+	}
+	over := time.Since(info.ScheduledTime).Round(time.Second)
+	return fmt.Sprintf("%d attempts over %s", info.Attempt, strings.Replace(over.String(), "s", " s", 1))
 }
 
 // rawItem is one record as fetched, before mapping.
@@ -215,26 +234,31 @@ func (in PageInput) run() bucket.Run {
 // the run, Retry-After sets the next attempt's delay, the rest are retried
 // by the activity's retry policy.
 func classifyOAI(in PageInput, err error) error {
+	return classify(fmt.Sprintf("source %s page %d", in.Source.ID, in.Page), err)
+}
+
+// classify is classifyOAI for a request described by where.
+func classify(where string, err error) error {
 	var oe *oaipmh.Error
 	if errors.As(err, &oe) {
-		msg := fmt.Sprintf("source %s page %d: %v", in.Source.ID, in.Page, oe)
+		msg := fmt.Sprintf("%s: %v", where, oe)
 		switch {
 		case oe.Code == oaipmh.BadResumptionToken:
-			return temporal.NewNonRetryableApplicationError(msg, ErrBadResumptionToken, err)
+			return temporal.NewNonRetryableApplicationError(msg, ErrBadResumptionToken, nil)
 		case oe.Permanent():
-			return temporal.NewNonRetryableApplicationError(msg, "OAI-"+oe.Code, err)
+			return temporal.NewNonRetryableApplicationError(msg, "OAI-"+oe.Code, nil)
 		}
-		return temporal.NewApplicationError(msg, "OAI-"+oe.Code, err)
+		return temporal.NewApplicationError(msg, "OAI-"+oe.Code)
 	}
 	var he *oaipmh.HTTPError
 	if errors.As(err, &he) {
-		msg := fmt.Sprintf("source %s page %d: %v", in.Source.ID, in.Page, he)
+		msg := fmt.Sprintf("%s: %v", where, he)
 		if he.Permanent() {
-			return temporal.NewNonRetryableApplicationError(msg, fmt.Sprintf("HTTP-%d", he.Status), err)
+			return temporal.NewNonRetryableApplicationError(msg, fmt.Sprintf("HTTP-%d", he.Status), nil)
 		}
 		return temporal.NewApplicationErrorWithOptions(msg, fmt.Sprintf("HTTP-%d", he.Status), temporal.ApplicationErrorOptions{
-			Cause: err, NextRetryDelay: he.RetryAfter,
+			NextRetryDelay: he.RetryAfter,
 		})
 	}
-	return fmt.Errorf("source %s page %d: %w", in.Source.ID, in.Page, err)
+	return fmt.Errorf("%s: %w", where, err)
 }

@@ -53,7 +53,7 @@ const WriterLifetime = 20 * time.Minute
 func (x *Indexing) BeginRebuild(ctx context.Context, kind string) (string, error) {
 	name, err := x.Index.BeginBuild(ctx, kind)
 	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), "BeginRebuild", err)
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), "BeginRebuild", nil)
 	}
 	return name, nil
 }

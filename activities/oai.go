@@ -40,7 +40,7 @@ func (h *Harvest) oaiClient(src sources.Source) (*oaipmh.Client, error) {
 		v, ok := os.LookupEnv(o.AuthEnv)
 		if !ok {
 			err := fmt.Errorf("source %s: environment variable %s (for the %s header) is not set on this worker", src.ID, o.AuthEnv, o.AuthHeader)
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", err)
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadSource", nil)
 		}
 		c.Header = http.Header{o.AuthHeader: {v}}
 	}

@@ -62,7 +62,7 @@ func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareR
 	}
 	id, err := client.Identify(ctx)
 	if err != nil {
-		return out, withBackoff(ctx, classifyOAI(PageInput{Source: in.Source}, err), 0)
+		return out, withBackoff(ctx, classify("Identify at "+in.Source.OAI.URL+" for source "+in.Source.ID, err), 0)
 	}
 	out.Granularity, out.DeletedRecord = id.Granularity, strings.TrimSpace(id.DeletedRecord)
 	if out.Granularity != DayGranularity && out.Granularity != SecondsGranularity {
@@ -81,14 +81,14 @@ func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareR
 		}
 	}
 	if out.From, err = ToGranularity(from, out.Granularity, false); err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", nil)
 	}
 	if out.Until, err = ToGranularity(in.Until, out.Granularity, true); err != nil {
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", nil)
 	}
 	if out.From != "" && out.Until != "" && out.From > out.Until {
 		err := fmt.Errorf("from %s is after until %s", out.From, out.Until)
-		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", err)
+		return out, temporal.NewNonRetryableApplicationError(err.Error(), "BadWindow", nil)
 	}
 	out.Complete = out.From == "" && out.Until == ""
 	return out, nil
@@ -134,15 +134,15 @@ const ErrUnknownSource = "UnknownSource"
 func (h *Harvest) LoadSource(_ context.Context, id string) (sources.Source, error) {
 	if h.SourcesFile == "" {
 		err := fmt.Errorf("source %s: this worker has no sources file configured (sources)", id)
-		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, err)
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, nil)
 	}
 	f, err := sources.Load(h.SourcesFile, mappings.Known)
 	if err != nil {
-		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadSourcesFile", err)
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadSourcesFile", nil)
 	}
 	src, err := f.Get(id)
 	if err != nil {
-		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, err)
+		return sources.Source{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrUnknownSource, nil)
 	}
 	return src, nil
 }

@@ -30,11 +30,11 @@ type RollbackPlan struct {
 func (x *Indexing) BeginRollback(ctx context.Context, kind string) (RollbackPlan, error) {
 	from, to, since, err := x.Index.RollbackPlan(ctx, kind, WriterLifetime)
 	if err != nil {
-		return RollbackPlan{}, temporal.NewNonRetryableApplicationError(err.Error(), "NoRollback", err)
+		return RollbackPlan{}, temporal.NewNonRetryableApplicationError(err.Error(), "NoRollback", nil)
 	}
 	if err := x.Index.Reopen(ctx, kind, to); err != nil {
 		if errors.Is(err, esindex.ErrBuilding) {
-			return RollbackPlan{}, temporal.NewNonRetryableApplicationError(err.Error(), "NoRollback", err)
+			return RollbackPlan{}, temporal.NewNonRetryableApplicationError(err.Error(), "NoRollback", nil)
 		}
 		return RollbackPlan{}, err
 	}

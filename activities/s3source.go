@@ -32,7 +32,7 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 	objs, next, err := partner.ListPage(ctx, src.Prefix, in.Cursor, s3PageSize)
 	if err != nil {
 		if s3store.IsPermanent(err) {
-			return temporal.NewNonRetryableApplicationError(err.Error(), "S3", err)
+			return temporal.NewNonRetryableApplicationError(err.Error(), "S3", nil)
 		}
 		return err
 	}

@@ -358,7 +358,7 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 		errText = "cancelled"
 	case runErr != nil:
 		status = bucket.StatusFailed
-		errText = runErr.Error()
+		errText = Brief(runErr)
 	case in.Counts.IndexRejected > 0:
 		status = bucket.StatusCompletedWithRejections
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 )
@@ -55,5 +57,27 @@ func TestHarvestSourceSetsInTurn(t *testing.T) {
 func TestSetsOfASource(t *testing.T) {
 	if got := Sets(src); len(got) != 1 || got[0] != "" {
 		t.Errorf("a source without sets is harvested whole: %q", got)
+	}
+}
+
+func TestBriefIsOneLineWithTheCause(t *testing.T) {
+	env := newTestEnv()
+	h := &activities.Harvest{}
+	env.RegisterActivity(h)
+	env.OnActivity(h.PrepareHarvest, mock.Anything, mock.Anything).Return(activities.PrepareResult{},
+		temporal.NewNonRetryableApplicationError("Identify at http://host/oai for source s1: connection refused (5 attempts over 20 s)", "Transient", nil))
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{}, nil)
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
+	err := env.GetWorkflowError()
+	if err == nil {
+		t.Fatal("the harvest succeeded")
+	}
+	got := Brief(fmt.Errorf("harvest of s1 failed: %w", err))
+	want := "harvest of s1 failed: Identify at http://host/oai for source s1: connection refused (5 attempts over 20 s)"
+	if got != want {
+		t.Errorf("Brief:\n got %s\nwant %s\n(chain: %v)", got, want, err)
+	}
+	if Brief(errors.New("plain\nerror")) != "plain error" {
+		t.Error("a plain error is not one line")
 	}
 }

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 
 	"github.com/spf13/cobra"
 
@@ -72,9 +76,56 @@ func (a *app) loadSource(id string) (sources.Source, error) {
 	return src, nil
 }
 
+// check refuses, before anything starts, what makes no sense: dates that
+// are none, a window that ends before it begins, --allow-mass-delete
+// without --full, a set the source does not have.
+func (o harvestStartOptions) check(ctx context.Context, src sources.Source) error {
+	var from, until string
+	for _, f := range []struct {
+		flag, v string
+		until   bool
+		out     *string
+	}{{"--from", o.from, false, &from}, {"--until", o.until, true, &until}} {
+		v, err := activities.ToGranularity(f.v, activities.SecondsGranularity, f.until)
+		if err != nil {
+			return usagef("%s: %v", f.flag, err)
+		}
+		*f.out = v
+	}
+	if from != "" && until != "" && from > until {
+		return usagef("--from %s is after --until %s: the window would be empty", o.from, o.until)
+	}
+	if (from != "" || until != "") && o.full {
+		return usagef("--full harvests everything: it takes no --from or --until")
+	}
+	if o.allowMass && !o.full {
+		return usagef("--allow-mass-delete only means something with --full (a complete harvest is what may delete)")
+	}
+	if o.set == "" || src.OAI == nil || len(src.OAI.Sets) == 0 || slices.Contains(src.OAI.Sets, o.set) {
+		return nil
+	}
+	// A set the sources file does not name: the provider must have it.
+	client := &oaipmh.Client{BaseURL: src.OAI.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, 30*time.Second), UserAgent: userAgent()}
+	sets, err := client.ListSets(ctx)
+	if err != nil {
+		return fmt.Errorf("ListSets at %s, to check --set %s: %w", src.OAI.URL, o.set, err)
+	}
+	var specs []string
+	for _, s := range sets {
+		if s.Spec == o.set {
+			return nil
+		}
+		specs = append(specs, s.Spec)
+	}
+	return usagef("--set %s: %s has no such set (it has %s)", o.set, src.OAI.URL, strings.Join(specs, ", "))
+}
+
 func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions) error {
 	src, err := a.loadSource(id)
 	if err != nil {
+		return err
+	}
+	if err := o.check(ctx, src); err != nil {
 		return err
 	}
 	return a.with(ctx, need{temporal: true, s3: true}, func(c *clients) error {
@@ -156,7 +207,7 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Status: res.Status, Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
 			if err != nil {
 				out.Status = bucket.StatusFailed
-				out.Error = err.Error()
+				out.Error = a.describe(err)
 				out.Seconds = time.Since(start).Seconds()
 				if len(run.Sets) == 1 {
 					if st, serr := c.HarvestStatus(context.WithoutCancel(ctx), run.Source, set); serr == nil && st.Report != nil {

@@ -245,6 +245,9 @@ whether it is visible now, and why not.`,
 			if d.Until, err = parseWhen("--until", until); err != nil {
 				return err
 			}
+			if d.At != nil && d.Until != nil && !d.At.Before(*d.Until) {
+				return usagef("--at %s is not before --until %s: the publish window would be empty", at, until)
+			}
 			return a.decide(cmd.Context(), args[0], d)
 		},
 	}

@@ -52,6 +52,8 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	srcFile := filepath.Join(t.TempDir(), "sources.yaml")
 	yaml := strings.ReplaceAll(string(demo.SourcesYAML()), "${"+demo.OAIURLVariable+"}", provider.URL)
 	yaml = strings.ReplaceAll(yaml, "bucket: "+demo.PartnerBucket, "bucket: "+partner.Bucket)
+	// A source whose provider refuses its format.
+	yaml += "\n  - id: refusing\n    kind: oai-pmh\n    mapping: lido\n    oai:\n      url: " + provider.URL + "\n      metadata_prefix: lido\n"
 	if err := os.WriteFile(srcFile, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +131,11 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 			t.Errorf("quarantine show: exit %d\n%s", code, out)
 		}
 	}
-	if code, out, errOut := avo(ctx, with("sources", "validate")...); code != exitOK || !strings.Contains(out, "demo-oai: ok") || !strings.Contains(out, "demo-s3: ok") {
+	if code, out, errOut := avo(ctx, with("sources", "validate", "demo-oai", "demo-s3")...); code != exitOK || !strings.Contains(out, "demo-oai: ok") || !strings.Contains(out, "demo-s3: ok") {
 		t.Errorf("sources validate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := avo(ctx, with("sources", "validate", "refusing")...); code != exitFailure || !strings.Contains(out, "format lido is not offered") {
+		t.Errorf("sources validate of a refusing provider: exit %d\n%s", code, out)
 	}
 	if code, out, _ := avo(ctx, with("schedule", "create", "demo-oai", "--every", "6h")...); code != exitOK || !strings.Contains(out, "6h0m0s") {
 		t.Errorf("schedule create: exit %d\n%s", code, out)
@@ -204,11 +209,44 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		{with("depublish", "dm01fiets01"), exitUsage},
 		{with("publish", "dm01fiets01", "--at", "tomorrow"), exitUsage},
 		{with("harvest", "start", "demo-oai", "--no-such-flag"), exitUsage},
-		{[]string{"no-such-command"}, exitUsage},
+		// Input is checked before anything starts.
+		{with("harvest", "start", "demo-oai", "--from", "yesterday"), exitUsage},
+		{with("harvest", "start", "demo-oai", "--from", "2026-02-01", "--until", "2026-01-01"), exitUsage},
+		{with("harvest", "start", "demo-oai", "--allow-mass-delete"), exitUsage},
+		{with("harvest", "start", "demo-oai", "--full", "--from", "2026-01-01"), exitUsage},
+		{with("schedule", "create", "demo-oai", "--every", "0s"), exitUsage},
+		{with("schedule", "create", "demo-oai", "--every", "-1h"), exitUsage},
+		{with("schedule", "create", "demo-oai", "--every", "30s"), exitUsage},
+		{with("publish", "dm01fiets01", "--at", "2026-03-01", "--until", "2026-02-01"), exitUsage},
+		// Unknown commands exit 1, as gh's do.
+		{[]string{"no-such-command"}, exitFailure},
+		{with("harvest", "strat", "demo-oai"), exitFailure},
+		{with("harvest", "cancel", "demo-oai"), exitNotFound},
 	} {
-		if code, _, errOut := avo(ctx, c.args...); code != c.code {
-			t.Errorf("avo %s: exit %d, want %d (%s)", strings.Join(c.args[:2], " "), code, c.code, errOut)
+		code, out, errOut := avo(ctx, c.args...)
+		if code != c.code {
+			t.Errorf("avo %s: exit %d, want %d (%s)", strings.Join(c.args[:3], " "), code, c.code, errOut)
 		}
+		if code != exitOK && (strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "avo: ")) {
+			t.Errorf("avo %s: the error is not one line:\n%s%s", strings.Join(c.args[:3], " "), errOut, out)
+		}
+	}
+
+	// A harvest the provider refuses: one line with what failed, where,
+	// why and how often it was tried; the whole chain with --verbose.
+	code, out, errOut = avo(ctx, with("harvest", "start", "refusing", "--wait")...)
+	want := "avo: harvest of refusing failed: source refusing page 1: OAI-PMH error cannotDisseminateFormat"
+	if code != exitFailure || !strings.HasPrefix(errOut, want) || !strings.Contains(errOut, "(1 attempt)") || strings.Count(errOut, "\n") != 1 || len(errOut) > 300 {
+		t.Errorf("refused harvest: exit %d, stderr\n%s\nwant one line beginning %q", code, errOut, want)
+	}
+	if !strings.Contains(out, "FAILED: source refusing page 1") || strings.Contains(out, "activity error") {
+		t.Errorf("refused harvest table:\n%s", out)
+	}
+	if code, out, _ := avo(ctx, with("harvest", "status", "refusing")...); code != exitOK || !strings.Contains(out, "error:     source refusing page 1: OAI-PMH error cannotDisseminateFormat") || strings.Contains(out, "activity error") {
+		t.Errorf("status of the refused harvest:\n%s", out)
+	}
+	if code, _, errOut := avo(ctx, with("harvest", "start", "refusing", "--wait", "--verbose")...); code != exitFailure || !strings.Contains(errOut, "activity error") {
+		t.Errorf("--verbose: exit %d\n%s", code, errOut)
 	}
 }
 

@@ -36,6 +36,16 @@ type app struct {
 	cfgFile     string
 	log         *slog.Logger
 	output      string
+	verbose     bool
+}
+
+// describe is how a failure reads: one line with the cause, or with
+// --verbose the whole chain.
+func (a *app) describe(err error) string {
+	if a.verbose {
+		return err.Error()
+	}
+	return workflows.Brief(err)
 }
 
 // usageError marks mistakes in how a command was called.
@@ -58,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ee exitError
 	if !errors.As(err, &ee) {
-		fmt.Fprintln(stderr, "avo:", err)
+		fmt.Fprintln(stderr, "avo:", a.describe(err))
 	}
 	return exitCode(ctx, err)
 }
@@ -69,7 +79,9 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		return exitFailure // as gh: a mistyped command is not a usage error of a command
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown flag"):
 		return exitUsage
 	case errors.Is(err, errNotFound), errors.Is(err, workflows.ErrNotFound), errors.Is(err, bucket.ErrNotFound), errors.Is(err, editorial.ErrNotFound):
 		return exitNotFound
@@ -106,6 +118,7 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 	pf := root.PersistentFlags()
 	config.AddFlags(pf)
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "report failures with their whole chain of causes")
 	root.AddCommand(
 		newHarvestCmd(a),
 		newScheduleCmd(a),
@@ -122,7 +135,27 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 		newDevCmd(a),
 		newDemoCmd(a),
 	)
+	unknownSubcommands(root)
 	return root
+}
+
+// unknownSubcommands makes a command group refuse a word it does not know
+// (`avo harvest strat`) with "unknown command" and exit 1, as gh does,
+// rather than print its help and succeed.
+func unknownSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		unknownSubcommands(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Run != nil || cmd.RunE != nil || cmd == cmd.Root() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q; see '%s --help'", args[0], c.CommandPath(), c.CommandPath())
+		}
+		return c.Help()
+	}
 }
 
 // load reads the configuration and sets up logging for the command.

@@ -27,8 +27,11 @@ the runs of the last interval are made up.`,
 		Short: "Create or replace the schedule of a source (it takes the source's settings as they are now)",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Every == 0 {
+			switch {
+			case o.Every == 0:
 				return usagef("--every is required (like 6h)")
+			case o.Every < time.Minute:
+				return usagef("--every %s: a harvest schedule runs at most every minute", o.Every)
 			}
 			src, err := a.loadSource(args[0])
 			if err != nil {
