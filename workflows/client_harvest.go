@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
@@ -116,6 +117,34 @@ func (c *Client) StartHarvest(ctx context.Context, src sources.Source, o Harvest
 	return &HarvestRun{WorkflowRun: run, Source: src.ID, Sets: sets, Multi: len(sets) > 1}, nil
 }
 
+// RunningHarvest is the running harvest of a source (of its sets in turn)
+// or of one set, to follow; ErrNotFound when none runs.
+func (c *Client) RunningHarvest(ctx context.Context, src sources.Source, set string) (*HarvestRun, error) {
+	sets := Sets(src)
+	if set != "" {
+		sets = []string{set}
+	}
+	id := HarvestWorkflowID(src.ID, sets[0])
+	multi := set == "" && len(sets) > 1
+	if multi {
+		id = SourceWorkflowID(src.ID)
+	}
+	if multi && !c.running(ctx, id) {
+		// A set of the source started on its own.
+		for _, s := range sets {
+			if c.running(ctx, HarvestWorkflowID(src.ID, s)) {
+				id, sets, multi = HarvestWorkflowID(src.ID, s), []string{s}, false
+				break
+			}
+		}
+	}
+	if !c.running(ctx, id) {
+		return nil, fmt.Errorf("%w: no harvest of %s%s is running (workflow %s); `avo harvest status %s` shows the last one",
+			ErrNotFound, src.ID, setLabel(set), id, src.ID)
+	}
+	return &HarvestRun{WorkflowRun: c.Temporal.GetWorkflow(ctx, id, ""), Source: src.ID, Sets: sets, Multi: multi}, nil
+}
+
 // HarvestState is a harvest as `avo harvest status` shows it: Temporal's
 // view of the workflow and, when it answers, the workflow's own progress.
 type HarvestState struct {
@@ -125,8 +154,20 @@ type HarvestState struct {
 	StartTime  time.Time  `json:"start_time"`
 	CloseTime  *time.Time `json:"close_time,omitempty"`
 	Progress   *Status    `json:"progress,omitempty"`
+	// Retry is the step being tried again while the harvest runs (a
+	// provider that does not answer, Elasticsearch down).
+	Retry *Retry `json:"retry,omitempty"`
 	// Report is the run's report, once it finished.
 	Report *bucket.Report `json:"report,omitempty"`
+}
+
+// Retry is an activity on its second attempt or later, from Temporal's
+// pending-activity info.
+type Retry struct {
+	Activity    string     `json:"activity"`
+	Attempt     int        `json:"attempt"`
+	LastError   string     `json:"last_error"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
 }
 
 // HarvestStatus describes the newest harvest of a source and set.
@@ -158,12 +199,29 @@ func (c *Client) HarvestStatus(ctx context.Context, source, set string) (*Harves
 				st.Progress = &p
 			}
 		}
+		st.Retry = retryOf(desc)
 	} else if c.Reports != nil {
 		if r, err := c.Reports(ctx, source, set); err == nil {
 			st.Report = r
 		}
 	}
 	return st, nil
+}
+
+// retryOf is the pending activity of a workflow that failed at least once.
+func retryOf(desc *workflowservice.DescribeWorkflowExecutionResponse) *Retry {
+	for _, pa := range desc.GetPendingActivities() {
+		if pa.GetAttempt() < 2 || pa.GetLastFailure() == nil {
+			continue
+		}
+		r := &Retry{Activity: pa.GetActivityType().GetName(), Attempt: int(pa.GetAttempt()), LastError: strings.Join(strings.Fields(pa.GetLastFailure().GetMessage()), " ")}
+		if t := pa.GetNextAttemptScheduleTime(); t != nil {
+			next := t.AsTime()
+			r.NextAttempt = &next
+		}
+		return r
+	}
+	return nil
 }
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ func newHarvestCmd(a *app) *cobra.Command {
 		Use:   "harvest",
 		Short: "Start, watch, cancel and list harvests",
 	}
-	cmd.AddCommand(newHarvestStartCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a))
+	cmd.AddCommand(newHarvestStartCmd(a), newHarvestWatchCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a))
 	return cmd
 }
 
@@ -144,19 +145,59 @@ func (a *app) harvestStart(ctx context.Context, id string, o harvestStartOptions
 		if !a.json() {
 			fmt.Fprintf(a.out, "started harvest of %s: workflow %s, run %s\n", src.ID, run.GetID(), run.GetRunID())
 		}
-		out := a.follow(ctx, c, run)
-		if err := a.emit([]harvestOutcome{out}, func(w io.Writer) { printOutcomes(w, []harvestOutcome{out}) }); err != nil {
-			return err
-		}
-		if out.Error != "" {
-			return fmt.Errorf("harvest of %s failed: %s", src.ID, out.Error)
-		}
-		if out.Status == bucket.StatusCompletedWithRejections {
-			return fmt.Errorf("harvest of %s went through, but Elasticsearch refused %d documents; they are quarantined (avo quarantine list --source %s --kind index-rejected)",
-				src.ID, out.Counts.IndexRejected, src.ID)
-		}
-		return nil
+		return a.followToEnd(ctx, c, run)
 	})
+}
+
+// followToEnd follows a harvest, shows how it ended and exits accordingly:
+// 1 when it failed or Elasticsearch refused documents, 130 when the
+// operator stopped following (the harvest goes on).
+func (a *app) followToEnd(ctx context.Context, c *clients, run *workflows.HarvestRun) error {
+	out := a.follow(ctx, c, run)
+	if out.detached {
+		fmt.Fprintf(a.errOut, "stopped following; the harvest goes on (avo harvest watch %s)\n", run.Source)
+		return exitError{exitInterrupted}
+	}
+	if err := a.emit([]harvestOutcome{out}, func(w io.Writer) { printOutcomes(w, []harvestOutcome{out}) }); err != nil {
+		return err
+	}
+	switch {
+	case out.Error != "":
+		return fmt.Errorf("harvest of %s %s: %s", run.Source, map[bool]string{true: "was cancelled", false: "failed"}[out.Status == bucket.StatusCancelled], out.Error)
+	case out.Status == bucket.StatusCompletedWithRejections:
+		return fmt.Errorf("harvest of %s went through, but Elasticsearch refused %d documents; they are quarantined (avo quarantine list --source %s --kind index-rejected)",
+			run.Source, out.Counts.IndexRejected, run.Source)
+	}
+	return nil
+}
+
+func newHarvestWatchCmd(a *app) *cobra.Command {
+	var set string
+	cmd := &cobra.Command{
+		Use:   "watch SOURCE",
+		Short: "Follow a running harvest to its end (again after Ctrl-C, or from another terminal)",
+		Long: `Follow the running harvest of SOURCE (of every set, or of --set) as
+'harvest start --wait' does, with its progress, and show how it ended.
+Ctrl-C stops following; the harvest goes on. A source with no harvest
+running exits 3.`,
+		Example: "  avo harvest start vrt\n  avo harvest watch vrt",
+		Args:    exactArgs(1, "SOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := a.loadSource(args[0])
+			if err != nil {
+				return err
+			}
+			return a.with(cmd.Context(), need{temporal: true, s3: true}, func(c *clients) error {
+				run, err := c.RunningHarvest(cmd.Context(), src, set)
+				if err != nil {
+					return err
+				}
+				return a.followToEnd(cmd.Context(), c, run)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
+	return cmd
 }
 
 func setSuffix(set string) string {
@@ -176,6 +217,8 @@ type harvestOutcome struct {
 	Seconds    float64       `json:"seconds"`
 	ReportKey  string        `json:"report_key,omitempty"`
 	Error      string        `json:"error,omitempty"`
+	// detached: the operator stopped following; the harvest goes on.
+	detached bool
 }
 
 // follow waits for a harvest, showing its progress: a redrawn line on a
@@ -205,8 +248,15 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 				fmt.Fprint(a.out, "\r\033[K")
 			}
 			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Status: res.Status, Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
+			if err != nil && ctx.Err() != nil {
+				out.detached = true
+				return out
+			}
 			if err != nil {
 				out.Status = bucket.StatusFailed
+				if temporal.IsCanceledError(err) {
+					out.Status = bucket.StatusCancelled
+				}
 				out.Error = a.describe(err)
 				out.Seconds = time.Since(start).Seconds()
 				if len(run.Sets) == 1 {
@@ -224,7 +274,7 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 			if p == nil {
 				continue
 			}
-			line := progressLine(p, time.Since(start))
+			line := progressLine(p, time.Now())
 			switch {
 			case interactive:
 				fmt.Fprintf(a.out, "\r\033[K%s", line)
@@ -238,17 +288,22 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 }
 
 // running returns the progress of the set being harvested now.
-func (a *app) running(ctx context.Context, c *clients, run *workflows.HarvestRun) *workflows.Status {
+func (a *app) running(ctx context.Context, c *clients, run *workflows.HarvestRun) *workflows.HarvestState {
 	for _, set := range run.Sets {
 		st, err := c.HarvestStatus(ctx, run.Source, set)
 		if err == nil && st.Progress != nil {
-			return st.Progress
+			return st
 		}
 	}
 	return nil
 }
 
-func progressLine(p *workflows.Status, elapsed time.Duration) string {
+// progressLine is a running harvest in one line: where it is, what it
+// counted, how fast, how far along and how long still when the provider
+// says how long its list is, and the step it is trying again, if any.
+func progressLine(st *workflows.HarvestState, now time.Time) string {
+	p := st.Progress
+	elapsed := now.Sub(p.StartedAt)
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(p.Counts.Records) / s
@@ -257,8 +312,28 @@ func progressLine(p *workflows.Status, elapsed time.Duration) string {
 	if p.ListSize > 0 {
 		size = fmt.Sprintf("/%d", p.ListSize)
 	}
-	return fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %d repaired, %.0f records/s",
+	line := fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %d repaired, %.0f records/s",
 		p.Source, setSuffix(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, p.Counts.Repaired, rate)
+	if p.ListSize > 0 && p.Counts.Records > 0 && p.Counts.Records <= p.ListSize {
+		line += fmt.Sprintf(", %d%%", 100*p.Counts.Records/p.ListSize)
+		if rate > 0 {
+			left := time.Duration(float64(p.ListSize-p.Counts.Records)/rate) * time.Second
+			line += ", about " + left.Round(time.Second).String() + " to go"
+		}
+	}
+	if r := st.Retry; r != nil {
+		line += " — " + retryLine(r, now)
+	}
+	return line
+}
+
+// retryLine says what is being tried again, how often, and when next.
+func retryLine(r *workflows.Retry, now time.Time) string {
+	next := "trying now"
+	if r.NextAttempt != nil && r.NextAttempt.After(now) {
+		next = "next try in " + r.NextAttempt.Sub(now).Round(time.Second).String()
+	}
+	return fmt.Sprintf("retrying %s (attempt %d, %s): %s", r.Activity, r.Attempt, next, r.LastError)
 }
 
 func printOutcomes(w io.Writer, outs []harvestOutcome) {
@@ -347,6 +422,9 @@ func printState(w io.Writer, st *workflows.HarvestState) {
 			fmt.Fprintf(w, "rate:      %.1f records/s\n", float64(p.Counts.Records)/elapsed)
 		}
 		counts, quarantine = &p.Counts, p.Quarantine
+	}
+	if st.Retry != nil {
+		fmt.Fprintf(w, "retry:     %s\n", retryLine(st.Retry, time.Now()))
 	}
 	if r := st.Report; r != nil {
 		fmt.Fprintf(w, "result:    %s in %.1fs\n", r.Status, r.Seconds)

@@ -14,6 +14,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
@@ -52,6 +53,9 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	srcFile := filepath.Join(t.TempDir(), "sources.yaml")
 	yaml := strings.ReplaceAll(string(demo.SourcesYAML()), "${"+demo.OAIURLVariable+"}", provider.URL)
 	yaml = strings.ReplaceAll(yaml, "bucket: "+demo.PartnerBucket, "bucket: "+partner.Bucket)
+	// A slow provider, for following and re-attaching.
+	slow := oaitest.New(t, oaitest.Records(6), oaitest.Faults{PageSize: 2, Slow: []int{1, 2, 3}, SlowDelay: 700 * time.Millisecond})
+	yaml += "\n  - id: slowsrc\n    kind: oai-pmh\n    mapping: oai_dc\n    oai:\n      url: " + slow.URL + "\n      metadata_prefix: oai_dc\n"
 	// A source whose provider refuses its format.
 	yaml += "\n  - id: refusing\n    kind: oai-pmh\n    mapping: lido\n    oai:\n      url: " + provider.URL + "\n      metadata_prefix: lido\n"
 	if err := os.WriteFile(srcFile, []byte(yaml), 0o644); err != nil {
@@ -230,6 +234,24 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		if code != exitOK && (strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.HasPrefix(errOut, "avo: ")) {
 			t.Errorf("avo %s: the error is not one line:\n%s%s", strings.Join(c.args[:3], " "), errOut, out)
 		}
+	}
+
+	// Following, stopping following, re-attaching.
+	if code, _, errOut := avo(ctx, with("harvest", "start", "slowsrc")...); code != exitOK {
+		t.Fatalf("harvest start slowsrc: exit %d: %s", code, errOut)
+	}
+	ictx, interrupt := context.WithTimeout(ctx, 400*time.Millisecond)
+	code, _, errOut = avo(ictx, with("harvest", "watch", "slowsrc")...)
+	interrupt()
+	if code != exitInterrupted || errOut != "stopped following; the harvest goes on (avo harvest watch slowsrc)\n" {
+		t.Errorf("watch, interrupted: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = avo(ctx, with("harvest", "watch", "slowsrc", "-o", "json")...)
+	if code != exitOK || json.Unmarshal([]byte(out), &outcomes) != nil || len(outcomes) != 1 || outcomes[0].Counts.Records != 6 || outcomes[0].Status != "completed" {
+		t.Errorf("watch to the end: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := avo(ctx, with("harvest", "watch", "slowsrc")...); code != exitNotFound || !strings.Contains(errOut, "no harvest of slowsrc is running") {
+		t.Errorf("watch with nothing running: exit %d: %s", code, errOut)
 	}
 
 	// A harvest the provider refuses: one line with what failed, where,
