@@ -224,24 +224,31 @@ func retryOf(desc *workflowservice.DescribeWorkflowExecutionResponse) *Retry {
 	return nil
 }
 
+// Statuses of a workflow while it runs or once it ended that Temporal
+// knows and a run report does not; the others are spelt as in reports
+// (bucket.Status...), one spelling everywhere.
+const (
+	StatusRunning    = "running"
+	StatusTerminated = "terminated"
+	StatusTimedOut   = "timed_out"
+)
+
 func statusName(s enumspb.WorkflowExecutionStatus) string {
 	switch s {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return "Running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return StatusRunning
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return "Completed"
+		return bucket.StatusCompleted
 	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-		return "Failed"
+		return bucket.StatusFailed
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		return "Canceled"
+		return bucket.StatusCancelled
 	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		return "Terminated"
-	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		return "ContinuedAsNew"
+		return StatusTerminated
 	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-		return "TimedOut"
+		return StatusTimedOut
 	}
-	return s.String()
+	return strings.ToLower(strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_"))
 }
 
 // CancelHarvest asks a running harvest to stop; it writes a report saying so.
@@ -283,6 +290,13 @@ type HarvestListing struct {
 	Source     string `json:"source"`
 	Set        string `json:"set,omitempty"`
 	Status     string `json:"status"`
+	// Seconds the run took (so far).
+	Seconds float64 `json:"seconds"`
+	// HarvestID names the run's report (avo harvest report SOURCE RUN);
+	// Counts and Error are what it did, once it ended.
+	HarvestID string         `json:"harvest_id,omitempty"`
+	Counts    *bucket.Counts `json:"counts,omitempty"`
+	Error     string         `json:"error,omitempty"`
 	// Outcome is how the harvest ended (completed, completed_with_rejections,
 	// failed, cancelled); empty while it runs.
 	Outcome   string     `json:"outcome,omitempty"`
@@ -310,9 +324,17 @@ func (c *Client) ListHarvests(ctx context.Context, source string, limit int) ([]
 				WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
 				Status: statusName(e.GetStatus()), StartTime: e.GetStartTime().AsTime(),
 			}
+			end := time.Now()
 			if e.GetCloseTime() != nil {
 				t := e.GetCloseTime().AsTime()
-				l.CloseTime = &t
+				l.CloseTime, end = &t, t
+			}
+			l.Seconds = end.Sub(l.StartTime).Seconds()
+			if p, ok := e.GetMemo().GetFields()[MemoRun]; ok {
+				var m RunMemo
+				if converter.GetDefaultDataConverter().FromPayload(p, &m) == nil {
+					l.HarvestID, l.Counts, l.Error = m.HarvestID, &m.Counts, m.Error
+				}
 			}
 			if sa := e.GetSearchAttributes(); sa != nil {
 				l.Source = keywordAttr(sa.GetIndexedFields(), SourceAttribute.GetName())

@@ -105,6 +105,17 @@ type HarvestInput struct {
 	Tickets int `json:"tickets,omitempty"`
 }
 
+// MemoRun is the memo field that holds a finished run's RunMemo.
+const MemoRun = "run"
+
+// RunMemo is what a finished harvest says of itself in Temporal's list of
+// workflows.
+type RunMemo struct {
+	HarvestID string        `json:"harvest_id"`
+	Counts    bucket.Counts `json:"counts"`
+	Error     string        `json:"error,omitempty"`
+}
+
 // HarvestResult is the outcome of a finished harvest.
 type HarvestResult struct {
 	// Status is completed, or completed_with_rejections when Elasticsearch
@@ -363,8 +374,12 @@ func finish(ctx workflow.Context, in HarvestInput, st *Status, runErr error) (Ha
 		status = bucket.StatusCompletedWithRejections
 	}
 	st.State = status
-	// Operators find runs by outcome (avo harvest list, the Web UI).
+	// Operators find runs by outcome, and read what each did, in the
+	// list of harvests (avo harvest list, the Web UI).
 	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeAttribute.ValueSet(status)); err != nil {
+		return HarvestResult{}, err
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoRun: RunMemo{HarvestID: in.HarvestID, Counts: in.Counts, Error: errText}}); err != nil {
 		return HarvestResult{}, err
 	}
 	// A cancelled workflow's context refuses new activities; the report

@@ -27,7 +27,7 @@ func newHarvestCmd(a *app) *cobra.Command {
 		Use:   "harvest",
 		Short: "Start, watch, cancel and list harvests",
 	}
-	cmd.AddCommand(newHarvestStartCmd(a), newHarvestWatchCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a))
+	cmd.AddCommand(newHarvestStartCmd(a), newHarvestWatchCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a), newHarvestReportCmd(a))
 	return cmd
 }
 
@@ -404,7 +404,14 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 }
 
 func printState(w io.Writer, st *workflows.HarvestState) {
-	fmt.Fprintf(w, "workflow:  %s (run %s)\n", st.WorkflowID, st.RunID)
+	if st.RunID != "" {
+		fmt.Fprintf(w, "workflow:  %s (run %s)\n", st.WorkflowID, st.RunID)
+	} else {
+		fmt.Fprintf(w, "workflow:  %s\n", st.WorkflowID)
+	}
+	if st.Report != nil {
+		fmt.Fprintf(w, "harvest:   %s (avo harvest report %s %s)\n", st.Report.HarvestID, st.Report.Source, st.Report.HarvestID)
+	}
 	fmt.Fprintf(w, "status:    %s\n", st.Status)
 	fmt.Fprintf(w, "started:   %s\n", st.StartTime.Local().Format(time.DateTime))
 	if st.CloseTime != nil {
@@ -479,6 +486,49 @@ func newHarvestCancelCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newHarvestReportCmd(a *app) *cobra.Command {
+	var set string
+	cmd := &cobra.Command{
+		Use:   "report SOURCE [RUN]",
+		Short: "Print the report of a harvest run: the newest, or RUN (as avo harvest list names it)",
+		Example: `  avo harvest report vrt
+  avo harvest report vrt 20261121T075832.121Z --set kunst -o json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("%s takes SOURCE [RUN]", cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.with(cmd.Context(), need{s3: true}, func(c *clients) error {
+				var rep *bucket.Report
+				var err error
+				if len(args) == 2 {
+					rep, err = bucket.ReadReport(cmd.Context(), c.Store, args[0], set, args[1])
+				} else {
+					rep, err = bucket.LatestReport(cmd.Context(), c.Store, args[0], set)
+				}
+				if err != nil {
+					return err
+				}
+				return a.emit(rep, func(w io.Writer) {
+					printState(w, &workflows.HarvestState{WorkflowID: workflows.HarvestWorkflowID(rep.Source, rep.Set), Status: rep.Status,
+						StartTime: rep.StartedAt, CloseTime: &rep.FinishedAt, Report: rep})
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
+	return cmd
+}
+
 func newHarvestListCmd(a *app) *cobra.Command {
 	var source string
 	var limit int
@@ -497,21 +547,22 @@ func newHarvestListCmd(a *app) *cobra.Command {
 				}
 				return a.emit(rows, func(w io.Writer) {
 					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "SOURCE\tSET\tSTATUS\tOUTCOME\tSTARTED\tENDED\tWORKFLOW")
+					fmt.Fprintln(tw, "SOURCE\tSET\tRUN\tSTARTED\tSECONDS\tRECORDS\tINDEXED\tQUARANTINED\tSTATUS")
 					for _, r := range rows {
-						ended := "-"
-						if r.CloseTime != nil {
-							ended = r.CloseTime.Local().Format(time.DateTime)
+						set, run := dash(r.Set), dash(r.HarvestID)
+						status := r.Status
+						if r.Outcome != "" {
+							status = r.Outcome // completed_with_rejections says more than completed
 						}
-						set := r.Set
-						if set == "" {
-							set = "-"
+						if r.Error != "" {
+							status += ": " + r.Error
 						}
-						outcome := r.Outcome
-						if outcome == "" {
-							outcome = "-"
+						records, indexed, quarantined := "-", "-", "-"
+						if c := r.Counts; c != nil {
+							records, indexed, quarantined = fmt.Sprint(c.Records), fmt.Sprint(c.Indexed), fmt.Sprint(c.Quarantined)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, set, r.Status, outcome, r.StartTime.Local().Format(time.DateTime), ended, r.WorkflowID)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\n", r.Source, set, run, r.StartTime.Local().Format(time.DateTime),
+							r.Seconds, records, indexed, quarantined, status)
 					}
 					tw.Flush()
 				})

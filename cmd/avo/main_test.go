@@ -108,17 +108,30 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 
 	code, out, _ = avo(ctx, with("harvest", "status", "demo-oai", "-o", "json")...)
 	var st workflows.HarvestState
-	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "Completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
 		t.Errorf("status: exit %d %+v\n%s", code, st, out)
 	}
 	if code, out, _ := avo(ctx, with("harvest", "status", "demo-oai")...); code != exitOK || !strings.Contains(out, "10 indexed") || !strings.Contains(out, "invalid: missing-title: 1") {
 		t.Errorf("status (text): exit %d\n%s", code, out)
 	}
+	// Any run's report, by the id the list gives.
+	code, out, _ = avo(ctx, with("harvest", "report", "demo-oai", st.Report.HarvestID, "-o", "json")...)
+	var rep bucket.Report
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.HarvestID != st.Report.HarvestID || rep.Counts.Indexed != 10 {
+		t.Errorf("harvest report: exit %d\n%s", code, out)
+	}
+	if code, _, _ := avo(ctx, with("harvest", "report", "demo-oai", "19990101T000000.000Z")...); code != exitNotFound {
+		t.Errorf("harvest report of an unknown run: exit %d", code)
+	}
 
 	code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
 	var rows []workflows.HarvestListing
-	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 {
+	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 || rows[0].Counts == nil || rows[0].HarvestID == "" ||
+		rows[0].Status != "completed" || rows[0].Outcome != "completed" {
 		t.Errorf("list: exit %d %+v\n%s", code, rows, out)
+	}
+	if code, out, _ := avo(ctx, with("harvest", "list")...); code != exitOK || !strings.Contains(out, "RECORDS") || !strings.Contains(out, " 12 ") {
+		t.Errorf("list (text): exit %d\n%s", code, out)
 	}
 
 	code, out, _ = avo(ctx, with("quarantine", "list", "-o", "json")...)
@@ -186,7 +199,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &states) != nil || len(states) != 2 || states[0].Current != rebuilt.Index || states[0].Docs != 15 {
 		t.Errorf("index status: exit %d\n%s", code, out)
 	}
-	if code, out, _ := avo(ctx, with("index", "status")...); code != exitOK || !strings.Contains(out, "current") || !strings.Contains(out, "previous") || !strings.Contains(out, "last rebuild: Completed") {
+	if code, out, _ := avo(ctx, with("index", "status")...); code != exitOK || !strings.Contains(out, "current") || !strings.Contains(out, "previous") || !strings.Contains(out, "last rebuild: completed") {
 		t.Errorf("index status (text): exit %d\n%s", code, out)
 	}
 	if code, out, _ := avo(ctx, with("index", "rollback", "catalog")...); code != exitOK || !strings.Contains(out, rebuilt.Previous[0]) {

@@ -75,6 +75,18 @@ func ReadQuarantine(ctx context.Context, store *s3store.Store, key string) (*Qua
 // ErrNotFound is returned for an object the bucket does not hold.
 var ErrNotFound = errors.New("not found")
 
+// ReadReport reads the report of one run of a source and set.
+func ReadReport(ctx context.Context, store *s3store.Store, source, set, harvestID string) (*Report, error) {
+	var r Report
+	if err := store.GetJSON(ctx, ReportKey(source, set, harvestID), &r); err != nil {
+		if s3store.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: no report of run %s of %s%s", ErrNotFound, harvestID, source, setLabel(set))
+		}
+		return nil, err
+	}
+	return &r, nil
+}
+
 // LatestReport reads the report of the newest finished harvest of a source
 // and set.
 func LatestReport(ctx context.Context, store *s3store.Store, source, set string) (*Report, error) {

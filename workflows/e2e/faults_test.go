@@ -252,7 +252,7 @@ func TestRecordInTwoSetsIsOneRecord(t *testing.T) {
 	}
 	for _, set := range []string{"kunst", "geschiedenis"} {
 		st, err := f.clients.HarvestStatus(f.ctx, "twosets", set)
-		if err != nil || st.Status != "Completed" {
+		if err != nil || st.Status != "completed" {
 			t.Errorf("set %s: %+v %v", set, st, err)
 		}
 	}

@@ -322,7 +322,7 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 		t.Fatalf("second start: %v, want ErrAlreadyRunning", err)
 	}
 	st, err := f.clients.HarvestStatus(f.ctx, "slow", "")
-	if err != nil || st.Status != "Running" {
+	if err != nil || st.Status != "running" {
 		t.Fatalf("status %+v, %v", st, err)
 	}
 	if _, err := f.clients.CancelHarvest(f.ctx, "slow", ""); err != nil {
@@ -339,14 +339,14 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 		t.Errorf("report status %q, want cancelled", rep.Status)
 	}
 	st, err = f.clients.HarvestStatus(f.ctx, "slow", "")
-	if err != nil || st.Status != "Canceled" || st.Report == nil {
+	if err != nil || st.Status != "cancelled" || st.Report == nil {
 		t.Errorf("status after cancel %+v, %v", st, err)
 	}
 	rows, err := f.clients.ListHarvests(f.ctx, "slow", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Source != "slow" || rows[0].Status != "Canceled" {
+	if len(rows) != 1 || rows[0].Source != "slow" || rows[0].Status != "cancelled" {
 		t.Errorf("list %+v", rows)
 	}
 }

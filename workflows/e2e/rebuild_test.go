@@ -225,7 +225,7 @@ func TestRebuildSwapRollback(t *testing.T) {
 			cur, docs = p.Name, p.Docs
 		}
 	}
-	if rb := f.clients.RebuildStatus(f.ctx, esindex.Catalog); cur != res.Index || docs != records || rb == nil || rb.Status != "Completed" {
+	if rb := f.clients.RebuildStatus(f.ctx, esindex.Catalog); cur != res.Index || docs != records || rb == nil || rb.Status != "completed" {
 		t.Errorf("status: current %s with %d documents, rebuild %+v", cur, docs, rb)
 	}
 

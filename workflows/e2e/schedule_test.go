@@ -49,7 +49,7 @@ func TestSchedules(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		st, err := f.clients.HarvestStatus(f.ctx, "sched", "")
-		if err == nil && st.Status == "Completed" && st.Report != nil {
+		if err == nil && st.Status == "completed" && st.Report != nil {
 			if st.Report.Counts.Indexed != 5 {
 				t.Errorf("scheduled harvest indexed %d, want 5", st.Report.Counts.Indexed)
 			}
@@ -75,7 +75,7 @@ func TestSchedules(t *testing.T) {
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		st, err := f.clients.HarvestStatus(f.ctx, "sched", "")
-		if err == nil && st.RunID != first.RunID && st.Status == "Completed" && st.Report != nil {
+		if err == nil && st.RunID != first.RunID && st.Status == "completed" && st.Report != nil {
 			if st.Report.Counts.Indexed != 2 || moved.CountRequests("ListRecords") == 0 {
 				t.Errorf("the second scheduled run indexed %d (want the 2 of the new provider), asked it %d times",
 					st.Report.Counts.Indexed, moved.CountRequests("ListRecords"))
