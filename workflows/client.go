@@ -12,6 +12,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -162,4 +164,17 @@ func NewWorker(tc client.Client, taskQueue string, opts worker.Options, h *activ
 	w.RegisterActivity(h)
 	w.RegisterActivity(x)
 	return w
+}
+
+// CheckNamespace fails, naming it, when the namespace does not exist.
+func (c *Client) CheckNamespace(ctx context.Context) error {
+	_, err := c.Temporal.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: c.Namespace})
+	var nf *serviceerror.NamespaceNotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("Temporal namespace %s does not exist: create it (temporal operator namespace create %s)", c.Namespace, c.Namespace)
+	}
+	if err != nil {
+		return fmt.Errorf("Temporal namespace %s: %w", c.Namespace, err)
+	}
+	return nil
 }

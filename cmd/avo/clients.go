@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/worker"
 
@@ -108,6 +109,40 @@ func (c *clients) setup(ctx context.Context) error {
 	}
 	if c.Indices.ES != nil {
 		return c.Indices.Setup(ctx, esindex.Kinds...)
+	}
+	return nil
+}
+
+// ready fails, naming what is missing, when avo's own bucket, indices or
+// namespace are not there: a worker that started anyway would fail every
+// page instead.
+func (c *clients) ready(ctx context.Context) error {
+	var missing []string
+	if c.Client != nil {
+		if err := c.CheckNamespace(ctx); err != nil {
+			return err
+		}
+	}
+	if c.Store != nil {
+		ok, err := c.Store.BucketExists(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			missing = append(missing, "S3 bucket "+c.Store.Bucket)
+		}
+	}
+	if c.Indices.ES != nil {
+		aliases, err := c.Indices.Missing(ctx, esindex.Kinds...)
+		if err != nil {
+			return err
+		}
+		for _, a := range aliases {
+			missing = append(missing, "Elasticsearch alias "+a)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s missing; run avo setup", strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -14,7 +14,10 @@ import (
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/spf13/cobra"
 
@@ -200,6 +203,21 @@ running exits 3.`,
 	return cmd
 }
 
+// interrupted reports an error of a call cut short on this side (Ctrl-C),
+// which the gRPC status may report before the context does.
+func interrupted(err error) bool {
+	var canceled *serviceerror.Canceled
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &canceled) || errors.As(err, &deadline) {
+		return true
+	}
+	code := status.Code(errors.Unwrap(err))
+	if s, ok := status.FromError(err); ok {
+		code = s.Code()
+	}
+	return code == codes.Canceled || code == codes.DeadlineExceeded
+}
+
 func setSuffix(set string) string {
 	if set == "" {
 		return ""
@@ -248,7 +266,7 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 				fmt.Fprint(a.out, "\r\033[K")
 			}
 			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Status: res.Status, Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
-			if err != nil && ctx.Err() != nil {
+			if err != nil && (ctx.Err() != nil || interrupted(err)) {
 				out.detached = true
 				return out
 			}

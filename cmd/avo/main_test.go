@@ -249,6 +249,12 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		}
 	}
 
+	// A worker refuses to start without its bucket or indices, naming them.
+	code, _, errOut = avo(ctx, append(with("worker"), "--s3-bucket", "avo-no-such-bucket", "--es-index-prefix", "avo-no-such-prefix")...)
+	if code != exitFailure || !strings.Contains(errOut, "S3 bucket avo-no-such-bucket") || !strings.Contains(errOut, "Elasticsearch alias avo-no-such-prefix-catalog") {
+		t.Errorf("worker without bucket and indices: exit %d: %s", code, errOut)
+	}
+
 	// Following, stopping following, re-attaching.
 	if code, _, errOut := avo(ctx, with("harvest", "start", "slowsrc")...); code != exitOK {
 		t.Fatalf("harvest start slowsrc: exit %d: %s", code, errOut)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/worker"
 )
@@ -17,6 +19,9 @@ reach Temporal, S3, Elasticsearch and the providers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return a.with(ctx, allClients, func(c *clients) error {
+				if err := c.ready(ctx); err != nil {
+					return fmt.Errorf("the worker does not start: %w", err)
+				}
 				w := c.newWorker(worker.Options{MaxConcurrentActivityExecutionSize: activities})
 				a.log.Info("worker started", "task_queue", a.cfg.Temporal.TaskQueue, "namespace", a.cfg.Temporal.Namespace)
 				stop := make(chan any)

@@ -159,6 +159,21 @@ func (ix Indices) CreateIndex(ctx context.Context, kind string, withAlias bool) 
 	return name, nil
 }
 
+// Missing returns the aliases of kinds that do not exist.
+func (ix Indices) Missing(ctx context.Context, kinds ...string) ([]string, error) {
+	var missing []string
+	for _, k := range kinds {
+		ok, err := ix.aliasExists(ctx, ix.Alias(k))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, ix.Alias(k))
+		}
+	}
+	return missing, nil
+}
+
 func (ix Indices) aliasExists(ctx context.Context, alias string) (bool, error) {
 	res, err := ix.ES.Indices.ExistsAlias([]string{alias}, ix.ES.Indices.ExistsAlias.WithContext(ctx))
 	if err != nil {

@@ -76,6 +76,18 @@ func (s *Store) EnsureBucket(ctx context.Context) error {
 	return nil
 }
 
+// BucketExists reports whether the store's bucket is there.
+func (s *Store) BucketExists(ctx context.Context) (bool, error) {
+	_, err := s.Client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.Bucket})
+	if err == nil {
+		return true, nil
+	}
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("s3: bucket %s: %w", s.Bucket, err)
+}
+
 // Put writes an object.
 func (s *Store) Put(ctx context.Context, key string, body []byte, contentType string) error {
 	_, err := s.Client.PutObject(ctx, &s3.PutObjectInput{
