@@ -89,6 +89,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("harvest start: exit %d\n%s\n%s", code, out, errOut)
 	}
+	checkShape(t, "harvest-start-wait", out)
 	var outcomes []harvestOutcome
 	if err := json.Unmarshal([]byte(out), &outcomes); err != nil {
 		t.Fatalf("harvest start -o json: %v\n%s", err, out)
@@ -101,12 +102,14 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	code, out, _ = avo(ctx, with("search", "fietsen", "-o", "json")...)
+	checkShape(t, "search", out)
 	var res search.Response
 	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.Total != 3 {
 		t.Errorf("search: exit %d %+v\n%s", code, res, out)
 	}
 
 	code, out, _ = avo(ctx, with("harvest", "status", "demo-oai", "-o", "json")...)
+	checkShape(t, "harvest-status", out)
 	var st workflows.HarvestState
 	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Status != "completed" || st.Report == nil || st.Report.Counts.Indexed != 10 {
 		t.Errorf("status: exit %d %+v\n%s", code, st, out)
@@ -116,6 +119,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 	// Any run's report, by the id the list gives.
 	code, out, _ = avo(ctx, with("harvest", "report", "demo-oai", st.Report.HarvestID, "-o", "json")...)
+	checkShape(t, "harvest-report", out)
 	var rep bucket.Report
 	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.HarvestID != st.Report.HarvestID || rep.Counts.Indexed != 10 {
 		t.Errorf("harvest report: exit %d\n%s", code, out)
@@ -125,6 +129,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
+	checkShape(t, "harvest-list", out)
 	var rows []workflows.HarvestListing
 	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 || rows[0].Counts == nil || rows[0].HarvestID == "" ||
 		rows[0].Status != "completed" || rows[0].Outcome != "completed" {
@@ -135,6 +140,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	code, out, _ = avo(ctx, with("quarantine", "list", "-o", "json")...)
+	checkShape(t, "quarantine-list", out)
 	var quarantined []bucket.QuarantinedRecord
 	if code != exitOK || json.Unmarshal([]byte(out), &quarantined) != nil || len(quarantined) != 2 {
 		t.Errorf("quarantine list: exit %d %+v\n%s", code, quarantined, out)
@@ -158,6 +164,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("schedule create: exit %d\n%s", code, out)
 	}
 	code, out, _ = avo(ctx, with("schedule", "list", "-o", "json")...)
+	checkShape(t, "schedule-list", out)
 	var schedules []workflows.ScheduleInfo
 	if code != exitOK || json.Unmarshal([]byte(out), &schedules) != nil || len(schedules) != 1 || schedules[0].Source != "demo-oai" {
 		t.Errorf("schedule list: exit %d %+v", code, schedules)
@@ -173,6 +180,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 
 	// Editors publish; the education index and its search follow.
 	code, out, _ = avo(ctx, with("publish", "dm01fiets01", "-o", "json")...)
+	checkShape(t, "publish", out)
 	var item editorial.ItemState
 	if code != exitOK || json.Unmarshal([]byte(out), &item) != nil || !item.Visible {
 		t.Errorf("publish: exit %d %s", code, out)
@@ -186,6 +194,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 	// Rebuild, status, rollback.
 	code, out, _ = avo(ctx, with("index", "rebuild", "catalog", "-o", "json")...)
+	checkShape(t, "index-rebuild", out)
 	var rebuilt struct {
 		Index    string   `json:"index"`
 		Docs     int      `json:"docs"`
@@ -195,6 +204,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("index rebuild: exit %d\n%s", code, out)
 	}
 	code, out, _ = avo(ctx, with("index", "status", "-o", "json")...)
+	checkShape(t, "index-status", out)
 	var states []indexState
 	if code != exitOK || json.Unmarshal([]byte(out), &states) != nil || len(states) != 2 || states[0].Current != rebuilt.Index || states[0].Docs != 15 {
 		t.Errorf("index status: exit %d\n%s", code, out)
@@ -202,8 +212,30 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	if code, out, _ := avo(ctx, with("index", "status")...); code != exitOK || !strings.Contains(out, "current") || !strings.Contains(out, "previous") || !strings.Contains(out, "last rebuild: completed") {
 		t.Errorf("index status (text): exit %d\n%s", code, out)
 	}
-	if code, out, _ := avo(ctx, with("index", "rollback", "catalog")...); code != exitOK || !strings.Contains(out, rebuilt.Previous[0]) {
+	if code, out, _ := avo(ctx, with("index", "rollback", "catalog", "-o", "json")...); code != exitOK || !strings.Contains(out, rebuilt.Previous[0]) {
 		t.Errorf("index rollback: exit %d\n%s", code, out)
+	} else {
+		checkShape(t, "index-rollback", out)
+	}
+	// Every list command answers [] when there is nothing.
+	for name, args := range map[string][]string{
+		"harvest list":    {"harvest", "list", "--source", "no-such-source", "-o", "json"},
+		"quarantine list": {"quarantine", "list", "--source", "no-such-source", "-o", "json"},
+	} {
+		if code, out, _ := avo(ctx, with(args...)...); code != exitOK || strings.TrimSpace(out) != "[]" {
+			t.Errorf("%s with nothing to list: exit %d, %q; want []", name, code, out)
+		}
+	}
+	for name, args := range map[string][]string{
+		"sources-list":     {"sources", "list", "-o", "json"},
+		"sources-validate": {"sources", "validate", "demo-oai", "-o", "json"},
+		"config-show":      {"config", "show", "-o", "json"},
+	} {
+		code, out, _ := avo(ctx, with(args...)...)
+		if code != exitOK {
+			t.Errorf("%s: exit %d", name, code)
+		}
+		checkShape(t, name, out)
 	}
 
 	// Exit codes operators script against.

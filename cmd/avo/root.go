@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -189,8 +190,12 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 func (a *app) json() bool { return a.output == "json" }
 
 // emit writes v as JSON, or calls text for people.
+// An empty list is [] in JSON, never null: clients iterate it.
 func (a *app) emit(v any, text func(w io.Writer)) error {
 	if a.json() {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+			v = []any{}
+		}
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
