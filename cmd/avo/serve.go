@@ -46,7 +46,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 				if err != nil {
 					return err
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: s, Logger: a.log})
+				return a.serve(cmd.Context(), &api.Server{Search: s, Logger: a.log, Origins: a.cfg.Serve.Origins})
 			})
 		},
 	}

@@ -9,12 +9,17 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"io/fs"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
 
@@ -27,7 +32,21 @@ type Server struct {
 	Logger *slog.Logger
 	// Timeout bounds the Elasticsearch work of one request.
 	Timeout time.Duration
+	// Origins may call the API from a browser; "*" for any (a public,
+	// read-only API). Empty: none but the page itself.
+	Origins []string
+
+	// downUntil: Elasticsearch could not be reached; until then requests
+	// answer 503 at once instead of trying again (unix nanoseconds).
+	downUntil atomic.Int64
 }
+
+// maxFacetText bounds the text a facet's values are filtered by: every
+// character becomes part of a pattern Elasticsearch compiles.
+const maxFacetText = 50
+
+// downFor is how long an unreachable Elasticsearch is not asked again.
+const downFor = 5 * time.Second
 
 // Handler routes the API and the page.
 func (s *Server) Handler() http.Handler {
@@ -39,20 +58,69 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/items/{id}/related", s.related)
 	mux.HandleFunc("GET /api/filters", s.filters)
 	mux.HandleFunc("GET /healthz", s.health)
-	page, _ := fs.Sub(static, "static")
-	mux.Handle("GET /", http.FileServerFS(page))
-	return s.logged(mux)
+	files := newStaticFiles()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed: the API only reads"})
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
+		default:
+			files.ServeHTTP(w, r)
+		}
+	})
+	return s.logged(s.cors(gzipped(mux)))
 }
 
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		// A public, read-only API: frontends on other origins may call it.
-		w.Header().Set("Access-Control-Allow-Origin", "*")
 		next.ServeHTTP(sw, r)
 		s.log().Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
 	})
+}
+
+// cors lets the configured origins call the API from a browser, and
+// answers their preflight requests.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := ""
+		for _, o := range s.Origins {
+			if o == "*" || o == origin {
+				allowed = o
+				break
+			}
+		}
+		if origin != "" && allowed != "" {
+			w.Header().Set("Access-Control-Allow-Origin", allowed)
+			w.Header().Add("Vary", "Origin")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if allowed == "" {
+				writeJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Type, Authorization")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// query reads a request's parameters; malformed percent-encoding is the
+// client's error, never a parameter silently dropped.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &search.RequestError{Err: fmt.Errorf("malformed query string: %v", err)}
+	}
+	return q, nil
 }
 
 type statusWriter struct {
@@ -65,6 +133,32 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// errDown is the answer while Elasticsearch cannot be reached.
+var errDown = errors.New("the search index is unreachable")
+
+// unavailable is errDown while Elasticsearch was found unreachable lately.
+func (s *Server) unavailable() error {
+	if time.Now().UnixNano() < s.downUntil.Load() {
+		return errDown
+	}
+	return nil
+}
+
+// noteReach notes whether Elasticsearch could be reached.
+func (s *Server) noteReach(err error) {
+	if err != nil && esindex.Unreachable(err) {
+		s.downUntil.Store(time.Now().Add(downFor).UnixNano())
+	}
+}
+
+func asRequestError(err error) error {
+	var re *search.RequestError
+	if errors.As(err, &re) {
+		return err
+	}
+	return &search.RequestError{Err: err}
+}
+
 func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	t := s.Timeout
 	if t == 0 {
@@ -74,9 +168,18 @@ func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	req, err := search.ParseQuery(r.URL.Query())
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := search.ParseQuery(q)
 	if err != nil {
 		s.fail(w, r, &search.RequestError{Err: err})
+		return
+	}
+	if err := s.unavailable(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ctx, cancel := s.ctx(r)
@@ -86,12 +189,24 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) facet(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	text := q.Get("facet_q")
+	if utf8.RuneCountInString(text) > maxFacetText {
+		s.fail(w, r, &search.RequestError{Err: fmt.Errorf("facet_q is longer than %d characters", maxFacetText)})
+		return
+	}
 	q.Del("facet_q")
 	req, err := search.ParseQuery(q)
 	if err != nil {
 		s.fail(w, r, &search.RequestError{Err: err})
+		return
+	}
+	if err := s.unavailable(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ctx, cancel := s.ctx(r)
@@ -101,7 +216,11 @@ func (s *Server) facet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	for k := range q {
 		if k != "prefix" && k != "size" {
 			s.fail(w, r, &search.RequestError{Err: errors.New("unknown parameter " + strconv.Quote(k) + ": want prefix, size")})
@@ -117,6 +236,10 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
 		}
 		size = n
 	}
+	if err := s.unavailable(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	res, err := s.Search.Suggest(ctx, q.Get("prefix"), size)
@@ -126,7 +249,10 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
 // scopeOnly reads the parameters of the item endpoints: the scope (and
 // for related items, primary and size); nothing else.
 func scopeOnly(r *http.Request, allowed ...string) (search.Request, error) {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		return search.Request{}, err
+	}
 	for k := range q {
 		ok := false
 		for _, a := range allowed {
@@ -142,7 +268,11 @@ func scopeOnly(r *http.Request, allowed ...string) (search.Request, error) {
 func (s *Server) item(w http.ResponseWriter, r *http.Request) {
 	req, err := scopeOnly(r, "scope")
 	if err != nil {
-		s.fail(w, r, &search.RequestError{Err: err})
+		s.fail(w, r, asRequestError(err))
+		return
+	}
+	if err := s.unavailable(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ctx, cancel := s.ctx(r)
@@ -154,11 +284,15 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) {
 func (s *Server) related(w http.ResponseWriter, r *http.Request) {
 	req, err := scopeOnly(r, "scope", "primary", "size")
 	if err != nil {
-		s.fail(w, r, &search.RequestError{Err: err})
+		s.fail(w, r, asRequestError(err))
 		return
 	}
 	if r.URL.Query().Get("size") == "" {
 		req.Size = 6
+	}
+	if err := s.unavailable(); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
@@ -183,9 +317,13 @@ func (s *Server) filters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.ctx(r)
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	_, err := s.Search.Search(ctx, search.Request{Size: 1})
+	err := s.unavailable()
+	if err == nil {
+		_, err = s.Search.Search(ctx, search.Request{Size: 1})
+		s.noteReach(err)
+	}
 	if err != nil {
 		s.log().Warn("health check failed", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "index": s.Search.Index})
@@ -195,6 +333,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
+	s.noteReach(err)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -212,6 +351,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": re.Error()})
 	case errors.Is(err, search.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
+	case errors.Is(err, errDown) || esindex.Unreachable(err):
+		s.log().Error("search index unreachable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(downFor.Seconds())))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errDown.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log().Error("search timed out", "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": "the search took too long"})

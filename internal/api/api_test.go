@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -17,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
+	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/search/searchtest"
@@ -262,4 +266,112 @@ func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		*dst = v
 		return chromedp.Void{}, err
 	}
+}
+
+// do sends a request and returns the response with its body read.
+func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+// The API fails well: what a client got wrong is a 400 that says what,
+// an unknown route a JSON 404, an unreachable index a quick 503.
+func TestAPIFailsWell(t *testing.T) {
+	srv, ix := server(t)
+	for _, c := range []struct {
+		path string
+		code int
+		says string
+	}{
+		{"/api/search?q=%zz", 400, "malformed query string"},
+		{"/api/search?type=video&scope=pupil%", 400, "malformed query string"},
+		{"/api/search?size=0", 400, "size"},
+		{"/api/search?broadcast_from=2020&broadcast_until=2019-05", 400, "after broadcast_until"},
+		{"/api/facets/keyword?facet_q=" + strings.Repeat("a", 51), 400, "longer than 50"},
+		{"/api/nothing", 404, "no such route"},
+		{"/no-such-file.js", 404, "no such route"},
+		{"/api/items/fiets1?scope=%", 400, "malformed query string"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+c.path, nil)
+		res, body := do(t, req)
+		if res.StatusCode != c.code || !strings.Contains(string(body), c.says) || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("GET %s: %d %s %s; want %d saying %q", c.path, res.StatusCode, res.Header.Get("Content-Type"), body, c.code, c.says)
+		}
+	}
+	// A facet text with what a regular expression means is taken as text.
+	var f struct {
+		Buckets []search.Bucket `json:"buckets"`
+	}
+	if code := get(t, srv.URL+"/api/facets/keyword?facet_q="+url.QueryEscape(`fiets.*(|[`), &f); code != 200 {
+		t.Errorf("facet text with pattern characters: %d", code)
+	}
+
+	// CORS: the configured origins, and their preflight.
+	csrv := httptest.NewServer((&api.Server{Search: mustSearcher(t, ix), Origins: []string{"https://klascement.net"}}).Handler())
+	defer csrv.Close()
+	pre, _ := http.NewRequest(http.MethodOptions, csrv.URL+"/api/search", nil)
+	pre.Header.Set("Origin", "https://klascement.net")
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	if res, _ := do(t, pre); res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "https://klascement.net" || !strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Errorf("preflight: %d %v", res.StatusCode, res.Header)
+	}
+	pre.Header.Set("Origin", "https://elsewhere.example")
+	if res, _ := do(t, pre); res.StatusCode != 403 || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight of another origin: %d %v", res.StatusCode, res.Header)
+	}
+
+	// gzip for clients that ask; static files with ETag and Cache-Control.
+	gz, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/search?q=fietsen", nil)
+	gz.Header.Set("Accept-Encoding", "gzip")
+	res, body := do(t, gz)
+	if res.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("no gzip: %v", res.Header)
+	} else if zr, err := gzip.NewReader(bytes.NewReader(body)); err != nil {
+		t.Error(err)
+	} else if plain, _ := io.ReadAll(zr); !strings.Contains(string(plain), "fiets1") {
+		t.Errorf("gzipped body: %.100s", plain)
+	}
+	page, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	res, _ = do(t, page)
+	etag := res.Header.Get("ETag")
+	if res.StatusCode != 200 || etag == "" || !strings.Contains(res.Header.Get("Cache-Control"), "max-age") {
+		t.Errorf("page: %d %v", res.StatusCode, res.Header)
+	}
+	page.Header.Set("If-None-Match", etag)
+	if res, _ := do(t, page); res.StatusCode != http.StatusNotModified {
+		t.Errorf("page again with its ETag: %d", res.StatusCode)
+	}
+
+	// An Elasticsearch that cannot be reached: 503 at once, not after the
+	// timeout, from searches and the health check.
+	down, err := esindex.NewClient(config.Elasticsearch{URLs: []string{"http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := search.NewSearcher(down, "x")
+	dsrv := httptest.NewServer((&api.Server{Search: ds}).Handler())
+	defer dsrv.Close()
+	for _, path := range []string{"/healthz", "/api/search?q=x", "/api/search?q=y"} {
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodGet, dsrv.URL+path, nil)
+		res, body := do(t, req)
+		if res.StatusCode != http.StatusServiceUnavailable || time.Since(start) > 2*time.Second {
+			t.Errorf("GET %s with Elasticsearch down: %d after %s: %s", path, res.StatusCode, time.Since(start), body)
+		}
+	}
+}
+
+func mustSearcher(t *testing.T, ix esindex.Indices) *search.Searcher {
+	t.Helper()
+	s, err := search.NewSearcher(ix.ES, ix.Alias(esindex.Education))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -78,6 +78,8 @@ type Elasticsearch struct {
 type Serve struct {
 	// Listen is the API's host:port.
 	Listen string `yaml:"listen" json:"listen"`
+	// Origins may call the API from a browser (CORS); "*" for any.
+	Origins []string `yaml:"origins" json:"origins"`
 }
 
 // Log sets the level and format of avo's own log on stderr.
@@ -106,7 +108,7 @@ func Default() Config {
 			IndexPrefix: "avo",
 			KeepIndices: 2,
 		},
-		Serve:   Serve{Listen: "127.0.0.1:8080"},
+		Serve:   Serve{Listen: "127.0.0.1:8080", Origins: []string{"*"}},
 		Sources: "sources.yaml",
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -150,6 +152,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "elasticsearch.index_prefix", Env: "AVO_ELASTICSEARCH_INDEX_PREFIX", Flag: "es-index-prefix", Help: "prefix of avo's index aliases", str: &c.Elasticsearch.IndexPrefix},
 		{Key: "elasticsearch.keep_indices", Env: "AVO_ELASTICSEARCH_KEEP_INDICES", Flag: "es-keep-indices", Help: "previous indices kept for rollback after a rebuild", num: &c.Elasticsearch.KeepIndices},
 		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
+		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},
 		{Key: "log.level", Env: "AVO_LOG_LEVEL", Flag: "log-level", Help: "log level: debug, info, warn, error", str: &c.Log.Level},
 		{Key: "log.format", Env: "AVO_LOG_FORMAT", Flag: "log-format", Help: "log format: text or json", str: &c.Log.Format},

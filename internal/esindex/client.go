@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -33,7 +34,11 @@ func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
 		Password:      c.Password,
 		APIKey:        c.APIKey,
 		RetryOnStatus: []int{429, 502, 503, 504},
-		MaxRetries:    5,
+		// A node that refuses connections is down: asking again at once
+		// only makes a search wait (the API answers 503 at once; a harvest
+		// page is retried by Temporal).
+		RetryOnError: func(_ *http.Request, err error) bool { return !Unreachable(err) },
+		MaxRetries:   5,
 		RetryBackoff: func(attempt int) time.Duration {
 			d := time.Duration(100<<min(attempt, 6)) * time.Millisecond
 			return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
@@ -51,6 +56,17 @@ func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
 		return nil, fmt.Errorf("elasticsearch client: %w", err)
 	}
 	return es, nil
+}
+
+// Unreachable reports an error of a node that could not be reached at
+// all: no connection (refused, no route, no such host).
+func Unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 // NewTransport is the HTTP transport of avo's Elasticsearch clients.

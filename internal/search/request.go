@@ -174,6 +174,9 @@ func (r *Request) Validate() error {
 			return fmt.Errorf("%s %q: want a year (2019), a month (2019-10) or a day (2019-10-23)", d.name, d.v)
 		}
 	}
+	if r.BroadcastFrom != "" && r.BroadcastUntil != "" && lowerBound(r.BroadcastFrom) > upperBound(r.BroadcastUntil) {
+		return fmt.Errorf("broadcast_from %s is after broadcast_until %s", r.BroadcastFrom, r.BroadcastUntil)
+	}
 	if len(r.Text) > 1000 {
 		return errors.New("the search text is longer than 1000 characters")
 	}
@@ -250,6 +253,9 @@ func ParseQuery(v url.Values) (Request, error) {
 			r.From, err = strconv.Atoi(val)
 		case "size":
 			r.Size, err = strconv.Atoi(val)
+			if err == nil && r.Size < 1 {
+				return r, fmt.Errorf("parameter \"size\": %q: want 1 to %d", val, MaxSize)
+			}
 		case "primary":
 			r.Primary, err = strconv.ParseBool(val)
 		}
@@ -259,3 +265,8 @@ func ParseQuery(v url.Values) (Request, error) {
 	}
 	return r, r.Validate()
 }
+
+// lowerBound and upperBound give the first and the last day a year, month
+// or day stands for, as comparable strings.
+func lowerBound(d string) string { return d + "-01-01"[len(d)-4:] }
+func upperBound(d string) string { return d + "-12-31"[len(d)-4:] }
