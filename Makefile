@@ -65,8 +65,14 @@ endef
 demo: deps tools build ## run the pipeline end to end on the local stack and print a summary
 	$(BIN)/avo demo
 
-dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C
-	$(BIN)/avo dev
+# Ports of `make dev`, e.g. `make dev ES_PORT=9201 S3_PORT=7071`.
+ES_PORT       ?= 9200
+S3_PORT       ?= 7070
+TEMPORAL_PORT ?= 7233
+OAI_PORT      ?= 7080
+
+dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C (ES_PORT, S3_PORT, TEMPORAL_PORT, OAI_PORT)
+	$(BIN)/avo dev --es-port $(ES_PORT) --s3-port $(S3_PORT) --temporal-port $(TEMPORAL_PORT) --oai-port $(OAI_PORT)
 
 # Every parser entry point has a fuzz target; make test runs each briefly,
 # make fuzz longer (FUZZTIME=10m make fuzz).

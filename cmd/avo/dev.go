@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -79,9 +80,14 @@ From another shell:
   avo search fietsen
 `, l.cfg.Temporal.Address, l.cfg.Temporal.Namespace, l.cfg.Temporal.TaskQueue, l.cfg.S3.Endpoint, l.cfg.S3.Bucket,
 		l.stack.ElasticsearchURL, l.provider.URL, cfgPath, devstack.S3AccessKey, devstack.S3SecretKey)
-	<-ctx.Done()
-	fmt.Fprintln(a.out, "\nstopping ...")
-	return nil
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(a.out, "\nstopping ...")
+		return nil
+	case err := <-l.stack.Died(ctx, 2*time.Second):
+		fmt.Fprintf(a.errOut, "avo dev: %v\n", err)
+		return exitError{exitFailure}
+	}
 }
 
 // writeDevFiles writes a config file that points at the running dev stack

@@ -184,3 +184,33 @@ func TestUnreachableFindsTheBlockingFolder(t *testing.T) {
 		t.Errorf("our own account is blocked at %q", got)
 	}
 }
+
+// A server of the stack that ends on its own is noticed and named, with
+// the end of its log.
+func TestDiedNamesTheServer(t *testing.T) {
+	p, err := StartS3(context.Background(), S3Options{Binary: gateway(t), CacheDir: t.TempDir(), Name: "died"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(5 * time.Second)
+	s := &Stack{S3: p}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	died := s.Died(ctx, 100*time.Millisecond)
+	select {
+	case err := <-died:
+		t.Fatalf("reported dead while it runs: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-died:
+		if !strings.Contains(err.Error(), p.Name) || !strings.Contains(err.Error(), strconv.Itoa(p.PID)) || !strings.Contains(err.Error(), "stopped on its own") {
+			t.Errorf("died: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a killed server was not noticed")
+	}
+}

@@ -45,6 +45,31 @@ type Stack struct {
 	ElasticsearchURL string
 }
 
+// Died answers, once, when Elasticsearch or versitygw ended although
+// nobody stopped them, naming which and how its log ends; it checks every
+// interval until ctx ends.
+func (s *Stack) Died(ctx context.Context, interval time.Duration) <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, p := range []*Process{s.Elasticsearch, s.S3} {
+				if p != nil && p.Exited() {
+					out <- fmt.Errorf("%s (pid %d) stopped on its own; last lines of %s:\n%s", p.Name, p.PID, p.Log, logTail(p.Log, 15))
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
 // StartStack starts Elasticsearch and versitygw side by side (and Temporal
 // when asked), waiting until each answers. On failure it stops what it
 // started and names what went wrong.
