@@ -249,6 +249,58 @@ func TestSearchPageInChromium(t *testing.T) {
 	if !strings.Contains(labels, "secundair onderwijs") || !strings.Contains(labels, "fysica") {
 		t.Errorf("education labels of klimaat1: %q", labels)
 	}
+
+	// Facets come in the order a teacher narrows down.
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#facets ul')].map(u => u.dataset.facet).join(",")`))
+	if err != nil || !strings.HasPrefix(order, "type,level") {
+		t.Errorf("facet order %q, %v", order, err)
+	}
+	// A result opens whole: thumbnail, education fields, a Dutch date.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.hit[data-id="klimaat1"] h3 a`)),
+		wait(`document.getElementById('detail').open && document.getElementById('detail').dataset.id === 'klimaat1' && document.querySelector('#detail dl') !== null`),
+	)
+	if err != nil {
+		t.Fatalf("detail view: %v", err)
+	}
+	detail, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#detail`)))
+	if !strings.Contains(detail, "Onderwijsniveau") || !strings.Contains(detail, "secundair onderwijs") || !strings.Contains(detail, "Volt") {
+		t.Errorf("detail view of klimaat1: %q", detail)
+	}
+	// Dates as a Flemish reader writes them (fiets1 was broadcast on
+	// 2019-10-23, kleuter1 in 2018-05).
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		wait(shows(8)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#results`)))
+	if !strings.Contains(dates, "23 oktober 2019") || !strings.Contains(dates, "mei 2018") {
+		t.Errorf("dates not in Dutch: %q", dates)
+	}
+	// Nothing found: the page says so and what to try; with filters, a
+	// button clears them.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/?q=qqxyzzyqq&type=video"),
+		wait(`document.getElementById('status').dataset.total === '0' && document.querySelector('#results .empty #clear-filters') !== null`),
+	)
+	if err != nil {
+		t.Fatalf("empty result: %v", err)
+	}
+	// An error: in Dutch, and paging off.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/?sort=popularity"),
+		wait(`document.getElementById('status').classList.contains('error') && document.getElementById('next').disabled && document.getElementById('prev').disabled`),
+	)
+	if err != nil {
+		t.Fatalf("error state: %v", err)
+	}
+	msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
+	if !strings.Contains(msg, "Deze zoekopdracht kan niet") {
+		t.Errorf("error message %q, want Dutch", msg)
+	}
 }
 
 // void drops an action's value.

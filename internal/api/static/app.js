@@ -45,23 +45,54 @@ async function run() {
   } catch (e) {
     return fail("De zoekdienst antwoordt niet.");
   }
-  if (!res.ok) return fail(body.error || res.statusText);
+  if (!res.ok) return fail(problem(res.status));
   render(body);
+}
+
+// problem says in Dutch what went wrong, and what a teacher can do.
+function problem(status) {
+  switch (status) {
+    case 400: return "Deze zoekopdracht kan niet: pas de zoekterm of de filters aan.";
+    case 404: return "Dit item bestaat niet (meer).";
+    case 503: return "De zoekdienst is even niet bereikbaar. Probeer het over enkele ogenblikken opnieuw.";
+    case 504: return "Het zoeken duurde te lang. Probeer minder woorden of minder filters.";
+    default: return "Er ging iets mis bij het zoeken. Probeer het later opnieuw.";
+  }
 }
 
 function fail(msg) {
   $("status").className = "error";
   $("status").textContent = msg;
+  delete $("status").dataset.total;
   $("results").replaceChildren();
   $("facets").replaceChildren();
+  $("page").textContent = "";
+  $("prev").disabled = true;
+  $("next").disabled = true;
+}
+
+// dutchDate writes a date of the API (a year, a month or a day) the way a
+// Flemish reader does: "2 september 2019", "september 2019", "2019".
+const months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"];
+function dutchDate(d) {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(d || "");
+  if (!m) return d || "";
+  if (!m[2]) return m[1];
+  const month = months[parseInt(m[2], 10) - 1];
+  if (!m[3]) return month + " " + m[1];
+  return parseInt(m[3], 10) + " " + month + " " + m[1];
 }
 
 function render(body) {
+  $("status").className = "";
   $("status").textContent = body.total === 1 ? "1 resultaat" : body.total + " resultaten";
   $("status").dataset.total = body.total;
   $("results").replaceChildren(...body.hits.map(hit));
+  if (body.total === 0) $("results").replaceChildren(empty());
   const facets = [];
-  for (const [name, buckets] of Object.entries(body.facets)) {
+  // Facets in the order a teacher narrows down: what, for whom, about what.
+  for (const name of Object.keys(facetNames)) {
+    const buckets = body.facets[name] || [];
     if (!buckets.length) continue;
     facets.push(el("h2", { text: facetNames[name] || name }));
     facets.push(el("ul", { "data-facet": name }, ...buckets.map((b) => facetItem(name, b))));
@@ -72,6 +103,18 @@ function render(body) {
   $("page").textContent = "pagina " + page + " van " + pages;
   $("prev").disabled = state.from === 0;
   $("next").disabled = state.from + state.size >= Math.min(body.total, 10000);
+}
+
+// empty suggests what to try when nothing was found.
+function empty() {
+  const tips = [el("li", { text: "Controleer de spelling, of gebruik minder of andere woorden." })];
+  if (Object.keys(state.filters).length) {
+    const clear = el("button", { type: "button", id: "clear-filters", text: "Wis alle filters" });
+    clear.addEventListener("click", () => { state.filters = {}; state.from = 0; run(); });
+    tips.push(el("li", {}, "Zoek met minder filters. ", clear));
+  }
+  if (state.scope === "pupil") tips.push(el("li", { text: "Zoek als leerkracht: leerlingen zien alleen video en audio." }));
+  return el("li", { class: "empty" }, el("p", { text: "Niets gevonden voor deze zoekopdracht." }), el("ul", {}, ...tips));
 }
 
 function facetItem(name, b) {
@@ -89,8 +132,10 @@ function facetItem(name, b) {
 }
 
 function hit(h) {
-  const title = el("h3", h.highlight && h.highlight.title ? { html: h.highlight.title } : { text: h.title });
-  const meta = [h.type, h.series, h.provider, h.broadcast].filter(Boolean).join(" · ");
+  const link = el("a", h.highlight && h.highlight.title ? { href: "#" + h.id, html: h.highlight.title } : { href: "#" + h.id, text: h.title });
+  link.addEventListener("click", (e) => { e.preventDefault(); detail(h.id); });
+  const title = el("h3", {}, link);
+  const meta = [h.type, h.series, h.provider, dutchDate(h.broadcast)].filter(Boolean).join(" · ");
   const desc = h.highlight && h.highlight.description && h.highlight.description.length
     ? el("p", { class: "desc", html: h.highlight.description.join(" … ") })
     : (h.description ? el("p", { class: "desc", text: h.description }) : null);
@@ -102,6 +147,39 @@ function hit(h) {
     edu.length ? el("div", { class: "chips edu" }, ...edu.map((l) => el("span", { class: "chip", text: l }))) : null,
     h.keywords && h.keywords.length ? el("div", { class: "chips" }, ...h.keywords.map((k) => el("span", { class: "chip kw", text: k }))) : null,
   );
+}
+
+// detail shows one item whole: its thumbnail, description and education
+// fields, as the API gives them.
+async function detail(id) {
+  const box = $("detail");
+  let res, h;
+  try {
+    res = await fetch("/api/items/" + encodeURIComponent(id) + "?scope=" + state.scope);
+    h = await res.json();
+  } catch (e) {
+    res = { ok: false, status: 0 };
+  }
+  const body = [];
+  if (!res.ok) {
+    body.push(el("p", { class: "error", text: problem(res.status) }));
+  } else {
+    if (h.thumbnail) body.push(el("img", { src: h.thumbnail, alt: "", class: "thumb" }));
+    body.push(el("h2", { text: h.title }));
+    body.push(el("p", { class: "meta", text: [h.type, h.series, h.provider, dutchDate(h.broadcast)].filter(Boolean).join(" · ") }));
+    if (h.description) body.push(el("p", { class: "desc", text: h.description }));
+    const rows = [["Onderwijsniveau", h.levels], ["Graad", h.degrees], ["Vak", h.subjects], ["Thema", h.themes], ["Trefwoorden", h.keywords], ["Taal", h.languages]];
+    const dl = el("dl", {});
+    for (const [label, values] of rows) {
+      if (values && values.length) dl.append(el("dt", { text: label }), el("dd", { text: values.join(", ") }));
+    }
+    body.push(dl);
+  }
+  const close = el("button", { type: "button", class: "close", text: "Sluiten" });
+  close.addEventListener("click", () => box.close());
+  box.replaceChildren(close, ...body);
+  box.dataset.id = id;
+  box.showModal();
 }
 
 let suggestTimer;
