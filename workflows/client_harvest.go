@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -23,8 +24,9 @@ import (
 // ErrAlreadyRunning is returned when a harvest of the same source and set runs.
 var ErrAlreadyRunning = errors.New("a harvest of this source and set is already running")
 
-// ErrNotFound is returned for a harvest Temporal does not know.
-var ErrNotFound = errors.New("no such harvest")
+// ErrNotFound matches the errors about a harvest or schedule Temporal
+// does not know.
+var ErrNotFound = notfound.Err
 
 // HarvestOptions are an operator's choices for one harvest.
 type HarvestOptions struct {
@@ -139,8 +141,8 @@ func (c *Client) RunningHarvest(ctx context.Context, src sources.Source, set str
 		}
 	}
 	if !c.running(ctx, id) {
-		return nil, fmt.Errorf("%w: no harvest of %s%s is running (workflow %s); `avo harvest status %s` shows the last one",
-			ErrNotFound, src.ID, setLabel(set), id, src.ID)
+		return nil, notfound.Errorf("no harvest of %s%s is running (workflow %s); `avo harvest status %s` shows the last one",
+			src.ID, setLabel(set), id, src.ID)
 	}
 	return &HarvestRun{WorkflowRun: c.Temporal.GetWorkflow(ctx, id, ""), Source: src.ID, Sets: sets, Multi: multi}, nil
 }
@@ -176,7 +178,7 @@ func (c *Client) HarvestStatus(ctx context.Context, source, set string) (*Harves
 	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("%w: %s has never been harvested (workflow %s)", ErrNotFound, source, id)
+		return nil, notfound.Errorf("%s%s has never been harvested (workflow %s)", source, setLabel(set), id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", id, err)
@@ -262,7 +264,7 @@ func (c *Client) CancelHarvest(ctx context.Context, source, set string) (string,
 		id = SourceWorkflowID(source)
 	}
 	if !c.running(ctx, id) {
-		return id, fmt.Errorf("%w: no running harvest of %s%s (workflow %s)", ErrNotFound, source, setLabel(set), id)
+		return id, notfound.Errorf("no harvest of %s%s is running (workflow %s)", source, setLabel(set), id)
 	}
 	if err := c.Temporal.CancelWorkflow(ctx, id, ""); err != nil {
 		return id, fmt.Errorf("cancel %s: %w", id, err)

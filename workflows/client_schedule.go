@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 )
 
@@ -163,7 +164,7 @@ func (c *Client) DeleteSchedule(ctx context.Context, source string) error {
 func scheduleErr(source string, err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return fmt.Errorf("%w: no schedule for %s", ErrNotFound, source)
+		return notfound.Errorf("no schedule for %s", source)
 	}
 	return err
 }

@@ -206,6 +206,3 @@ func (a *app) loadSources() (*sources.File, error) {
 	}
 	return f, nil
 }
-
-// errNotFound marks what an operator named and avo does not have (exit 3).
-var errNotFound = fmt.Errorf("not found")

@@ -11,13 +11,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/archiefvooronderwijs/avo/activities"
-	"github.com/archiefvooronderwijs/avo/internal/bucket"
-	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 
 	"github.com/spf13/cobra"
 
@@ -75,7 +77,7 @@ func (a *app) loadSource(id string) (sources.Source, error) {
 	}
 	src, err := f.Get(id)
 	if err != nil {
-		return sources.Source{}, fmt.Errorf("%w: %v", errNotFound, err)
+		return sources.Source{}, notfound.Errorf("%v", err)
 	}
 	return src, nil
 }
@@ -401,7 +403,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 					}
 				}
 				if len(states) == 0 {
-					return fmt.Errorf("%w: %s has never been harvested", workflows.ErrNotFound, args[0])
+					return notfound.Errorf("%s has never been harvested", args[0])
 				}
 				if len(sets) == 1 {
 					return a.emit(states[0], func(w io.Writer) { printState(w, states[0]) })

@@ -287,6 +287,19 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("worker without bucket and indices: exit %d: %s", code, errOut)
 	}
 
+	// Not-found messages name what was not found.
+	for args, want := range map[string]string{
+		"publish no-such-item":              "avo: no item no-such-item in the catalog\n",
+		"harvest status never-harvested":    "avo: never-harvested has never been harvested (workflow harvest:never-harvested/*)\n",
+		"harvest start no-such-source":      "avo: no source \"no-such-source\" in the sources file (have: demo-oai, demo-s3, refusing, slowsrc)\n",
+		"quarantine show no/such/key.json":  "avo: no quarantined record quarantine/no/such/key.json\n",
+		"schedule delete no-schedule-there": "avo: no schedule for no-schedule-there\n",
+	} {
+		if code, _, errOut := avo(ctx, with(strings.Fields(args)...)...); code != exitNotFound || errOut != want {
+			t.Errorf("avo %s: exit %d, %q; want %q", args, code, errOut, want)
+		}
+	}
+
 	// Following, stopping following, re-attaching.
 	if code, _, errOut := avo(ctx, with("harvest", "start", "slowsrc")...); code != exitOK {
 		t.Fatalf("harvest start slowsrc: exit %d: %s", code, errOut)

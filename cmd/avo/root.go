@@ -14,9 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/config"
-	"github.com/archiefvooronderwijs/avo/internal/editorial"
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -84,7 +83,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitFailure // as gh: a mistyped command is not a usage error of a command
 	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown flag"):
 		return exitUsage
-	case errors.Is(err, errNotFound), errors.Is(err, workflows.ErrNotFound), errors.Is(err, bucket.ErrNotFound), errors.Is(err, editorial.ErrNotFound):
+	case errors.Is(err, notfound.Err):
 		return exitNotFound
 	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning):
 		return exitConflict

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 )
 
@@ -61,7 +62,7 @@ any source has a problem.`,
 				for _, id := range args {
 					src, err := f.Get(id)
 					if err != nil {
-						return fmt.Errorf("%w: %v", errNotFound, err)
+						return notfound.Errorf("%v", err)
 					}
 					todo = append(todo, src)
 				}

@@ -2,12 +2,11 @@ package bucket
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 )
 
@@ -65,22 +64,22 @@ func ReadQuarantine(ctx context.Context, store *s3store.Store, key string) (*Qua
 	q := &QuarantinedRecord{Key: key}
 	if err := store.GetJSON(ctx, key, &q.QuarantineEntry); err != nil {
 		if s3store.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: no quarantined record %s", ErrNotFound, key)
+			return nil, notfound.Errorf("no quarantined record %s", key)
 		}
 		return nil, err
 	}
 	return q, nil
 }
 
-// ErrNotFound is returned for an object the bucket does not hold.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound matches the errors about an object the bucket does not hold.
+var ErrNotFound = notfound.Err
 
 // ReadReport reads the report of one run of a source and set.
 func ReadReport(ctx context.Context, store *s3store.Store, source, set, harvestID string) (*Report, error) {
 	var r Report
 	if err := store.GetJSON(ctx, ReportKey(source, set, harvestID), &r); err != nil {
 		if s3store.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: no report of run %s of %s%s", ErrNotFound, harvestID, source, setLabel(set))
+			return nil, notfound.Errorf("no report of run %s of %s%s", harvestID, source, setLabel(set))
 		}
 		return nil, err
 	}
@@ -93,7 +92,7 @@ func LatestReport(ctx context.Context, store *s3store.Store, source, set string)
 	var r Report
 	if err := store.GetJSON(ctx, LatestReportKey(source, set), &r); err != nil {
 		if s3store.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: no report of %s%s", ErrNotFound, source, setLabel(set))
+			return nil, notfound.Errorf("no report of %s%s", source, setLabel(set))
 		}
 		return nil, err
 	}

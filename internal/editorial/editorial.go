@@ -12,6 +12,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 )
@@ -34,8 +35,8 @@ func (e Editorial) Apply(r *profile.Record) {
 	r.Rights.DepublishReason = e.DepublishReason
 }
 
-// ErrNotFound is returned for an item the catalog does not hold.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound matches the error about an item the catalog does not hold.
+var ErrNotFound = notfound.Err
 
 // Read returns the editors' decisions about an item, nil when none.
 func Read(ctx context.Context, store *s3store.Store, pid string) (*Editorial, error) {
@@ -89,7 +90,7 @@ func (d *Desk) Decide(ctx context.Context, id string, dec Decision) (*ItemState,
 	}
 	key, ok := strings.CutPrefix(uri, d.Store.URI(""))
 	if !ok {
-		return nil, fmt.Errorf("%w: no item %s in the catalog", ErrNotFound, id)
+		return nil, notfound.Errorf("no item %s in the catalog", id)
 	}
 	var rec profile.Record
 	if err := d.Store.GetJSON(ctx, key, &rec); err != nil {
