@@ -56,6 +56,8 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	// A slow provider, for following and re-attaching.
 	slow := oaitest.New(t, oaitest.Records(6), oaitest.Faults{PageSize: 2, Slow: []int{1, 2, 3}, SlowDelay: 700 * time.Millisecond})
 	yaml += "\n  - id: slowsrc\n    kind: oai-pmh\n    mapping: oai_dc\n    oai:\n      url: " + slow.URL + "\n      metadata_prefix: oai_dc\n"
+	// A source that names its sets (the provider has onderwijs and techniek).
+	yaml += "\n  - id: withsets\n    kind: oai-pmh\n    mapping: oai_dc\n    oai:\n      url: " + provider.URL + "\n      metadata_prefix: oai_dc\n      sets: [onderwijs]\n"
 	// A source whose provider refuses its format.
 	yaml += "\n  - id: refusing\n    kind: oai-pmh\n    mapping: lido\n    oai:\n      url: " + provider.URL + "\n      metadata_prefix: lido\n"
 	if err := os.WriteFile(srcFile, []byte(yaml), 0o644); err != nil {
@@ -263,6 +265,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		{with("harvest", "start", "demo-oai", "--from", "2026-02-01", "--until", "2026-01-01"), exitUsage},
 		{with("harvest", "start", "demo-oai", "--allow-mass-delete"), exitUsage},
 		{with("harvest", "start", "demo-oai", "--full", "--from", "2026-01-01"), exitUsage},
+		{with("harvest", "start", "withsets", "--set", "no-such-set"), exitUsage},
 		{with("schedule", "create", "demo-oai", "--every", "0s"), exitUsage},
 		{with("schedule", "create", "demo-oai", "--every", "-1h"), exitUsage},
 		{with("schedule", "create", "demo-oai", "--every", "30s"), exitUsage},
@@ -291,7 +294,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	for args, want := range map[string]string{
 		"publish no-such-item":              "avo: no item no-such-item in the catalog\n",
 		"harvest status never-harvested":    "avo: never-harvested has never been harvested (workflow harvest:never-harvested/*)\n",
-		"harvest start no-such-source":      "avo: no source \"no-such-source\" in the sources file (have: demo-oai, demo-s3, refusing, slowsrc)\n",
+		"harvest start no-such-source":      "avo: no source \"no-such-source\" in the sources file (have: demo-oai, demo-s3, refusing, slowsrc, withsets)\n",
 		"quarantine show no/such/key.json":  "avo: no quarantined record quarantine/no/such/key.json\n",
 		"schedule delete no-schedule-there": "avo: no schedule for no-schedule-there\n",
 	} {

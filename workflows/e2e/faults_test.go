@@ -430,3 +430,32 @@ func TestFailedRunCountsWhatItWrote(t *testing.T) {
 		t.Errorf("the report counts %d indexed; the catalog holds %d, S3 %d records", rep.Counts.Indexed, docs, records)
 	}
 }
+
+// While a provider keeps refusing, the status says so: the step tried
+// again, its attempt, the last error and when the next try comes.
+func TestRetriesAreVisible(t *testing.T) {
+	f := newFixture(t)
+	p := oaitest.New(t, oaitest.Records(4), oaitest.Faults{PageSize: 5, Unavailable: []int{1, 2, 3, 4, 5, 6, 7, 8}, RetryAfter: 2 * time.Second})
+	run, err := f.clients.StartHarvest(f.ctx, oaiSource("refusing", p), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st *workflows.HarvestState
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		st, err = f.clients.HarvestStatus(f.ctx, "refusing", "")
+		if err == nil && st.Retry != nil && st.Retry.Attempt >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry shown: %+v, %v", st, err)
+		}
+	}
+	r := st.Retry
+	if r.Activity != "HarvestPage" || !strings.Contains(r.LastError, "503") || !strings.Contains(r.LastError, "attempt") {
+		t.Errorf("retry %+v", r)
+	}
+	if _, err := f.clients.CancelHarvest(f.ctx, "refusing", ""); err != nil {
+		t.Fatal(err)
+	}
+	_ = run.Get(f.ctx, nil)
+}
