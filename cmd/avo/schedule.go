@@ -28,7 +28,7 @@ the runs of the last interval are made up.`,
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
-			case o.Every == 0:
+			case !cmd.Flags().Changed("every"):
 				return usagef("--every is required (like 6h)")
 			case o.Every < time.Minute:
 				return usagef("--every %s: a harvest schedule runs at most every minute", o.Every)
