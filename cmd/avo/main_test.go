@@ -296,7 +296,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		"harvest start demo-oai --from 2026-02-01 --until 2026-01-01": "avo: --from 2026-02-01 is after --until 2026-01-01: the window would be empty\n",
 		"harvest start demo-oai --allow-mass-delete":                  "avo: --allow-mass-delete only means something with --full (a complete harvest is what may delete)\n",
 		"harvest start withsets --set no-such-set":                    "avo: --set no-such-set: " + provider.URL + " has no such set (it has onderwijs, techniek)\n",
-		"schedule create demo-oai --every 0s":                         "avo: --every is required (like 6h)\n",
+		"schedule create demo-oai --every 0s":                         "avo: --every 0s: a harvest schedule runs at most every minute\n",
 		"schedule create demo-oai --every 30s":                        "avo: --every 30s: a harvest schedule runs at most every minute\n",
 		"publish dm01fiets01 --at tomorrow":                           "avo: --at tomorrow: want a date (2026-09-01) or an RFC 3339 date-time\n",
 		"harvest strat demo-oai":                                      "avo: unknown command \"strat\" for \"avo harvest\"; see 'avo harvest --help'\n",
