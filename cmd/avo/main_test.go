@@ -151,6 +151,9 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("quarantine list --kind missing-title: exit %d\n%s", code, out)
 	}
 	if len(quarantined) > 0 {
+		if code, out, _ := avo(ctx, with("quarantine", "show", quarantined[0].Key, "-o", "json")...); code == exitOK {
+			checkShape(t, "quarantine-show", out)
+		}
 		code, out, _ := avo(ctx, with("quarantine", "show", quarantined[0].Key)...)
 		if code != exitOK || !strings.Contains(out, "errors:") || !strings.Contains(out, "raw record:") {
 			t.Errorf("quarantine show: exit %d\n%s", code, out)
@@ -170,6 +173,11 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	var schedules []workflows.ScheduleInfo
 	if code != exitOK || json.Unmarshal([]byte(out), &schedules) != nil || len(schedules) != 1 || schedules[0].Source != "demo-oai" {
 		t.Errorf("schedule list: exit %d %+v", code, schedules)
+	}
+	if code, out, _ := avo(ctx, with("schedule", "create", "demo-oai", "--every", "6h", "-o", "json")...); code != exitOK {
+		t.Errorf("schedule create -o json: exit %d", code)
+	} else {
+		checkShape(t, "schedule-create", out)
 	}
 	if code, _, _ := avo(ctx, with("schedule", "delete", "demo-oai")...); code != exitOK {
 		t.Errorf("schedule delete: exit %d", code)
@@ -193,6 +201,11 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 	if code, out, _ := avo(ctx, with("depublish", "dm01fiets01", "--reason", "test")...); code != exitOK || !strings.Contains(out, "not visible to teachers: not published") {
 		t.Errorf("depublish: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("depublish", "dm01fiets01", "--reason", "test", "-o", "json")...); code != exitOK {
+		t.Errorf("depublish -o json: exit %d", code)
+	} else {
+		checkShape(t, "depublish", out)
 	}
 	// Rebuild, status, rollback.
 	code, out, _ = avo(ctx, with("index", "rebuild", "catalog", "-o", "json")...)
@@ -320,9 +333,11 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	}
 
 	// Following, stopping following, re-attaching.
-	if code, _, errOut := avo(ctx, with("harvest", "start", "slowsrc")...); code != exitOK {
+	code, out, errOut = avo(ctx, with("harvest", "start", "slowsrc", "-o", "json")...)
+	if code != exitOK {
 		t.Fatalf("harvest start slowsrc: exit %d: %s", code, errOut)
 	}
+	checkShape(t, "harvest-start", out)
 	ictx, interrupt := context.WithTimeout(ctx, 400*time.Millisecond)
 	code, _, errOut = avo(ictx, with("harvest", "watch", "slowsrc")...)
 	interrupt()

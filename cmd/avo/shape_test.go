@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 var (
@@ -96,4 +100,26 @@ func diffLines(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// The progress line says how far along and how long still when the
+// provider gives its list's size, and what is being tried again.
+func TestProgressLine(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	next := now.Add(8 * time.Second)
+	st := &workflows.HarvestState{
+		Progress: &workflows.Status{Source: "vrt", Set: "kunst", Page: 3, ListSize: 400, StartedAt: now.Add(-10 * time.Second),
+			Counts: bucket.Counts{Records: 100, Indexed: 98, Quarantined: 2}},
+		Retry: &workflows.Retry{Activity: "HarvestPage", Attempt: 3, LastError: "source vrt page 4: HTTP 503 (2 attempts over 5 s)", NextAttempt: &next},
+	}
+	got := progressLine(st, now)
+	want := "vrt set kunst: page 3, 100/400 records, 98 indexed, 0 deleted, 2 quarantined, 0 repaired, 10 records/s, 25%, about 30s to go" +
+		" — retrying HarvestPage (attempt 3, next try in 8s): source vrt page 4: HTTP 503 (2 attempts over 5 s)"
+	if got != want {
+		t.Errorf("progress line\n got %s\nwant %s", got, want)
+	}
+	st.Progress.ListSize, st.Retry = 0, nil
+	if got := progressLine(st, now); strings.Contains(got, "%") || strings.Contains(got, "to go") || strings.Contains(got, "retrying") {
+		t.Errorf("without a list size or retry: %s", got)
+	}
 }
