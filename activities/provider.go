@@ -11,6 +11,8 @@ import (
 // LockAsk is a harvest page's request for one of a provider host's
 // request places.
 type LockAsk struct {
+	// Lock is the lock workflow's id (workflows.ProviderLockID).
+	Lock  string `json:"lock"`
 	Host  string `json:"host"`
 	Limit int    `json:"limit"`
 	// WorkflowID and RunID are where the grant is signalled; Ticket names
@@ -33,7 +35,7 @@ func (h *Harvest) AskProvider(ctx context.Context, ask LockAsk) error {
 	if h.Temporal == nil {
 		return errors.New("this worker has no Temporal client for the provider locks")
 	}
-	_, err := h.Temporal.SignalWithStartWorkflow(ctx, "provider:"+ask.Host, "acquire", ask,
+	_, err := h.Temporal.SignalWithStartWorkflow(ctx, ask.Lock, "acquire", ask,
 		client.StartWorkflowOptions{TaskQueue: h.TaskQueue}, "ProviderLock", ProviderLockState{Host: ask.Host, Limit: ask.Limit})
 	return err
 }

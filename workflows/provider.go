@@ -23,8 +23,9 @@ const (
 	GrantedSignal = "provider-granted"
 )
 
-// ProviderLockID is the workflow that counts a host's requests.
-func ProviderLockID(host string) string { return "provider:" + host }
+// ProviderLockID is the workflow that counts a host's requests for the
+// workers of a task queue.
+func ProviderLockID(taskQueue, host string) string { return "provider:" + taskQueue + ":" + host }
 
 // ProviderLockInput is a lock's state, carried across continue-as-new.
 type ProviderLockInput struct{ activities.ProviderLockState }
@@ -166,7 +167,7 @@ func withProvider(ctx workflow.Context, in *HarvestInput, lease time.Duration, p
 	info := workflow.GetInfo(ctx)
 	in.Tickets++
 	ask := activities.LockAsk{
-		Host: in.Source.OAI.Host(), Limit: in.Source.OAI.HostRequests, WorkflowID: info.WorkflowExecution.ID,
+		Lock: ProviderLockID(info.TaskQueueName, in.Source.OAI.Host()), Host: in.Source.OAI.Host(), Limit: in.Source.OAI.HostRequests, WorkflowID: info.WorkflowExecution.ID,
 		RunID: info.WorkflowExecution.RunID, Ticket: info.WorkflowExecution.RunID + "/" + strconv.Itoa(in.Tickets), Lease: lease,
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -175,7 +176,7 @@ func withProvider(ctx workflow.Context, in *HarvestInput, lease time.Duration, p
 	})
 	defer func() {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
-		_ = workflow.SignalExternalWorkflow(dctx, ProviderLockID(ask.Host), "", ReleaseSignal, ask.Ticket).Get(dctx, nil)
+		_ = workflow.SignalExternalWorkflow(dctx, ask.Lock, "", ReleaseSignal, ask.Ticket).Get(dctx, nil)
 	}()
 	if err := workflow.ExecuteActivity(actx, a.AskProvider, ask).Get(ctx, nil); err != nil {
 		return err
