@@ -152,3 +152,57 @@ func TestWindowsLooksBack(t *testing.T) {
 		t.Errorf("windows applied for (%s, %s], result %+v", got.From, got.To, res)
 	}
 }
+
+// A rollback opens the older index, replays what changed since onto it,
+// and only then moves the alias; when the replay fails the older index is
+// closed again and the alias stays.
+func TestRollbackReplaysThenSwaps(t *testing.T) {
+	for _, replayFails := range []bool{false, true} {
+		env := newTestEnv()
+		x := &activities.Indexing{}
+		env.RegisterActivity(x)
+		since := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+		var calls []string
+		env.OnActivity(x.BeginRollback, mock.Anything, "education").Return(
+			activities.RollbackPlan{From: "avo-education-2", To: "avo-education-1", Since: since}, nil)
+		env.OnActivity(x.CatchUp, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.CatchUpInput) (activities.CatchUpResult, error) {
+				calls = append(calls, fmt.Sprintf("catch-up %s reused=%v since=%s", in.Index, in.Reused, in.Since.Format(time.RFC3339)))
+				return activities.CatchUpResult{Reloaded: 4}, nil
+			})
+		env.OnActivity(x.ReplayDeletions, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.ReplayInput) (int, error) {
+				calls = append(calls, "replay "+in.Index)
+				if replayFails {
+					return 0, temporal.NewNonRetryableApplicationError("tombstones unreadable", "Test", nil)
+				}
+				return 2, nil
+			})
+		env.OnActivity(x.FinishRollback, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.FinishRollbackInput) error {
+				calls = append(calls, "swap "+in.Index)
+				return nil
+			}).Maybe()
+		env.OnActivity(x.AbandonRollback, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.FinishRollbackInput) error {
+				calls = append(calls, "close "+in.Index)
+				return nil
+			}).Maybe()
+		env.ExecuteWorkflow(Rollback, RollbackInput{Kind: "education"})
+		want := "[catch-up avo-education-1 reused=true since=2026-11-01T08:00:00Z replay avo-education-1 swap avo-education-1]"
+		if replayFails {
+			want = "[catch-up avo-education-1 reused=true since=2026-11-01T08:00:00Z replay avo-education-1 close avo-education-1]"
+			if env.GetWorkflowError() == nil {
+				t.Error("a rollback whose replay failed succeeded")
+			}
+		} else {
+			var res RollbackResult
+			if err := env.GetWorkflowResult(&res); err != nil || res.To != "avo-education-1" || res.Reloaded != 4 || res.Deleted != 2 {
+				t.Errorf("result %+v, %v", res, err)
+			}
+		}
+		if got := fmt.Sprint(calls); got != want {
+			t.Errorf("calls %s, want %s", got, want)
+		}
+	}
+}
