@@ -487,7 +487,7 @@ func newHarvestCancelCmd(a *app) *cobra.Command {
 	var set string
 	cmd := &cobra.Command{
 		Use:   "cancel SOURCE",
-		Short: "Cancel a running harvest (it stops after the current page and writes its report)",
+		Short: "Cancel a running harvest (of every set, or --set): its page under way stops, and its report says cancelled",
 		Args:  exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
