@@ -218,13 +218,7 @@ func (ix Indices) Abandon(ctx context.Context, kind, name string) error {
 // RecordURI returns where the catalog says the record of an item is kept
 // in S3, "" when the catalog does not hold the item.
 func (ix Indices) RecordURI(ctx context.Context, id string) (string, error) {
-	var doc struct {
-		Source struct {
-			Provenance struct {
-				Record string `json:"record"`
-			} `json:"provenance"`
-		} `json:"_source"`
-	}
+	var doc hit
 	err := ix.do(ctx, http.MethodGet, "/"+ix.Alias(Catalog)+"/_doc/"+url.PathEscape(id)+"?_source_includes="+FieldRecord, nil, &doc)
 	if IsStatus(err, http.StatusNotFound) {
 		return "", nil
@@ -261,18 +255,7 @@ func (ix Indices) WindowEdges(ctx context.Context, from, to time.Time, after str
 	if after != "" {
 		body["search_after"] = []string{after}
 	}
-	var res struct {
-		Hits struct {
-			Hits []struct {
-				ID     string `json:"_id"`
-				Source struct {
-					Provenance struct {
-						Record string `json:"record"`
-					} `json:"provenance"`
-				} `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var res hits
 	if err := ix.do(ctx, http.MethodPost, "/"+ix.Alias(Catalog)+"/_search", body, &res); err != nil {
 		return nil, fmt.Errorf("items with publish window edges: %w", err)
 	}
@@ -304,18 +287,7 @@ func (ix Indices) IDsOf(ctx context.Context, source string, identifiers []string
 			"size":    2 * len(chunk), // a document in each index
 			"_source": []string{FieldIdentifier},
 		}
-		var res struct {
-			Hits struct {
-				Hits []struct {
-					ID     string `json:"_id"`
-					Source struct {
-						Provenance struct {
-							Identifier string `json:"identifier"`
-						} `json:"provenance"`
-					} `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
+		var res hits
 		path := "/" + ix.Alias(Catalog) + "," + ix.Alias(Education) + "/_search?ignore_unavailable=true"
 		if err := ix.do(ctx, http.MethodPost, path, body, &res); err != nil {
 			return nil, fmt.Errorf("documents of %s records: %w", source, err)
@@ -405,14 +377,7 @@ func (ix Indices) Unopen(ctx context.Context, kind, name string) error {
 // Holder names the source record whose document the catalog holds under
 // id; found is false when it holds none.
 func (ix Indices) Holder(ctx context.Context, id string) (source, identifier string, found bool, err error) {
-	var doc struct {
-		Source struct {
-			SourceID   string `json:"source_id"`
-			Provenance struct {
-				Identifier string `json:"identifier"`
-			} `json:"provenance"`
-		} `json:"_source"`
-	}
+	var doc hit
 	path := "/" + ix.Alias(Catalog) + "/_doc/" + url.PathEscape(id) + "?_source_includes=" + FieldSource + "," + FieldIdentifier
 	err = ix.do(ctx, http.MethodGet, path, nil, &doc)
 	if IsStatus(err, http.StatusNotFound) {
@@ -422,4 +387,18 @@ func (ix Indices) Holder(ctx context.Context, id string) (source, identifier str
 		return "", "", false, fmt.Errorf("holder of %s: %w", id, err)
 	}
 	return doc.Source.SourceID, doc.Source.Provenance.Identifier, true, nil
+}
+
+// hit is a document as a GET or a search answers it, its fields those of
+// Doc that the request asked for.
+type hit struct {
+	ID     string `json:"_id"`
+	Source Doc    `json:"_source"`
+}
+
+// hits is a search's answer.
+type hits struct {
+	Hits struct {
+		Hits []hit `json:"hits"`
+	} `json:"hits"`
 }
