@@ -137,8 +137,10 @@ func (h *Harvest) partial(ctx context.Context, in PageInput, this PageResult) (P
 }
 
 func (h *Harvest) harvestPage(ctx context.Context, in PageInput) (PageResult, error) {
-	if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
-		return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", nil)
+	if in.Source.S3 == nil || len(in.Source.S3.Rules) == 0 {
+		if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
+			return PageResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", nil)
+		}
 	}
 	res := &PageResult{Counts: bucket.Counts{Pages: 1}}
 	w, err := h.newPageWriter(ctx, in, res)
@@ -221,6 +223,9 @@ type rawItem struct {
 	etag       string
 	deleted    bool
 	body       []byte
+	// mapping reads the record when it is not the source's (a bucket's
+	// rules name one per kind of object).
+	mapping string
 	// problem is set when the record could not even be read.
 	problem error
 }

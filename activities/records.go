@@ -117,7 +117,11 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
 		ETag: it.etag, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
 	}
-	rec, problems, err := mapRecord(w.in.Source.Mapping, it.body, origin)
+	mapping := w.in.Source.Mapping
+	if it.mapping != "" {
+		mapping = it.mapping
+	}
+	rec, problems, err := mapRecord(mapping, it.body, origin)
 	if err != nil {
 		return w.quarantine(ctx, seq, it, "unmappable", err, nil)
 	}

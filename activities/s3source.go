@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -44,11 +43,13 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 	w.rawKey = in.run().RawPageKey(in.Page, "jsonl")
 	res.RawKey, res.Next = w.rawKey, next
 	enc := json.NewEncoder(sink)
+	sel := src.Selector(in.Source.Mapping)
 	for _, o := range objs {
-		if !hasSuffix(o.Key, src.MetadataSuffixes()) {
-			continue
+		mapping, ok := sel.Mapping(o.Key)
+		if !ok {
+			continue // essence, or anything else that is no metadata: never read
 		}
-		it := rawItem{identifier: o.Key, etag: o.ETag}
+		it := rawItem{identifier: o.Key, etag: o.ETag, mapping: mapping}
 		obj, err := partner.Get(ctx, o.Key, mappings.MaxRecordBytes)
 		switch {
 		case err == nil:
@@ -88,13 +89,4 @@ func (h *Harvest) partnerStore(ctx context.Context, src sources.S3) (*s3store.St
 		c.Profile = src.Profile
 	}
 	return s3store.New(ctx, c)
-}
-
-func hasSuffix(key string, suffixes []string) bool {
-	for _, s := range suffixes {
-		if strings.HasSuffix(strings.ToLower(key), strings.ToLower(s)) {
-			return true
-		}
-	}
-	return false
 }

@@ -62,9 +62,11 @@ type OAI struct {
 type S3 struct {
 	Bucket string `yaml:"bucket" json:"bucket"`
 	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	// Suffixes select the metadata objects (default .xml); the essence
-	// next to them is never read.
+	// Suffixes select the metadata objects (default .xml), read with the
+	// source's mapping; the essence next to them is never read.
 	Suffixes []string `yaml:"suffixes,omitempty" json:"suffixes,omitempty"`
+	// Rules select metadata objects by glob instead, each with its mapping.
+	Rules []Rule `yaml:"rules,omitempty" json:"rules,omitempty"`
 	// Endpoint, Region and Profile default to avo's own S3 settings.
 	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	Region   string `yaml:"region,omitempty" json:"region,omitempty"`
@@ -147,16 +149,17 @@ func (f *File) Validate(known Mappings) error {
 			errs = append(errs, fmt.Errorf("%s: id used twice", where))
 		}
 		seen[s.ID] = true
-		if err := known(s.Mapping); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		// A bucket read by rules names a mapping per rule.
+		if s.Kind != KindS3 || s.S3 == nil || len(s.S3.Rules) == 0 || s.Mapping != "" {
+			if err := known(s.Mapping); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			}
 		}
 		switch s.Kind {
 		case KindOAIPMH:
 			errs = append(errs, s.validateOAI(where)...)
 		case KindS3:
-			if s.S3 == nil || s.S3.Bucket == "" {
-				errs = append(errs, fmt.Errorf("%s: kind s3 needs s3.bucket", where))
-			}
+			errs = append(errs, s.validateS3(where, known)...)
 		default:
 			errs = append(errs, fmt.Errorf("%s: kind %q: want %s or %s", where, s.Kind, KindOAIPMH, KindS3))
 		}

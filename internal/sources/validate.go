@@ -99,12 +99,10 @@ func validateS3(ctx context.Context, src Source, own config.S3, ck *Check) {
 		return
 	}
 	meta := 0
+	sel := src.S3.Selector(src.Mapping)
 	for _, o := range objs {
-		for _, sfx := range src.S3.MetadataSuffixes() {
-			if len(o.Key) >= len(sfx) && o.Key[len(o.Key)-len(sfx):] == sfx {
-				meta++
-				break
-			}
+		if _, ok := sel.Mapping(o.Key); ok {
+			meta++
 		}
 	}
 	ck.Facts = append(ck.Facts, fmt.Sprintf("s3://%s/%s can be listed: %d metadata objects among the first %d keys", src.S3.Bucket, src.S3.Prefix, meta, len(objs)))
