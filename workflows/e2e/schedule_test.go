@@ -10,6 +10,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/activities"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -129,5 +130,9 @@ func TestValidateSource(t *testing.T) {
 	down.OAI.URL = "http://127.0.0.1:1/oai"
 	if ck := f.clients.ValidateSource(f.ctx, down); ck.OK {
 		t.Errorf("unreachable source: %+v", ck)
+	}
+	nobucket := sources.Source{ID: "nb", Kind: sources.KindS3, Mapping: "mediahaven-sidecar", S3: &sources.S3{Bucket: "avo-no-such-partner-bucket"}}
+	if ck := f.clients.ValidateSource(f.ctx, nobucket); ck.OK || len(ck.Problems) != 1 || ck.Problems[0] != "bucket avo-no-such-partner-bucket does not exist (at this endpoint and region)" {
+		t.Errorf("missing bucket: %+v", ck)
 	}
 }
