@@ -226,8 +226,10 @@ type rawItem struct {
 	// mapping reads the record when it is not the source's (a bucket's
 	// rules name one per kind of object).
 	mapping string
-	// problem is set when the record could not even be read.
+	// problem is set when the record could not even be read; gone when
+	// it was not there to read (the sweep may take it for deleted).
 	problem error
+	gone    bool
 }
 
 // run names the harvest run the page belongs to, for its keys.

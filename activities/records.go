@@ -108,6 +108,11 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		return nil
 	}
 	if it.problem != nil {
+		if !it.gone {
+			// It is there, only unreadable now: a sweep must keep what
+			// an earlier run made of it.
+			w.note("+" + it.identifier)
+		}
 		return w.quarantine(ctx, seq, it, "unreadable", it.problem, nil)
 	}
 	// The record exists at the source, whatever becomes of it here: a

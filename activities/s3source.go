@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -31,7 +32,8 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 	objs, next, err := partner.ListPage(ctx, src.Prefix, in.Cursor, s3PageSize)
 	if err != nil {
 		if s3store.IsPermanent(err) {
-			return temporal.NewNonRetryableApplicationError(err.Error(), "S3", nil)
+			// A missing bucket or permission does not heal by itself.
+			return temporal.NewNonRetryableApplicationError("source "+in.Source.ID+": "+s3store.Explain(src.Bucket, src.Prefix, err), "S3", nil)
 		}
 		return err
 	}
@@ -55,7 +57,9 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 		case err == nil:
 			it.body = obj.Body
 		case s3store.IsNotFound(err):
-			continue // removed between listing and reading
+			it.problem, it.gone = fmt.Errorf("s3://%s/%s was listed but is gone when read: %w", src.Bucket, o.Key, err), true
+		case s3store.IsDenied(err):
+			it.problem = fmt.Errorf("reading s3://%s/%s is not allowed: the credentials need s3:GetObject on it: %w", src.Bucket, o.Key, err)
 		case errors.Is(err, s3store.ErrTooLarge):
 			it.problem = err
 		default:

@@ -304,3 +304,35 @@ func IsPermanent(err error) bool {
 	}
 	return false
 }
+
+// Explain says in one line why a bucket (below prefix) could not be
+// listed or read, and what to do: a missing bucket, a missing permission,
+// credentials refused; other errors as they are.
+func Explain(bucket, prefix string, err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NoSuchBucket":
+			return fmt.Sprintf("bucket %s does not exist (at this endpoint and region)", bucket)
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return fmt.Sprintf("listing s3://%s/%s is not allowed: the credentials need s3:ListBucket on arn:aws:s3:::%s (and s3:GetObject on its metadata keys)",
+				bucket, prefix, bucket)
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch":
+			return fmt.Sprintf("listing s3://%s/%s: the credentials are not accepted (%s)", bucket, prefix, ae.ErrorCode())
+		}
+	}
+	return err.Error()
+}
+
+// IsDenied reports an error of a request the credentials may not make.
+func IsDenied(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return true
+		}
+	}
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden
+}

@@ -2,7 +2,6 @@ package sources
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
-	"github.com/aws/smithy-go"
 )
 
 // Check is what `avo sources validate` found out about a source.
@@ -97,7 +95,7 @@ func validateS3(ctx context.Context, src Source, own config.S3, ck *Check) {
 	}
 	objs, _, err := st.ListPage(ctx, src.S3.Prefix, "", 100)
 	if err != nil {
-		ck.Problems = append(ck.Problems, listProblem(src.S3, err))
+		ck.Problems = append(ck.Problems, s3store.Explain(src.S3.Bucket, src.S3.Prefix, err))
 		return
 	}
 	meta := 0
@@ -108,21 +106,4 @@ func validateS3(ctx context.Context, src Source, own config.S3, ck *Check) {
 		}
 	}
 	ck.Facts = append(ck.Facts, fmt.Sprintf("s3://%s/%s can be listed: %d metadata objects among the first %d keys", src.S3.Bucket, src.S3.Prefix, meta, len(objs)))
-}
-
-// listProblem says why a partner bucket cannot be listed, and what to do.
-func listProblem(b *S3, err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchBucket":
-			return fmt.Sprintf("bucket %s does not exist (at this endpoint and region)", b.Bucket)
-		case "AccessDenied", "Forbidden", "AllAccessDisabled":
-			return fmt.Sprintf("listing s3://%s/%s is not allowed: the credentials need s3:ListBucket on arn:aws:s3:::%s (and s3:GetObject on its metadata keys)",
-				b.Bucket, b.Prefix, b.Bucket)
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch":
-			return fmt.Sprintf("listing s3://%s/%s: the credentials are not accepted (%s)", b.Bucket, b.Prefix, ae.ErrorCode())
-		}
-	}
-	return err.Error()
 }

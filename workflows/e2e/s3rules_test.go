@@ -1,11 +1,20 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
@@ -65,4 +74,73 @@ func TestS3RulesChooseTheMapping(t *testing.T) {
 	if !slices.Equal(formats, want) {
 		t.Errorf("records %v, want %v", formats, want)
 	}
+}
+
+// An object the credentials may not read is quarantined with the reason
+// and the run goes on; what an earlier run made of it stays (the sweep
+// keeps it). A bucket that does not exist fails the run at once, saying so.
+func TestS3ObjectDeniedAndBucketMissing(t *testing.T) {
+	f := newFixture(t)
+	if err := f.partner.EnsureBucket(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []string{"dm22karre01", "dm23expo58"} {
+		body, err := os.ReadFile(filepath.Join(moduleRoot(t), "internal/demo/data/bucket/sidecars", pid+".xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.partner.Put(f.ctx, "deny/"+pid+".xml", body, "application/xml"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target, err := url.Parse(f.clients.Config.S3.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deny atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if deny.Load() && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/deny/dm23expo58.xml") {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := sources.Source{ID: "deny", Kind: sources.KindS3, Mapping: "mediahaven-sidecar",
+		S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "deny/", Endpoint: srv.URL}}
+	if res := f.harvest(t, src, workflows.HarvestOptions{}); res.Counts.Indexed != 2 {
+		t.Fatalf("first harvest %+v", res.Counts)
+	}
+	deny.Store(true)
+	res := f.harvest(t, src, workflows.HarvestOptions{})
+	if res.Counts.Records != 2 || res.Counts.Indexed != 1 || res.Counts.Quarantined != 1 || res.Counts.Swept != 0 {
+		t.Errorf("counts %+v: want one indexed, one quarantined, nothing swept", res.Counts)
+	}
+	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "deny"})
+	if err != nil || len(q) != 1 || !strings.Contains(strings.Join(q[0].Errors, " "), "is not allowed: the credentials need s3:GetObject") {
+		t.Errorf("quarantine %+v, %v", q, err)
+	}
+	if n := f.count(t); n != 2 {
+		t.Errorf("the catalog holds %d documents, want both still", n)
+	}
+
+	missing := sources.Source{ID: "nobucket", Kind: sources.KindS3, Mapping: "mediahaven-sidecar",
+		S3: &sources.S3{Bucket: "avo-no-such-partner-bucket"}}
+	start := time.Now()
+	err, rep := f.fail(t, missing, fast)
+	if !strings.Contains(rep.Error, "bucket avo-no-such-partner-bucket does not exist") || time.Since(start) > 30*time.Second {
+		t.Errorf("missing bucket: %v (report %q) after %s", err, rep.Error, time.Since(start))
+	}
+}
+
+func moduleRoot(t testing.TB) string {
+	t.Helper()
+	root, err := devstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
