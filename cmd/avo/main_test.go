@@ -130,9 +130,17 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("harvest report of an unknown run: exit %d", code)
 	}
 
-	code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
-	checkShape(t, "harvest-list", out)
+	// Temporal's list of workflows follows a run's end a moment later.
 	var rows []workflows.HarvestListing
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, out, _ = avo(ctx, with("harvest", "list", "-o", "json")...)
+		rows = nil
+		_ = json.Unmarshal([]byte(out), &rows)
+		if len(rows) == 2 && rows[0].Status != "running" && rows[1].Status != "running" || time.Now().After(deadline) {
+			break
+		}
+	}
+	checkShape(t, "harvest-list", out)
 	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 2 || rows[0].Counts == nil || rows[0].HarvestID == "" ||
 		rows[0].Status != "completed" || rows[0].Outcome != "completed" {
 		t.Errorf("list: exit %d %+v\n%s", code, rows, out)

@@ -342,11 +342,18 @@ func TestConcurrentHarvestRefusedAndCancel(t *testing.T) {
 	if err != nil || st.Status != "cancelled" || st.Report == nil {
 		t.Errorf("status after cancel %+v, %v", st, err)
 	}
-	rows, err := f.clients.ListHarvests(f.ctx, "slow", 10)
-	if err != nil {
-		t.Fatal(err)
+	// Temporal's list of workflows follows the close a moment later.
+	var rows []workflows.HarvestListing
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rows, err = f.clients.ListHarvests(f.ctx, "slow", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 1 && rows[0].Status != "running" || time.Now().After(deadline) {
+			break
+		}
 	}
-	if len(rows) != 1 || rows[0].Source != "slow" || rows[0].Status != "cancelled" {
+	if len(rows) != 1 || rows[0].Source != "slow" || rows[0].Status != "cancelled" || rows[0].Outcome != "cancelled" {
 		t.Errorf("list %+v", rows)
 	}
 }

@@ -66,7 +66,16 @@ func TestRefusedDocumentIsQuarantined(t *testing.T) {
 	if rep, err := bucket.LatestReport(f.ctx, f.clients.Store, "mh", ""); err != nil || rep.Status != bucket.StatusCompletedWithRejections {
 		t.Errorf("report %+v, %v", rep, err)
 	}
-	if rows, err := f.clients.ListHarvests(f.ctx, "mh", 5); err != nil || len(rows) != 1 || rows[0].Outcome != bucket.StatusCompletedWithRejections {
+	// Temporal's list of workflows follows a moment later.
+	var rows []workflows.HarvestListing
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rows, err = f.clients.ListHarvests(f.ctx, "mh", 5)
+		if err != nil || len(rows) == 1 && rows[0].Outcome != "" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || len(rows) != 1 || rows[0].Outcome != bucket.StatusCompletedWithRejections {
 		t.Errorf("harvest list %+v, %v", rows, err)
 	}
 	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "mh"})
