@@ -192,13 +192,20 @@ running exits 3.`,
 			if err != nil {
 				return err
 			}
-			return a.with(cmd.Context(), need{temporal: true, s3: true}, func(c *clients) error {
+			err = a.with(cmd.Context(), need{temporal: true, s3: true}, func(c *clients) error {
 				run, err := c.RunningHarvest(cmd.Context(), src, set)
 				if err != nil {
 					return err
 				}
 				return a.followToEnd(cmd.Context(), c, run)
 			})
+			var ee exitError
+			if err != nil && !errors.As(err, &ee) && cmd.Context().Err() != nil {
+				// Interrupted before following began: the harvest goes on all the same.
+				fmt.Fprintf(a.errOut, "stopped following; the harvest goes on (avo harvest watch %s)\n", src.ID)
+				return exitError{exitInterrupted}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
