@@ -79,7 +79,7 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 		if len(prev) > 0 && float64(len(gone)) > MassDeleteShare*float64(len(prev)) && !in.AllowMassDelete {
 			msg := fmt.Sprintf("refusing to delete %d of the %d records of source %s%s (%.0f%%) that this complete harvest did not see: "+
 				"more than %.0f%%; if the provider really removed them, harvest again with --full --allow-mass-delete",
-				len(gone), len(prev), in.Source, setLabel(in.Set), 100*float64(len(gone))/float64(len(prev)), 100*MassDeleteShare)
+				len(gone), len(prev), in.Source, bucket.SetLabel(in.Set), 100*float64(len(gone))/float64(len(prev)), 100*MassDeleteShare)
 			return out, temporal.NewNonRetryableApplicationError(msg, ErrMassDelete, nil)
 		}
 		kept, err := h.inOtherSets(ctx, in, gone)
@@ -118,7 +118,7 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 			return out, err
 		}
 		if n := res.Retryable + len(res.Rejected) + eres.Retryable + len(eres.Rejected); n > 0 {
-			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, setLabel(in.Set), n, res.RetryableReason+eres.RetryableReason)
+			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, bucket.SetLabel(in.Set), n, res.RetryableReason+eres.RetryableReason)
 		}
 		if err := dels.removeRecords(ctx); err != nil {
 			return out, err
@@ -127,13 +127,6 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 	}
 	out.Members = len(members)
 	return out, h.writeMembers(ctx, in.Source, in.Set, members)
-}
-
-func setLabel(set string) string {
-	if set == "" {
-		return ""
-	}
-	return " set " + set
 }
 
 // seen reads the identifiers the run's pages noted.

@@ -142,7 +142,7 @@ func (c *Client) RunningHarvest(ctx context.Context, src sources.Source, set str
 	}
 	if !c.running(ctx, id) {
 		return nil, notfound.Errorf("no harvest of %s%s is running (workflow %s); `avo harvest status %s` shows the last one",
-			src.ID, setLabel(set), id, src.ID)
+			src.ID, bucket.SetLabel(set), id, src.ID)
 	}
 	return &HarvestRun{WorkflowRun: c.Temporal.GetWorkflow(ctx, id, ""), Source: src.ID, Sets: sets, Multi: multi}, nil
 }
@@ -178,7 +178,7 @@ func (c *Client) HarvestStatus(ctx context.Context, source, set string) (*Harves
 	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return nil, notfound.Errorf("%s%s has never been harvested (workflow %s)", source, setLabel(set), id)
+		return nil, notfound.Errorf("%s%s has never been harvested (workflow %s)", source, bucket.SetLabel(set), id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", id, err)
@@ -264,7 +264,7 @@ func (c *Client) CancelHarvest(ctx context.Context, source, set string) (string,
 		id = SourceWorkflowID(source)
 	}
 	if !c.running(ctx, id) {
-		return id, notfound.Errorf("no harvest of %s%s is running (workflow %s)", source, setLabel(set), id)
+		return id, notfound.Errorf("no harvest of %s%s is running (workflow %s)", source, bucket.SetLabel(set), id)
 	}
 	if err := c.Temporal.CancelWorkflow(ctx, id, ""); err != nil {
 		return id, fmt.Errorf("cancel %s: %w", id, err)
@@ -276,13 +276,6 @@ func (c *Client) CancelHarvest(ctx context.Context, source, set string) (string,
 func (c *Client) running(ctx context.Context, id string) bool {
 	d, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-}
-
-func setLabel(set string) string {
-	if set == "" {
-		return ""
-	}
-	return " set " + set
 }
 
 // HarvestListing is one row of `avo harvest list`.

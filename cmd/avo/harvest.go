@@ -167,8 +167,10 @@ func (a *app) followToEnd(ctx context.Context, c *clients, run *workflows.Harves
 		return err
 	}
 	switch {
+	case out.Status == bucket.StatusCancelled:
+		return fmt.Errorf("harvest of %s was cancelled: %s", run.Source, out.Error)
 	case out.Error != "":
-		return fmt.Errorf("harvest of %s %s: %s", run.Source, map[bool]string{true: "was cancelled", false: "failed"}[out.Status == bucket.StatusCancelled], out.Error)
+		return fmt.Errorf("harvest of %s failed: %s", run.Source, out.Error)
 	case out.Status == bucket.StatusCompletedWithRejections:
 		return fmt.Errorf("harvest of %s went through, but Elasticsearch refused %d documents; they are quarantined (avo quarantine list --source %s --kind index-rejected)",
 			run.Source, out.Counts.IndexRejected, run.Source)
@@ -225,13 +227,6 @@ func interrupted(err error) bool {
 		code = s.Code()
 	}
 	return code == codes.Canceled || code == codes.DeadlineExceeded
-}
-
-func setSuffix(set string) string {
-	if set == "" {
-		return ""
-	}
-	return " set " + set
 }
 
 // harvestOutcome is the end of one followed harvest.
@@ -340,7 +335,7 @@ func progressLine(st *workflows.HarvestState, now time.Time) string {
 		size = fmt.Sprintf("/%d", p.ListSize)
 	}
 	line := fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %d repaired, %.0f records/s",
-		p.Source, setSuffix(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, p.Counts.Repaired, rate)
+		p.Source, bucket.SetLabel(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, p.Counts.Repaired, rate)
 	if p.ListSize > 0 && p.Counts.Records > 0 && p.Counts.Records <= p.ListSize {
 		line += fmt.Sprintf(", %d%%", 100*p.Counts.Records/p.ListSize)
 		if rate > 0 {

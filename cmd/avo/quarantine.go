@@ -66,7 +66,7 @@ broken: missing-title, bad-date, unknown-licence, ...), index-rejected.`,
 				}
 				return a.emit(q, func(w io.Writer) {
 					fmt.Fprintf(w, "key:        %s\nsource:     %s%s\nharvest:    %s (page %d)\nidentifier: %s\nkind:       %s\n",
-						q.Key, q.Source, setSuffix(q.Set), q.Harvest, q.Page, q.Identifier, q.Kind)
+						q.Key, q.Source, bucket.SetLabel(q.Set), q.Harvest, q.Page, q.Identifier, q.Kind)
 					if len(q.Rules) > 0 {
 						fmt.Fprintf(w, "rules:      %s\n", strings.Join(q.Rules, ", "))
 					}

@@ -79,7 +79,7 @@ func ReadReport(ctx context.Context, store *s3store.Store, source, set, harvestI
 	var r Report
 	if err := store.GetJSON(ctx, ReportKey(source, set, harvestID), &r); err != nil {
 		if s3store.IsNotFound(err) {
-			return nil, notfound.Errorf("no report of run %s of %s%s", harvestID, source, setLabel(set))
+			return nil, notfound.Errorf("no report of run %s of %s%s", harvestID, source, SetLabel(set))
 		}
 		return nil, err
 	}
@@ -92,14 +92,16 @@ func LatestReport(ctx context.Context, store *s3store.Store, source, set string)
 	var r Report
 	if err := store.GetJSON(ctx, LatestReportKey(source, set), &r); err != nil {
 		if s3store.IsNotFound(err) {
-			return nil, notfound.Errorf("no report of %s%s", source, setLabel(set))
+			return nil, notfound.Errorf("no report of %s%s", source, SetLabel(set))
 		}
 		return nil, err
 	}
 	return &r, nil
 }
 
-func setLabel(set string) string {
+// SetLabel names a set after a source in messages (" set kunst"); the
+// whole repository needs no words.
+func SetLabel(set string) string {
 	if set == "" {
 		return ""
 	}
