@@ -221,6 +221,7 @@ type rawItem struct {
 	identifier string
 	datestamp  string
 	etag       string
+	version    string // an object's version id, in a versioned bucket
 	deleted    bool
 	body       []byte
 	// mapping reads the record when it is not the source's (a bucket's

@@ -52,8 +52,9 @@ type PrepareResult struct {
 func (h *Harvest) PrepareHarvest(ctx context.Context, in PrepareInput) (PrepareResult, error) {
 	var out PrepareResult
 	if in.Source.Kind == sources.KindS3 {
-		// A listing is always whole and says nothing of deletions.
-		out.TrackSeen, out.Complete = true, true
+		// A listing is always whole: what it no longer holds is gone,
+		// found by comparing it with the last run's (ListS3).
+		out.Complete = true
 		return out, nil
 	}
 	client, err := h.oaiClient(in.Source)

@@ -120,7 +120,7 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	w.note("+" + it.identifier)
 	origin := mappings.Origin{
 		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
-		ETag: it.etag, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
+		ETag: it.etag, VersionID: it.version, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
 	}
 	mapping := w.in.Source.Mapping
 	if it.mapping != "" {

@@ -86,41 +86,15 @@ func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error)
 		if err != nil {
 			return out, err
 		}
-		idx, err := h.Index.NewWriter(ctx, esindex.Catalog)
-		if err != nil {
-			return out, err
-		}
-		edu, err := h.Index.NewWriter(ctx, esindex.Education)
-		if err != nil {
-			_, _ = idx.Close(ctx)
-			return out, err
-		}
-		dels := deletions{h: h, source: in.Source}
-		for i, id := range gone {
+		var del []string
+		for _, id := range gone {
 			if kept[id] {
 				out.KeptInOtherSets++
 				continue
 			}
-			if err := dels.add(ctx, id); err != nil {
-				_, _ = idx.Close(ctx)
-				_, _ = edu.Close(ctx)
-				return out, err
-			}
-			out.Removed++
-			if i%100 == 0 {
-				activity.RecordHeartbeat(ctx, i)
-			}
+			del = append(del, id)
 		}
-		err = dels.queue(ctx, idx, edu)
-		res, cerr := idx.Close(ctx)
-		eres, eerr := edu.Close(ctx)
-		if err = errors.Join(err, cerr, eerr); err != nil {
-			return out, err
-		}
-		if n := res.Retryable + len(res.Rejected) + eres.Retryable + len(eres.Rejected); n > 0 {
-			return out, fmt.Errorf("sweep of %s%s: %d deletes need another attempt: %s", in.Source, bucket.SetLabel(in.Set), n, res.RetryableReason+eres.RetryableReason)
-		}
-		if err := dels.removeRecords(ctx); err != nil {
+		if out.Removed, err = h.deleteAll(ctx, in.Source, in.Set, del); err != nil {
 			return out, err
 		}
 		h.log().Info("swept records the source no longer has", "source", in.Source, "set", in.Set, "removed", out.Removed, "kept_in_other_sets", out.KeptInOtherSets)
@@ -218,4 +192,45 @@ func (h *Harvest) inOtherSets(ctx context.Context, in SweepInput, ids []string) 
 		}
 	}
 	return kept, nil
+}
+
+// deleteAll deletes records of a source from both indices and, once they
+// confirmed, from S3, and returns how many.
+func (h *Harvest) deleteAll(ctx context.Context, source, set string, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	idx, err := h.Index.NewWriter(ctx, esindex.Catalog)
+	if err != nil {
+		return 0, err
+	}
+	edu, err := h.Index.NewWriter(ctx, esindex.Education)
+	if err != nil {
+		_, _ = idx.Close(ctx)
+		return 0, err
+	}
+	dels := deletions{h: h, source: source}
+	for i, id := range ids {
+		if err := dels.add(ctx, id); err != nil {
+			_, _ = idx.Close(ctx)
+			_, _ = edu.Close(ctx)
+			return 0, err
+		}
+		if i%100 == 0 {
+			activity.RecordHeartbeat(ctx, i)
+		}
+	}
+	err = dels.queue(ctx, idx, edu)
+	res, cerr := idx.Close(ctx)
+	eres, eerr := edu.Close(ctx)
+	if err = errors.Join(err, cerr, eerr); err != nil {
+		return 0, err
+	}
+	if n := res.Retryable + len(res.Rejected) + eres.Retryable + len(eres.Rejected); n > 0 {
+		return 0, fmt.Errorf("deletes of %s%s: %d need another attempt: %s", source, bucket.SetLabel(set), n, res.RetryableReason+eres.RetryableReason)
+	}
+	if err := dels.removeRecords(ctx); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }

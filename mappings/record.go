@@ -19,6 +19,7 @@ type Origin struct {
 	Identifier string
 	Datestamp  string
 	ETag       string
+	VersionID  string
 	Raw        string
 	Harvest    string
 	Now        time.Time
@@ -27,7 +28,7 @@ type Origin struct {
 func (o Origin) provenance(format string) profile.Provenance {
 	return profile.Provenance{
 		Source: o.Source, Set: o.Set, Format: format, Identifier: o.Identifier,
-		Datestamp: o.Datestamp, ETag: o.ETag, Raw: o.Raw, Harvest: o.Harvest,
+		Datestamp: o.Datestamp, ETag: o.ETag, VersionID: o.VersionID, Raw: o.Raw, Harvest: o.Harvest,
 		Mapping: profile.MappingVersion, MappedAt: o.Now.UTC(),
 	}
 }

@@ -103,6 +103,10 @@ type HarvestInput struct {
 	Restarts     int                           `json:"restarts,omitempty"`
 	// Tickets numbers the run's requests to the provider's lock.
 	Tickets int `json:"tickets,omitempty"`
+	// Listing is what a partner bucket's listing found (Page then counts
+	// the batches started, RemovedChunks the removals done).
+	Listing       *activities.ListResult `json:"listing,omitempty"`
+	RemovedChunks int                    `json:"removed_chunks,omitempty"`
 }
 
 // MemoRun is the memo field that holds a finished run's RunMemo.
@@ -202,6 +206,9 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 			MaximumAttempts:    10,
 		},
 	})
+	if in.Source.Kind == sources.KindS3 {
+		return harvestBucket(ctx, in, st, pageCtx)
+	}
 	var delay time.Duration
 	if in.Source.OAI != nil {
 		delay = time.Duration(in.Source.OAI.Delay)

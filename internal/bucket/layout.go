@@ -5,13 +5,17 @@
 //	records/SOURCE/ID.json                      mapped records (profile.Record), one per source record
 //	editorial/PID.json                          editors' decisions about an item
 //	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
-//	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN.txt identifiers a page saw (for the sweep)
+//	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN.txt identifiers a page saw, sorted (for the sweep)
+//	runs/SOURCE/SET/HARVEST/listing.json        a bucket run's listing: its manifest, work and removals
+//	runs/SOURCE/SET/HARVEST/NAME/chunk-NNNNNN.tsv.gz manifests of a run (listing, work, removed, members, gone)
+//	runs/SOURCE/SET/HARVEST/retry/batch-NNNNNN.json keys a batch could not read, for the next run
 //	quarantine/SOURCE/SET/HARVEST/pNNNNNN-rNNNN.json records that could not be used
 //	quarantine/SOURCE/_rebuild/INDEX/ID.json    documents a rebuilt index refused
 //	reports/SOURCE/SET/HARVEST.json, latest.json run reports
 //	tombstones/ID.json                          documents whose records the sources deleted
 //	state/watermarks/SOURCE/SET.json            where the next incremental harvest starts
-//	state/members/SOURCE/SET.txt.gz             identifiers a set held after its last run
+//	state/members/SOURCE/SET.txt.gz             identifiers a set held (before manifests)
+//	state/manifests/SOURCE/SET.json             the manifest of the last completed run
 //	state/rebuild/INDEX/visible-NNNNNN.txt      a rebuild's manifests
 //	state/rebuild/INDEX/rejected/ID             documents the rebuilt index refused
 //
@@ -20,6 +24,8 @@
 package bucket
 
 import (
+	"github.com/archiefvooronderwijs/avo/internal/manifest"
+
 	"fmt"
 	"net/url"
 	"strings"
@@ -86,6 +92,25 @@ func (r Run) SeenPrefix() string { return r.prefix("runs") + "/seen/" }
 // SeenKey holds the identifiers one page saw: "+id" present, "-id" deleted.
 func (r Run) SeenKey(page int) string { return fmt.Sprintf("%spage-%06d.txt", r.SeenPrefix(), page) }
 
+// ListingKey holds what a run of a partner bucket listed: its manifest,
+// the work it hands out and the keys that vanished.
+func (r Run) ListingKey() string { return r.prefix("runs") + "/listing.json" }
+
+// ManifestPrefix is where the run's manifest called name is kept in chunks.
+func (r Run) ManifestPrefix(name string) string { return r.prefix("runs") + "/" + name + "/" }
+
+// RetryKey lists the keys a batch could not read: the next run reads them
+// again even when the listing says they did not change.
+func (r Run) RetryKey(batch int) string {
+	return fmt.Sprintf("%s/retry/batch-%06d.json", r.prefix("runs"), batch)
+}
+
+// RetryPrefix holds the run's retry lists.
+func (r Run) RetryPrefix() string { return r.prefix("runs") + "/retry/" }
+
+// RunPrefix holds everything of the run under runs/.
+func (r Run) RunPrefix() string { return r.prefix("runs") + "/" }
+
 // PartialKey holds what the attempts of a page that failed wrote anyway.
 func (r Run) PartialKey(page int) string {
 	return fmt.Sprintf("%s/partial/page-%06d.json", r.prefix("runs"), page)
@@ -125,6 +150,12 @@ func MembersKey(source, set string) string {
 	return fmt.Sprintf("state/members/%s/%s.txt.gz", source, SetPath(set))
 }
 
+// ManifestKey holds the manifest of a source and set's last completed
+// run: what the partner bucket held, or which identifiers the set held.
+func ManifestKey(source, set string) string {
+	return fmt.Sprintf("state/manifests/%s/%s.json", source, SetPath(set))
+}
+
 // RebuildPrefix holds the state of a rebuild of index.
 func RebuildPrefix(index string) string { return "state/rebuild/" + index + "/" }
 
@@ -136,4 +167,23 @@ func RebuildRejectedPrefix(index string) string { return RebuildPrefix(index) + 
 // records of a load page it found visible, in key order.
 func RebuildManifestKey(index string, page int) string {
 	return fmt.Sprintf("%svisible-%06d.txt", RebuildPrefix(index), page)
+}
+
+// Listing is what a run of a partner bucket listed (at Run.ListingKey).
+type Listing struct {
+	// Manifest is every metadata object listed; Work the ones to read,
+	// a chunk a batch; Removed the ones the last run had and this one
+	// did not list.
+	Manifest manifest.Index `json:"manifest"`
+	Work     manifest.Index `json:"work"`
+	Removed  manifest.Index `json:"removed"`
+}
+
+// Current is the manifest of a source and set's last completed run (at
+// ManifestKey).
+type Current struct {
+	Harvest  string         `json:"harvest"`
+	Manifest manifest.Index `json:"manifest"`
+	// Retry are keys the run could not read: the next run reads them.
+	Retry manifest.Index `json:"retry"`
 }

@@ -61,6 +61,10 @@ type Counts struct {
 	Visible int `json:"visible"`
 	// IndexRejected records were refused by Elasticsearch (and quarantined).
 	IndexRejected int `json:"index_rejected"`
+	// Listed keys of a partner bucket, and the metadata objects among
+	// them that had not changed since the last run (not read again).
+	Listed    int `json:"listed,omitempty"`
+	Unchanged int `json:"unchanged,omitempty"`
 }
 
 // Add adds o to c.
@@ -76,6 +80,8 @@ func (c *Counts) Add(o Counts) {
 	c.Swept += o.Swept
 	c.Visible += o.Visible
 	c.IndexRejected += o.IndexRejected
+	c.Listed += o.Listed
+	c.Unchanged += o.Unchanged
 }
 
 // Watermark is where the next incremental harvest of a source and set

@@ -67,6 +67,7 @@ type DocProvenance struct {
 	Identifier     string `json:"identifier"`
 	Datestamp      string `json:"datestamp,omitempty"`
 	ETag           string `json:"etag,omitempty"`
+	VersionID      string `json:"version_id,omitempty"`
 	Raw            string `json:"raw"`
 	Record         string `json:"record,omitempty"`
 	Harvest        string `json:"harvest"`
@@ -132,7 +133,7 @@ func NewDoc(r profile.Record, recordURI string) Doc {
 		SourceID: r.Provenance.Source,
 		Provenance: DocProvenance{
 			Set: r.Provenance.Set, Format: r.Provenance.Format, Identifier: r.Provenance.Identifier,
-			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, Raw: r.Provenance.Raw,
+			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, VersionID: r.Provenance.VersionID, Raw: r.Provenance.Raw,
 			Record: recordURI, Harvest: r.Provenance.Harvest, MappingVersion: r.Provenance.Mapping,
 		},
 		Warnings:  r.Warnings,

@@ -104,10 +104,11 @@ type Provenance struct {
 	Format string `json:"format"`
 	// Identifier is the record's id at the source: the OAI identifier or the S3 key.
 	Identifier string    `json:"identifier"`
-	Datestamp  string    `json:"datestamp,omitempty"` // OAI datestamp
-	ETag       string    `json:"etag,omitempty"`      // S3 ETag
-	Raw        string    `json:"raw"`                 // s3://bucket/key of the raw bytes
-	Harvest    string    `json:"harvest"`             // harvest run id
+	Datestamp  string    `json:"datestamp,omitempty"`  // OAI datestamp
+	ETag       string    `json:"etag,omitempty"`       // S3 ETag
+	VersionID  string    `json:"version_id,omitempty"` // S3 version, in a versioned bucket
+	Raw        string    `json:"raw"`                  // s3://bucket/key of the raw bytes
+	Harvest    string    `json:"harvest"`              // harvest run id
 	Mapping    string    `json:"mapping_version"`
 	MappedAt   time.Time `json:"mapped_at"`
 }

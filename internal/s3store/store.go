@@ -148,6 +148,8 @@ func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 type Object struct {
 	Body []byte
 	ETag string
+	// VersionID is set when the bucket keeps versions.
+	VersionID string
 }
 
 // Get reads an object whole, up to limit bytes (0: no limit).
@@ -168,7 +170,7 @@ func (s *Store) Get(ctx context.Context, key string, limit int64) (Object, error
 	if limit > 0 && int64(len(b)) > limit {
 		return Object{}, fmt.Errorf("s3: %s: %w (over %d bytes)", s.URI(key), ErrTooLarge, limit)
 	}
-	return Object{Body: b, ETag: aws.ToString(out.ETag)}, nil
+	return Object{Body: b, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
 // Head reads an object's ETag without its body; IsNotFound tells a

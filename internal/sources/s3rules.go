@@ -35,28 +35,34 @@ var essence = []string{
 // Selector decides which keys of a bucket are metadata, and with which
 // mapping they are read.
 type Selector struct {
-	prefix string
-	rules  []Rule
+	prefixes []string
+	rules    []Rule
 }
 
 // Selector returns how the source's keys are chosen: by its rules, or by
 // its suffixes (default .xml) read with the source's mapping.
 func (s S3) Selector(mapping string) Selector {
 	if len(s.Rules) > 0 {
-		return Selector{prefix: s.Prefix, rules: s.Rules}
+		return Selector{prefixes: s.AllPrefixes(), rules: s.Rules}
 	}
 	var rules []Rule
 	for _, sfx := range s.MetadataSuffixes() {
 		rules = append(rules, Rule{Match: "**/*" + strings.ToLower(sfx), Mapping: mapping, fold: true})
 	}
-	return Selector{prefix: s.Prefix, rules: rules}
+	return Selector{prefixes: s.AllPrefixes(), rules: rules}
 }
 
 // Mapping returns the mapping of the first rule that takes key, and false
 // when none does (the key is essence or anything else that is no
 // metadata: it is never read).
 func (sel Selector) Mapping(key string) (string, bool) {
-	rel := strings.TrimPrefix(key, sel.prefix)
+	rel := key
+	for _, p := range sel.prefixes {
+		if r, ok := strings.CutPrefix(key, p); ok {
+			rel = r
+			break
+		}
+	}
 	for _, r := range sel.rules {
 		k := rel
 		if r.fold {
@@ -93,6 +99,22 @@ func (s Source) validateS3(where string, known Mappings) []error {
 			errs = append(errs, fmt.Errorf("%s: s3.suffixes %q would select more than metadata files: name an extension such as .xml", where, sfx))
 		} else if isEssence(sfx) {
 			errs = append(errs, fmt.Errorf("%s: s3.suffixes %q selects essence, which a harvest never reads", where, sfx))
+		}
+	}
+	if s.S3.Prefix != "" && len(s.S3.Prefixes) > 0 {
+		errs = append(errs, fmt.Errorf("%s: s3.prefix and s3.prefixes go not together: list every prefix under prefixes", where))
+	}
+	ps := s.S3.AllPrefixes()
+	for i := 1; i < len(ps); i++ {
+		if strings.HasPrefix(ps[i], ps[i-1]) {
+			errs = append(errs, fmt.Errorf("%s: s3.prefixes %q holds %q: every key would be listed twice", where, ps[i-1], ps[i]))
+		}
+	}
+	for name, v := range map[string]struct{ n, max int }{
+		"concurrency": {s.S3.Concurrency, 256}, "batch": {s.S3.Batch, 10_000}, "parallel": {s.S3.Parallel, 64},
+	} {
+		if v.n < 0 || v.n > v.max {
+			errs = append(errs, fmt.Errorf("%s: s3.%s %d: want 1 to %d (0 for the default)", where, name, v.n, v.max))
 		}
 	}
 	if len(s.S3.Rules) > 0 && len(s.S3.Suffixes) > 0 {

@@ -9,11 +9,14 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
 )
 
 // Kinds of source.
@@ -62,6 +65,9 @@ type OAI struct {
 type S3 struct {
 	Bucket string `yaml:"bucket" json:"bucket"`
 	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
+	// Prefixes name several parts of the bucket instead of Prefix; none
+	// may hold another.
+	Prefixes []string `yaml:"prefixes,omitempty" json:"prefixes,omitempty"`
 	// Suffixes select the metadata objects (default .xml), read with the
 	// source's mapping; the essence next to them is never read.
 	Suffixes []string `yaml:"suffixes,omitempty" json:"suffixes,omitempty"`
@@ -71,6 +77,70 @@ type S3 struct {
 	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	Region   string `yaml:"region,omitempty" json:"region,omitempty"`
 	Profile  string `yaml:"profile,omitempty" json:"profile,omitempty"`
+	// PathStyle addresses the bucket in the path (MinIO, Ceph, versitygw)
+	// rather than the host name; default avo's own setting.
+	PathStyle *bool `yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	// Concurrency bounds the objects one batch reads at once (default
+	// 16); Batch is how many changed objects one activity takes (default
+	// 1000); Parallel how many batches run at once across every worker
+	// (default 4).
+	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	Batch       int `yaml:"batch,omitempty" json:"batch,omitempty"`
+	Parallel    int `yaml:"parallel,omitempty" json:"parallel,omitempty"`
+}
+
+// Defaults of a partner bucket's harvest.
+const (
+	DefaultS3Concurrency = 16
+	DefaultS3Batch       = 1000
+	DefaultS3Parallel    = 4
+)
+
+// AllPrefixes returns the parts of the bucket to list, in key order
+// ("" for the whole bucket).
+func (s S3) AllPrefixes() []string {
+	if len(s.Prefixes) == 0 {
+		return []string{s.Prefix}
+	}
+	out := slices.Clone(s.Prefixes)
+	slices.Sort(out)
+	return out
+}
+
+// Config is how the partner bucket is reached: avo's own S3 settings
+// with the source's bucket and whatever else it sets.
+func (s S3) Config(own config.S3) config.S3 {
+	c := own
+	c.Bucket = s.Bucket
+	if s.Endpoint != "" {
+		c.Endpoint = s.Endpoint
+	}
+	if s.Region != "" {
+		c.Region = s.Region
+	}
+	if s.Profile != "" {
+		c.Profile = s.Profile
+	}
+	if s.PathStyle != nil {
+		c.PathStyle = *s.PathStyle
+	}
+	return c
+}
+
+// Limits returns the source's concurrency, batch size and parallel
+// batches, with defaults.
+func (s S3) Limits() (concurrency, batch, parallel int) {
+	concurrency, batch, parallel = s.Concurrency, s.Batch, s.Parallel
+	if concurrency <= 0 {
+		concurrency = DefaultS3Concurrency
+	}
+	if batch <= 0 {
+		batch = DefaultS3Batch
+	}
+	if parallel <= 0 {
+		parallel = DefaultS3Parallel
+	}
+	return concurrency, batch, parallel
 }
 
 // Duration reads "6h" or "500ms" in YAML.

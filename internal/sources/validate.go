@@ -77,33 +77,24 @@ func validateOAI(ctx context.Context, src Source, userAgent string, ck *Check) {
 }
 
 func validateS3(ctx context.Context, src Source, own config.S3, ck *Check) {
-	cfg := own
-	cfg.Bucket = src.S3.Bucket
-	if src.S3.Endpoint != "" {
-		cfg.Endpoint = src.S3.Endpoint
-	}
-	if src.S3.Region != "" {
-		cfg.Region = src.S3.Region
-	}
-	if src.S3.Profile != "" {
-		cfg.Profile = src.S3.Profile
-	}
-	st, err := s3store.New(ctx, cfg)
+	st, err := s3store.New(ctx, src.S3.Config(own))
 	if err != nil {
 		ck.Problems = append(ck.Problems, err.Error())
 		return
 	}
-	objs, _, err := st.ListPage(ctx, src.S3.Prefix, "", 100)
-	if err != nil {
-		ck.Problems = append(ck.Problems, s3store.Explain(src.S3.Bucket, src.S3.Prefix, err))
-		return
-	}
-	meta := 0
 	sel := src.S3.Selector(src.Mapping)
-	for _, o := range objs {
-		if _, ok := sel.Mapping(o.Key); ok {
-			meta++
+	for _, prefix := range src.S3.AllPrefixes() {
+		objs, _, err := st.ListPage(ctx, prefix, "", 100)
+		if err != nil {
+			ck.Problems = append(ck.Problems, s3store.Explain(src.S3.Bucket, prefix, err))
+			return
 		}
+		meta := 0
+		for _, o := range objs {
+			if _, ok := sel.Mapping(o.Key); ok {
+				meta++
+			}
+		}
+		ck.Facts = append(ck.Facts, fmt.Sprintf("s3://%s/%s can be listed: %d metadata objects among the first %d keys", src.S3.Bucket, prefix, meta, len(objs)))
 	}
-	ck.Facts = append(ck.Facts, fmt.Sprintf("s3://%s/%s can be listed: %d metadata objects among the first %d keys", src.S3.Bucket, src.S3.Prefix, meta, len(objs)))
 }

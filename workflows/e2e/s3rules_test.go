@@ -115,12 +115,28 @@ func TestS3ObjectDeniedAndBucketMissing(t *testing.T) {
 		t.Fatalf("first harvest %+v", res.Counts)
 	}
 	deny.Store(true)
-	res := f.harvest(t, src, workflows.HarvestOptions{})
+	// A run that reads everything again (--full): the object it may not
+	// read is quarantined, the other indexed, nothing swept.
+	res := f.harvest(t, src, workflows.HarvestOptions{Full: true})
 	if res.Counts.Records != 2 || res.Counts.Indexed != 1 || res.Counts.Quarantined != 1 || res.Counts.Swept != 0 {
 		t.Errorf("counts %+v: want one indexed, one quarantined, nothing swept", res.Counts)
 	}
+	// An incremental run reads the unreadable object again, though it
+	// did not change, and only that one.
+	res = f.harvest(t, src, workflows.HarvestOptions{})
+	if res.Counts.Records != 1 || res.Counts.Quarantined != 1 || res.Counts.Unchanged != 1 {
+		t.Errorf("incremental run while denied: %+v, want the denied object read again", res.Counts)
+	}
+	deny.Store(false)
+	res = f.harvest(t, src, workflows.HarvestOptions{})
+	if res.Counts.Records != 1 || res.Counts.Indexed != 1 || res.Counts.Quarantined != 0 {
+		t.Errorf("incremental run once allowed: %+v, want the object read and indexed", res.Counts)
+	}
+	if res = f.harvest(t, src, workflows.HarvestOptions{}); res.Counts.Records != 0 || res.Counts.Unchanged != 2 {
+		t.Errorf("run without changes: %+v, want nothing read", res.Counts)
+	}
 	q, err := bucket.ListQuarantine(f.ctx, f.clients.Store, bucket.QuarantineFilter{Source: "deny"})
-	if err != nil || len(q) != 1 || !strings.Contains(strings.Join(q[0].Errors, " "), "is not allowed: the credentials need s3:GetObject") {
+	if err != nil || len(q) != 2 || !strings.Contains(strings.Join(q[0].Errors, " "), "is not allowed: the credentials need s3:GetObject") {
 		t.Errorf("quarantine %+v, %v", q, err)
 	}
 	if n := f.count(t); n != 2 {
