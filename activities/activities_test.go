@@ -3,11 +3,16 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/archiefvooronderwijs/avo/internal/manifest"
 
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -253,7 +258,7 @@ func TestSweep(t *testing.T) {
 		for i, id := range present {
 			lines[i] = "+" + id
 		}
-		if err := h.Store.Put(ctx, run.SeenKey(1), []byte(strings.Join(lines, "\n")), "text/plain"); err != nil {
+		if err := writeSeen(ctx, h.Store, run, 1, lines); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,5 +347,70 @@ func TestFinishRebuildCountCheck(t *testing.T) {
 	}
 	if err != nil || res.Docs != 1 || res.Expected != 1 || res.Refused != 1 {
 		t.Errorf("with the refused document: %+v, %v", res, err)
+	}
+}
+
+// An incremental run of many pages: the sweep merges their seen lists in
+// rounds, a deletion on any page wins over a sighting, and the set keeps
+// what it held before and the run did not see.
+func TestSweepMergesManyPages(t *testing.T) {
+	h, _ := servers(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	want := map[string]bool{}
+	before := manifest.NewWriter(h.Store, "before/", 50)
+	for i := range 300 {
+		id := fmt.Sprintf("oai:m:%05d", i*3)
+		want[id] = true
+		if err := before.Add(ctx, manifest.Entry{Key: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, err := before.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Store.PutJSON(ctx, bucket.ManifestKey("many", ""), bucket.Current{Harvest: "h0", Manifest: idx}); err != nil {
+		t.Fatal(err)
+	}
+	run := bucket.Run{Source: "many", Harvest: "h1"}
+	deleted := map[string]bool{}
+	for page := 1; page <= 150; page++ {
+		var lines []string
+		for range 20 {
+			id := fmt.Sprintf("oai:m:%05d", rng.IntN(1200))
+			if rng.IntN(5) == 0 {
+				lines = append(lines, "-"+id)
+				deleted[id] = true
+			} else {
+				lines = append(lines, "+"+id)
+				want[id] = true
+			}
+		}
+		if err := writeSeen(ctx, h.Store, run, page, lines); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id := range deleted {
+		delete(want, id)
+	}
+	v, err := activityEnv(h).ExecuteActivity(h.Sweep, SweepInput{Source: "many", HarvestID: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res SweepResult
+	if err := v.Get(&res); err != nil || res.Members != len(want) || res.Removed != 0 {
+		t.Fatalf("sweep %+v %v, want %d members", res, err, len(want))
+	}
+	var cur bucket.Current
+	if err := h.Store.GetJSON(ctx, bucket.ManifestKey("many", ""), &cur); err != nil || cur.Harvest != "h1" {
+		t.Fatalf("members not committed: %+v %v", cur, err)
+	}
+	got := map[string]bool{}
+	if err := manifest.Each(ctx, h.Store, cur.Manifest, func(e manifest.Entry) error { got[e.Key] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("members: %d ids, want %d", len(got), len(want))
 	}
 }

@@ -275,8 +275,7 @@ func (w *pageWriter) finish(ctx context.Context) error {
 	}
 	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {
-		key := w.in.run().SeenKey(w.in.Page)
-		if err := w.h.Store.Put(ctx, key, []byte(strings.Join(w.seen, "\n")), "text/plain"); err != nil {
+		if err := writeSeen(ctx, w.h.Store, w.in.run(), w.in.Page, w.seen); err != nil {
 			return err
 		}
 	}

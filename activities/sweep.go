@@ -1,21 +1,17 @@
 package activities
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
-	"github.com/archiefvooronderwijs/avo/internal/bucket"
-
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/manifest"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 )
 
@@ -42,156 +38,322 @@ type SweepResult struct {
 	KeptInOtherSets int `json:"kept_in_other_sets,omitempty"`
 }
 
+// Seen marks in a page's seen list.
+const (
+	seenPresent = "+"
+	seenDeleted = "-"
+)
+
+// mergeFanIn bounds the seen lists merged at once; more are merged in
+// rounds. Each open list holds one chunk in memory.
+const mergeFanIn = 64
+
+// deleteChunk is how many records a sweep deletes in one go.
+const deleteChunk = 1000
+
 // Sweep updates a set's membership with what the run saw and, after a
 // complete run, deletes the records it held but no longer saw, unless that
 // is more than MassDeleteShare of them and the operator did not allow it.
-// The identifier lists are held in memory (about 100 bytes a record).
+// Every list involved (the pages' seen lists, the members before and
+// after, the records gone) is a sorted manifest read in step with the
+// others: memory does not grow with the set.
 func (h *Harvest) Sweep(ctx context.Context, in SweepInput) (SweepResult, error) {
 	var out SweepResult
-	present, deleted, err := h.seen(ctx, in)
+	run := bucket.Run{Source: in.Source, Set: in.Set, Harvest: in.HarvestID}
+	seen, err := h.mergedSeen(ctx, run)
 	if err != nil {
 		return out, err
 	}
-	prev, err := h.members(ctx, in.Source, in.Set)
+	prev, err := h.membersIndex(ctx, in.Source, in.Set)
 	if err != nil {
 		return out, err
 	}
-	members := map[string]bool{}
-	if !in.Complete {
-		for id := range prev {
-			members[id] = true
+	members := manifest.NewWriter(h.Store, run.ManifestPrefix("members"), 0)
+	gone := manifest.NewWriter(h.Store, run.ManifestPrefix("gone"), deleteChunk)
+	var pending *manifest.Entry // a seen id, its marks folded together
+	flush := func(old bool) error {
+		// old: the set held the id before this run.
+		e := pending
+		pending = nil
+		if e == nil {
+			return nil
+		}
+		switch {
+		case e.ETag == seenPresent:
+			return members.Add(ctx, manifest.Entry{Key: e.Key})
+		case e.ETag == seenDeleted:
+			return nil
+		case !old:
+			return nil
+		case in.Complete:
+			return gone.Add(ctx, manifest.Entry{Key: e.Key})
+		default:
+			return members.Add(ctx, manifest.Entry{Key: e.Key})
 		}
 	}
-	for id := range present {
-		members[id] = true
+	// Both streams are sorted; ids come from the seen lists (source 1)
+	// and the members before (source 0), a member's entry first.
+	readers := []*manifest.Reader{manifest.Open(h.Store, prev), seen}
+	held := false
+	err = manifest.Merge(ctx, readers, func(src int, e manifest.Entry) error {
+		if pending != nil && pending.Key != e.Key {
+			if err := flush(held); err != nil {
+				return err
+			}
+			held = false
+		}
+		if src == 0 {
+			held = true
+			pending = &manifest.Entry{Key: e.Key}
+			return nil
+		}
+		if pending == nil {
+			pending = &manifest.Entry{Key: e.Key}
+		}
+		// A deletion anywhere in the run wins over a sighting.
+		if e.ETag == seenDeleted || pending.ETag != seenDeleted {
+			pending.ETag = e.ETag
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush(held)
 	}
-	for id := range deleted {
-		delete(members, id)
+	if err != nil {
+		return out, err
+	}
+	mIdx, err := members.Close(ctx)
+	if err != nil {
+		return out, err
+	}
+	gIdx, err := gone.Close(ctx)
+	if err != nil {
+		return out, err
 	}
 	if in.Complete {
-		var gone []string
-		for id := range prev {
-			if !present[id] && !deleted[id] {
-				gone = append(gone, id)
-			}
-		}
-		slices.Sort(gone)
-		if len(prev) > 0 && float64(len(gone)) > MassDeleteShare*float64(len(prev)) && !in.AllowMassDelete {
-			msg := fmt.Sprintf("refusing to delete %d of the %d records of source %s%s (%.0f%%) that this complete harvest did not see: "+
-				"more than %.0f%%; if the provider really removed them, harvest again with --full --allow-mass-delete",
-				len(gone), len(prev), in.Source, bucket.SetLabel(in.Set), 100*float64(len(gone))/float64(len(prev)), 100*MassDeleteShare)
-			return out, temporal.NewNonRetryableApplicationError(msg, ErrMassDelete, nil)
-		}
-		kept, err := h.inOtherSets(ctx, in, gone)
-		if err != nil {
+		if err := MassDelete(in.Source, in.Set, gIdx.Count, prev.Count, in.AllowMassDelete); err != nil {
 			return out, err
 		}
-		var del []string
-		for _, id := range gone {
-			if kept[id] {
-				out.KeptInOtherSets++
-				continue
-			}
-			del = append(del, id)
-		}
-		if out.Removed, err = h.deleteAll(ctx, in.Source, in.Set, del); err != nil {
+		if err := h.sweepGone(ctx, in, gIdx, &out); err != nil {
 			return out, err
 		}
-		h.log().Info("swept records the source no longer has", "source", in.Source, "set", in.Set, "removed", out.Removed, "kept_in_other_sets", out.KeptInOtherSets)
-	}
-	out.Members = len(members)
-	return out, h.writeMembers(ctx, in.Source, in.Set, members)
-}
-
-// seen reads the identifiers the run's pages noted.
-func (h *Harvest) seen(ctx context.Context, in SweepInput) (present, deleted map[string]bool, err error) {
-	present, deleted = map[string]bool{}, map[string]bool{}
-	prefix := bucket.Run{Source: in.Source, Set: in.Set, Harvest: in.HarvestID}.SeenPrefix()
-	objs, err := h.Store.List(ctx, prefix)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, o := range objs {
-		obj, err := h.Store.Get(ctx, o.Key, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, line := range strings.Split(string(obj.Body), "\n") {
-			switch {
-			case strings.HasPrefix(line, "+"):
-				present[line[1:]] = true
-			case strings.HasPrefix(line, "-"):
-				deleted[line[1:]] = true
-			}
+		if out.Removed > 0 || out.KeptInOtherSets > 0 {
+			h.log().Info("swept records the source no longer has", "source", in.Source, "set", in.Set, "removed", out.Removed, "kept_in_other_sets", out.KeptInOtherSets)
 		}
 	}
-	return present, deleted, nil
+	out.Members = mIdx.Count
+	return out, h.commitMembers(ctx, in, mIdx)
 }
 
-func (h *Harvest) members(ctx context.Context, source, set string) (map[string]bool, error) {
-	out := map[string]bool{}
-	body, err := h.Store.GetGzip(ctx, bucket.MembersKey(source, set))
-	if s3store.IsNotFound(err) {
-		return out, nil
+// sweepGone deletes the records of gone that no other set of the source
+// holds, a chunk at a time.
+func (h *Harvest) sweepGone(ctx context.Context, in SweepInput, gone manifest.Index, out *SweepResult) error {
+	if gone.Count == 0 {
+		return nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if line := sc.Text(); line != "" {
-			out[line] = true
-		}
-	}
-	return out, sc.Err()
-}
-
-func (h *Harvest) writeMembers(ctx context.Context, source, set string, members map[string]bool) error {
-	ids := make([]string, 0, len(members))
-	for id := range members {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return h.Store.PutGzip(ctx, bucket.MembersKey(source, set), []byte(strings.Join(ids, "\n")), "text/plain")
-}
-
-// inOtherSets returns which of ids another set of the source still holds.
-func (h *Harvest) inOtherSets(ctx context.Context, in SweepInput, ids []string) (map[string]bool, error) {
-	kept := map[string]bool{}
-	if len(ids) == 0 {
-		return kept, nil
-	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
+	readers := []*manifest.Reader{manifest.Open(h.Store, gone)}
 	for _, other := range in.OtherSets {
 		if other == in.Set {
 			continue
 		}
-		body, err := h.Store.GetGzip(ctx, bucket.MembersKey(in.Source, other))
-		if s3store.IsNotFound(err) {
-			continue
-		}
+		idx, err := h.membersIndex(ctx, in.Source, other)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		zr := bufio.NewReader(bytes.NewReader(body))
-		for {
-			line, err := zr.ReadString('\n')
-			if id := strings.TrimSuffix(line, "\n"); want[id] {
-				kept[id] = true
+		readers = append(readers, manifest.Open(h.Store, idx))
+	}
+	var batch []string
+	del := func() error {
+		n, err := h.deleteAll(ctx, in.Source, in.Set, batch)
+		out.Removed += n
+		batch = batch[:0]
+		return err
+	}
+	// The gone list is source 0: an id of it is followed by the same id
+	// from every other set that holds it.
+	var cur string
+	var curGone, curKept bool
+	settle := func() error {
+		if !curGone {
+			return nil
+		}
+		if curKept {
+			out.KeptInOtherSets++
+			return nil
+		}
+		batch = append(batch, cur)
+		if len(batch) >= deleteChunk {
+			return del()
+		}
+		return nil
+	}
+	err := manifest.Merge(ctx, readers, func(src int, e manifest.Entry) error {
+		if e.Key != cur {
+			if err := settle(); err != nil {
+				return err
 			}
-			if err == io.EOF {
-				break
+			cur, curGone, curKept = e.Key, false, false
+		}
+		if src == 0 {
+			curGone = true
+		} else {
+			curKept = true
+		}
+		return nil
+	})
+	if err == nil {
+		err = settle()
+	}
+	if err == nil && len(batch) > 0 {
+		err = del()
+	}
+	return err
+}
+
+// mergedSeen reads the run's seen lists as one sorted stream, merging
+// them in rounds of mergeFanIn lists when there are more.
+func (h *Harvest) mergedSeen(ctx context.Context, run bucket.Run) (*manifest.Reader, error) {
+	objs, err := h.Store.List(ctx, run.SeenPrefix())
+	if err != nil {
+		return nil, err
+	}
+	lists := make([]manifest.Index, len(objs))
+	for i, o := range objs {
+		lists[i] = manifest.Index{Chunks: []manifest.Chunk{{Key: o.Key}}}
+	}
+	for round := 1; len(lists) > mergeFanIn; round++ {
+		var next []manifest.Index
+		for g := 0; g < len(lists); g += mergeFanIn {
+			group := lists[g:min(g+mergeFanIn, len(lists))]
+			w := manifest.NewWriter(h.Store, run.ManifestPrefix(fmt.Sprintf("seen-merge/%d/%d", round, g/mergeFanIn)), 0)
+			if err := h.foldSeen(ctx, group, w.Add); err != nil {
+				return nil, err
 			}
+			idx, err := w.Close(ctx)
 			if err != nil {
 				return nil, err
 			}
+			next = append(next, idx)
+			activity.RecordHeartbeat(ctx, round)
+		}
+		lists = next
+	}
+	// The last round is merged on the fly into a reader.
+	w := manifest.NewWriter(h.Store, run.ManifestPrefix("seen-all"), 0)
+	if err := h.foldSeen(ctx, lists, w.Add); err != nil {
+		return nil, err
+	}
+	idx, err := w.Close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.Open(h.Store, idx), nil
+}
+
+// foldSeen merges seen lists into one, an id once: deleted if any list
+// says so.
+func (h *Harvest) foldSeen(ctx context.Context, lists []manifest.Index, add func(context.Context, manifest.Entry) error) error {
+	readers := make([]*manifest.Reader, len(lists))
+	for i, l := range lists {
+		readers[i] = manifest.Open(h.Store, l)
+	}
+	var pending *manifest.Entry
+	err := manifest.Merge(ctx, readers, func(_ int, e manifest.Entry) error {
+		if pending != nil && pending.Key == e.Key {
+			if e.ETag == seenDeleted {
+				pending.ETag = seenDeleted
+			}
+			return nil
+		}
+		if pending != nil {
+			if err := add(ctx, *pending); err != nil {
+				return err
+			}
+		}
+		pending = &manifest.Entry{Key: e.Key, ETag: e.ETag}
+		return nil
+	})
+	if err == nil && pending != nil {
+		err = add(ctx, *pending)
+	}
+	return err
+}
+
+// writeSeen keeps the identifiers a page saw, sorted, for the sweep.
+// lines are "+id" (present) or "-id" (deleted).
+func writeSeen(ctx context.Context, store *s3store.Store, run bucket.Run, page int, lines []string) error {
+	marks := map[string]string{}
+	for _, l := range lines {
+		mark, id := l[:1], l[1:]
+		if marks[id] != seenDeleted {
+			marks[id] = mark
 		}
 	}
-	return kept, nil
+	ids := make([]string, 0, len(marks))
+	for id := range marks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	w := manifest.NewWriter(store, run.SeenKey(page), len(ids)+1)
+	for _, id := range ids {
+		if err := w.Add(ctx, manifest.Entry{Key: id, ETag: marks[id]}); err != nil {
+			return err
+		}
+	}
+	_, err := w.Close(ctx)
+	return err
+}
+
+// membersIndex is the manifest of the identifiers a set held after its
+// last run: the one the sweep committed, or the single sorted list kept
+// before there were manifests.
+func (h *Harvest) membersIndex(ctx context.Context, source, set string) (manifest.Index, error) {
+	var cur bucket.Current
+	err := h.Store.GetJSON(ctx, bucket.ManifestKey(source, set), &cur)
+	if err == nil {
+		return cur.Manifest, nil
+	}
+	if !s3store.IsNotFound(err) {
+		return manifest.Index{}, err
+	}
+	key := bucket.MembersKey(source, set)
+	body, err := h.Store.GetGzip(ctx, key)
+	if s3store.IsNotFound(err) {
+		return manifest.Index{}, nil
+	}
+	if err != nil {
+		return manifest.Index{}, err
+	}
+	n := 0
+	if len(body) > 0 {
+		n = strings.Count(strings.TrimSuffix(string(body), "\n"), "\n") + 1
+	}
+	return manifest.Index{Chunks: []manifest.Chunk{{Key: key}}, Count: n}, nil
+}
+
+// commitMembers makes the run's members the set's, and lets the lists of
+// the run before go.
+func (h *Harvest) commitMembers(ctx context.Context, in SweepInput, members manifest.Index) error {
+	var last bucket.Current
+	if err := h.Store.GetJSON(ctx, bucket.ManifestKey(in.Source, in.Set), &last); err != nil && !s3store.IsNotFound(err) {
+		return err
+	}
+	if last.Harvest == in.HarvestID {
+		return nil
+	}
+	next := bucket.Current{Harvest: in.HarvestID, Manifest: members, Retry: manifest.Index{Chunks: []manifest.Chunk{}}}
+	if err := h.Store.PutJSON(ctx, bucket.ManifestKey(in.Source, in.Set), next); err != nil {
+		return err
+	}
+	var errs []error
+	if last.Harvest != "" {
+		errs = append(errs, h.Store.DeletePrefix(ctx, bucket.Run{Source: in.Source, Set: in.Set, Harvest: last.Harvest}.RunPrefix()))
+	}
+	errs = append(errs, h.Store.Delete(ctx, bucket.MembersKey(in.Source, in.Set)))
+	if err := errors.Join(errs...); err != nil {
+		h.log().Warn("the lists of a superseded run stay", "source", in.Source, "set", in.Set, "err", err)
+	}
+	return nil
 }
 
 // deleteAll deletes records of a source from both indices and, once they

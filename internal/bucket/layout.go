@@ -5,7 +5,7 @@
 //	records/SOURCE/ID.json                      mapped records (profile.Record), one per source record
 //	editorial/PID.json                          editors' decisions about an item
 //	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
-//	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN.txt identifiers a page saw, sorted (for the sweep)
+//	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN/  identifiers a page saw, a manifest (for the sweep)
 //	runs/SOURCE/SET/HARVEST/listing.json        a bucket run's listing: its manifest, work and removals
 //	runs/SOURCE/SET/HARVEST/NAME/chunk-NNNNNN.tsv.gz manifests of a run (listing, work, removed, members, gone)
 //	runs/SOURCE/SET/HARVEST/retry/batch-NNNNNN.json keys a batch could not read, for the next run
@@ -89,8 +89,9 @@ func (r Run) RawPageKey(page int, ext string) string {
 // SeenPrefix holds the identifiers the run's pages saw.
 func (r Run) SeenPrefix() string { return r.prefix("runs") + "/seen/" }
 
-// SeenKey holds the identifiers one page saw: "+id" present, "-id" deleted.
-func (r Run) SeenKey(page int) string { return fmt.Sprintf("%spage-%06d.txt", r.SeenPrefix(), page) }
+// SeenKey is where the identifiers one page saw are kept, a manifest
+// whose ETag column says "+" (present) or "-" (deleted).
+func (r Run) SeenKey(page int) string { return fmt.Sprintf("%spage-%06d/", r.SeenPrefix(), page) }
 
 // ListingKey holds what a run of a partner bucket listed: its manifest,
 // the work it hands out and the keys that vanished.
