@@ -227,6 +227,9 @@ type rawItem struct {
 	// mapping reads the record when it is not the source's (a bucket's
 	// rules name one per kind of object).
 	mapping string
+	// set, raw and harvest say where a replayed record came from, when
+	// that is not the page being written.
+	set, raw, harvest string
 	// problem is set when the record could not even be read; gone when
 	// it was not there to read (the sweep may take it for deleted).
 	problem error

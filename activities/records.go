@@ -122,6 +122,9 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
 		ETag: it.etag, VersionID: it.version, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
 	}
+	if it.raw != "" {
+		origin.Set, origin.Raw, origin.Harvest = it.set, it.raw, it.harvest
+	}
 	mapping := w.in.Source.Mapping
 	if it.mapping != "" {
 		mapping = it.mapping

@@ -159,6 +159,7 @@ func NewWorker(tc client.Client, taskQueue string, opts worker.Options, h *activ
 	w.RegisterWorkflow(HarvestSource)
 	w.RegisterWorkflow(Rebuild)
 	w.RegisterWorkflow(Windows)
+	w.RegisterWorkflow(Remap)
 	w.RegisterWorkflow(ProviderLock)
 	w.RegisterWorkflow(Rollback)
 	w.RegisterActivity(h)

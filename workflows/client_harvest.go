@@ -360,3 +360,34 @@ func keywordAttr(fields map[string]*commonpb.Payload, name string) string {
 	}
 	return v
 }
+
+// StartReplay starts a replay of a source's stored records through
+// today's mapping (workflow Remap). It is refused while a harvest of the
+// source runs, which would write the same records, or another replay.
+func (c *Client) StartReplay(ctx context.Context, src sources.Source) (client.WorkflowRun, error) {
+	ids := []string{SourceWorkflowID(src.ID)}
+	for _, s := range Sets(src) {
+		ids = append(ids, HarvestWorkflowID(src.ID, s))
+	}
+	for _, id := range ids {
+		if c.running(ctx, id) {
+			return nil, fmt.Errorf("%w: a harvest of %s (workflow %s); replay once it ended", ErrAlreadyRunning, src.ID, id)
+		}
+	}
+	id := RemapWorkflowID(src.ID)
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: c.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(SourceAttribute.ValueSet(src.ID)),
+	}, Remap, RemapInput{Source: src.ID, ReplayID: "replay-" + NewHarvestID()})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("%w: a replay of %s (workflow %s)", ErrAlreadyRunning, src.ID, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start replay of %s: %w", src.ID, err)
+	}
+	return run, nil
+}

@@ -32,7 +32,7 @@ func newHarvestCmd(a *app) *cobra.Command {
 		Use:   "harvest",
 		Short: "Start, watch, cancel and list harvests",
 	}
-	cmd.AddCommand(newHarvestStartCmd(a), newHarvestWatchCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a), newHarvestReportCmd(a))
+	cmd.AddCommand(newHarvestStartCmd(a), newHarvestWatchCmd(a), newHarvestStatusCmd(a), newHarvestCancelCmd(a), newHarvestListCmd(a), newHarvestReportCmd(a), newHarvestReplayCmd(a))
 	return cmd
 }
 
@@ -49,9 +49,12 @@ func newHarvestStartCmd(a *app) *cobra.Command {
 		Long: `Start a harvest of SOURCE: of --set, or of every configured set in
 turn (or the whole repository). By default the harvest is incremental:
 it starts where the last completed harvest of the set ended (the
-provider's responseDate). --full harvests everything; for a source that
-does not report deletions it then deletes the records it no longer saw,
-refusing when that is more than 15% of a set unless --allow-mass-delete.
+provider's responseDate); a partner bucket is listed and only the
+metadata objects that are new or changed since the last completed run
+are read, while those that vanished delete their records. --full
+harvests everything; for a source that does not report deletions it
+then deletes the records it no longer saw. Deleting more than 15% of a
+set is refused unless --allow-mass-delete.
 The harvest runs on the workers; --wait follows it to the end and exits 1
 if it failed. A second harvest of a source and set that is running is
 refused (exit 4).`,
@@ -65,7 +68,7 @@ refused (exit 4).`,
 	f.StringVar(&o.from, "from", "", "harvest records changed from this date or date-time (default: where the last completed harvest ended)")
 	f.StringVar(&o.until, "until", "", "harvest records changed until this date or date-time")
 	f.BoolVar(&o.full, "full", false, "harvest everything, ignoring the watermark; for sources that do not report deletions, records not seen are deleted")
-	f.BoolVar(&o.allowMass, "allow-mass-delete", false, "let a full harvest delete more than 15% of a set's records")
+	f.BoolVar(&o.allowMass, "allow-mass-delete", false, "let a harvest delete more than 15% of a set's records")
 	f.BoolVar(&o.wait, "wait", false, "follow the harvest until it ends")
 	return cmd
 }
@@ -604,4 +607,56 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+func newHarvestReplayCmd(a *app) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "replay SOURCE",
+		Short: "Map a source's stored records again from their raw form, without asking the partner",
+		Long: `Map every stored record of SOURCE again from the raw form its harvest
+kept (the OAI-PMH page, the partner object), with today's mappings,
+vocabularies and rules: after a mapping change, no request reaches the
+partner. Records are stored and indexed as a harvest would; editors'
+decisions stay; a record that no longer passes is quarantined and its last
+good version kept; a record whose raw form is no longer kept is counted
+and left as it is. Refused while a harvest of the source runs (exit 4).`,
+		Example: `  avo harvest replay demo-s3 --wait
+  avo harvest replay demo-oai --wait --output json`,
+		Args: exactArgs(1, "SOURCE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := a.loadSource(args[0])
+			if err != nil {
+				return err
+			}
+			return a.with(cmd.Context(), need{temporal: true}, func(c *clients) error {
+				run, err := c.StartReplay(cmd.Context(), src)
+				if err != nil {
+					return err
+				}
+				if !wait {
+					return a.emit(map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()}, func(w io.Writer) {
+						fmt.Fprintf(w, "replay of %s started (workflow %s)\n", src.ID, run.GetID())
+					})
+				}
+				var res workflows.RemapResult
+				if err := run.Get(cmd.Context(), &res); err != nil {
+					return fmt.Errorf("replay of %s: %w", src.ID, err)
+				}
+				if res.Examples == nil {
+					res.Examples = []string{}
+				}
+				return a.emit(res, func(w io.Writer) {
+					c := res.Counts
+					fmt.Fprintf(w, "replayed %d records of %s: %d indexed (%d for teachers), %d quarantined, %d not replayable\n",
+						c.Records, src.ID, c.Indexed, c.Visible, c.Quarantined, res.Unreplayable)
+					for _, e := range res.Examples {
+						fmt.Fprintf(w, "  not replayed: %s\n", e)
+					}
+				})
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the replay to end and show what it did")
+	return cmd
 }

@@ -169,7 +169,7 @@ func TestHarvestBothSamplesEndToEnd(t *testing.T) {
 		t.Errorf("oai counts %+v, want %+v", got.Counts, want)
 	}
 	got = f.harvest(t, s3, workflows.HarvestOptions{})
-	want = bucket.Counts{Pages: 1, Records: 6, Indexed: 5, Quarantined: 1}
+	want = bucket.Counts{Pages: 1, Listed: 7, Records: 6, Indexed: 5, Quarantined: 1}
 	if got.Counts != want {
 		t.Errorf("s3 counts %+v, want %+v (the .mp4 essence must not be read)", got.Counts, want)
 	}
