@@ -149,6 +149,13 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("list (text): exit %d\n%s", code, out)
 	}
 
+	code, out, _ = avo(ctx, with("harvest", "replay", "demo-oai", "--wait", "-o", "json")...)
+	checkShape(t, "harvest-replay", out)
+	var replayed workflows.RemapResult
+	if code != exitOK || json.Unmarshal([]byte(out), &replayed) != nil || replayed.Counts.Records != 10 || replayed.Unreplayable != 0 {
+		t.Errorf("harvest replay: exit %d %+v\n%s", code, replayed, out)
+	}
+
 	code, out, _ = avo(ctx, with("quarantine", "list", "-o", "json")...)
 	checkShape(t, "quarantine-list", out)
 	var quarantined []bucket.QuarantinedRecord
