@@ -100,7 +100,8 @@ test: deps browser tools lint build fuzz ## lint, fuzz briefly, then unit and in
 	    "$$(grep -cE '^\s*--- SKIP' .cache/test.log || true)"
 
 # The benchmarks on the real servers run once each: the harvest of
-# AVO_BENCH_RECORDS (default 100,000), bulk indexing of AVO_BENCH_DOCS
+# AVO_BENCH_RECORDS (default 100,000), a partner bucket of AVO_BENCH_KEYS
+# (default 1,000,000) by manifest beside bare listing and GET loops, bulk indexing of AVO_BENCH_DOCS
 # (default 50,000) beside a bare _bulk loop, and the search API beside
 # Elasticsearch over 100,000 items. Parsing and mapping run as Go
 # benchmarks do.
@@ -108,7 +109,7 @@ SERVER_BENCH = $(GO) test -run '^$$' -benchtime 1x -timeout 60m
 bench: deps tools build ## benchmarks: parsing, mapping, harvest, bulk indexing and search API on the real servers
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./internal/turtle ./mappings 2>&1 | tee .cache/bench.log
-	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench Harvest ./workflows/e2e && \
+	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench 'Harvest|S3Manifest' ./workflows/e2e && \
 	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
 	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 

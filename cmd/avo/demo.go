@@ -29,7 +29,10 @@ type demoReport struct {
 	Alias     string                  `json:"education_alias"`
 	Rebuild   workflows.RebuildResult `json:"rebuild"`
 	Teachers  *search.Response        `json:"teachers"`
-	Seconds   float64                 `json:"seconds"`
+	// Again is a second harvest of the partner bucket after a partner
+	// edited one sidecar: only that one is read.
+	Again   *harvestOutcome `json:"again,omitempty"`
+	Seconds float64         `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -113,6 +116,9 @@ func (a *app) demo(ctx context.Context) error {
 	if len(problems) == 0 {
 		problems = append(problems, a.demoEducation(ctx, l.clients, &rep)...)
 	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	if err := a.emit(rep, func(w io.Writer) { printDemo(w, rep) }); err != nil {
 		return err
@@ -163,6 +169,34 @@ func (a *app) demoEducation(ctx context.Context, c *clients, rep *demoReport) []
 	return problems
 }
 
+// demoAgain plays a partner who edits one sidecar, and harvests the
+// bucket again: only that object is read, the others are unchanged.
+func (a *app) demoAgain(ctx context.Context, l *local, rep *demoReport) []string {
+	src, err := l.sources.Get("demo-s3")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	key := "sidecars/dm24dieren.xml"
+	obj, err := l.partner.Get(ctx, key, 0)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	edited := strings.Replace(string(obj.Body), "<dc_title>Dieren in de winter</dc_title>", "<dc_title>Dieren in de koude winter</dc_title>", 1)
+	if err := l.partner.Put(ctx, key, []byte(edited), "application/xml"); err != nil {
+		return []string{err.Error()}
+	}
+	run, err := l.clients.StartHarvest(ctx, src, workflows.HarvestOptions{})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	o := a.follow(ctx, l.clients, run)
+	rep.Again = &o
+	if o.Error != "" || o.Counts.Records != 1 || o.Counts.Unchanged == 0 {
+		return []string{fmt.Sprintf("the second harvest of demo-s3 read %d objects (%d unchanged), want only the edited one: %s", o.Counts.Records, o.Counts.Unchanged, o.Error)}
+	}
+	return nil
+}
+
 func printDemo(w io.Writer, rep demoReport) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "== harvests ==")
@@ -192,6 +226,11 @@ func printDemo(w io.Writer, rep demoReport) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "== avo search --index education %s (what teachers find) ==\n", demoQueries[0])
 		printHits(w, search.Request{Text: demoQueries[0]}, rep.Teachers, false)
+	}
+	if rep.Again != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")
+		printOutcomes(w, []harvestOutcome{*rep.Again})
 	}
 	fmt.Fprintf(w, "\ndemo finished in %.1fs\n", rep.Seconds)
 }

@@ -363,7 +363,7 @@ func retryLine(r *workflows.Retry, now time.Time) string {
 
 func printOutcomes(w io.Writer, outs []harvestOutcome) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSET\tRECORDS\tINDEXED\tDELETED\tQUARANTINED\tSECONDS\tRESULT")
+	fmt.Fprintln(tw, "SOURCE\tSET\tRECORDS\tUNCHANGED\tINDEXED\tDELETED\tQUARANTINED\tSECONDS\tRESULT")
 	for _, o := range outs {
 		result := "ok"
 		switch {
@@ -376,8 +376,10 @@ func printOutcomes(w io.Writer, outs []harvestOutcome) {
 		if set == "" {
 			set = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%s\n", o.Source, set, o.Counts.Records, o.Counts.Indexed,
-			o.Counts.Deleted, o.Counts.Quarantined, o.Seconds, result)
+		// Deleted counts the records a run removed: deleted at the
+		// source, or no longer there (swept).
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%s\n", o.Source, set, o.Counts.Records, o.Counts.Unchanged, o.Counts.Indexed,
+			o.Counts.Deleted+o.Counts.Swept, o.Counts.Quarantined, o.Seconds, result)
 	}
 	tw.Flush()
 }

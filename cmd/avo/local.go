@@ -34,6 +34,7 @@ type local struct {
 	cfg      config.Config
 	clients  *clients
 	provider *demo.Provider
+	partner  *s3store.Store // the sample partner bucket
 	sources  *sources.File
 	worker   worker.Worker
 }
@@ -94,6 +95,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	if _, err = demo.SeedBucket(ctx, store); err != nil {
 		return l, err
 	}
+	l.partner = store
 	if l.sources, err = demo.Sources(l.provider.URL, mappings.Known); err != nil {
 		return l, err
 	}

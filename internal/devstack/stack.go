@@ -171,3 +171,14 @@ func CacheDir() (string, error) {
 	}
 	return filepath.Join(d, "avo"), nil
 }
+
+// RemoveData deletes what a stack called name kept in cacheDir (the
+// bucket folders, the Elasticsearch node, Temporal's log): a test stack's
+// data is of no use once it stopped, and a benchmark's runs to gigabytes.
+func RemoveData(cacheDir, name string) error {
+	return errors.Join(
+		os.RemoveAll(filepath.Join(cacheDir, "s3", name)),
+		os.RemoveAll(filepath.Join(cacheDir, "elasticsearch", "nodes", name)),
+		os.RemoveAll(filepath.Join(cacheDir, "temporal", name+".log")),
+	)
+}

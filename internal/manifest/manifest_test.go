@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -141,7 +142,9 @@ func TestDifferAgreesWithMaps(t *testing.T) {
 		if !slices.IsSorted(order) {
 			t.Errorf("changes not reported in key order")
 		}
-		for k := range merge(old, cur) {
+		all := maps.Clone(old)
+		maps.Copy(all, cur)
+		for k := range all {
 			var want manifest.Change
 			o, inOld := old[k]
 			c, inCur := cur[k]
@@ -159,21 +162,10 @@ func TestDifferAgreesWithMaps(t *testing.T) {
 				t.Errorf("round %d key %s: %s, want %s", round, k, got[k], want)
 			}
 		}
-		if len(got) != len(merge(old, cur)) {
-			t.Errorf("%d keys reported, want %d", len(got), len(merge(old, cur)))
+		if len(got) != len(all) {
+			t.Errorf("%d keys reported, want %d", len(got), len(all))
 		}
 	}
-}
-
-func merge(a, b map[string]string) map[string]bool {
-	out := map[string]bool{}
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
 }
 
 // Merge reads several sorted lists as one, keys held by several once

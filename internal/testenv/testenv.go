@@ -55,10 +55,15 @@ func Main(m *testing.M) int {
 	if stack != nil {
 		if err := stack.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv: stopping servers:", err)
+		} else if err := devstack.RemoveData(cacheDir, stackName()); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: removing the servers' data:", err)
 		}
 	}
 	return code
 }
+
+// stackName names this process's test stack.
+func stackName() string { return fmt.Sprintf("test-%d", os.Getpid()) }
 
 // servers returns the Elasticsearch URL and S3 endpoint, starting a stack
 // when the environment names none.
@@ -78,7 +83,7 @@ func servers(t testing.TB) (string, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		st, err := devstack.StartStack(ctx, devstack.StackOptions{
-			CacheDir: cacheDir, S3Binary: versitygw, Name: fmt.Sprintf("test-%d", os.Getpid()), Fresh: true,
+			CacheDir: cacheDir, S3Binary: versitygw, Name: stackName(), Fresh: true,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
 		if err != nil {

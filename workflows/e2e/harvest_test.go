@@ -58,11 +58,16 @@ type fixtureOptions struct {
 	workerES func(url string) string
 	// harvest adjusts the worker's harvest activities (test hooks).
 	harvest func(*activities.Harvest)
+	// timeout bounds the fixture's context (default 5 minutes).
+	timeout time.Duration
 }
 
 func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	if o.timeout == 0 {
+		o.timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	t.Cleanup(cancel)
 	ts := testenv.Temporal(t)
 	cfg := testenv.Config(t)

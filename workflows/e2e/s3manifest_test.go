@@ -13,7 +13,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
@@ -83,7 +85,7 @@ func reads(seen []string) []string {
 }
 
 // sidecar is a MediaHaven sidecar of the item pid with a title.
-func sidecar(t *testing.T, pid, title string) []byte {
+func sidecar(t testing.TB, pid, title string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(moduleRoot(t), "internal/demo/data/bucket/sidecars/dm22karre01.xml"))
 	if err != nil {
@@ -243,4 +245,82 @@ func (f *fixture) title(t *testing.T, pid string) string {
 		t.Fatal(err)
 	}
 	return doc.Source.Title
+}
+
+// A worker killed while a partner bucket's batches run loses and
+// duplicates nothing: another worker takes over, every object ends as one
+// record and one document, the manifest is committed once, and the next
+// run finds nothing to do.
+func TestS3KilledWorkerLosesNothing(t *testing.T) {
+	f := newFixtureWorker(t, false)
+	if err := f.partner.EnsureBucket(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		pid := fmt.Sprintf("kill%04d", i)
+		if err := f.partner.Put(f.ctx, "kill/"+pid+".xml", sidecar(t, pid, "Titel "+pid), "application/xml"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each read takes a while, so that the kill finds batches under way.
+	target, err := url.Parse(f.clients.Config.S3.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "" {
+			time.Sleep(30 * time.Millisecond)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := sources.Source{ID: "kill", Kind: sources.KindS3, Mapping: "mediahaven-sidecar",
+		S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "kill/", Endpoint: srv.URL, Batch: 10, Parallel: 2, Concurrency: 2}}
+	opts := workflows.HarvestOptions{Timeouts: workflows.Timeouts{RetryBase: 50 * time.Millisecond, Heartbeat: 2 * time.Second, Page: time.Minute}}
+
+	first := startHelperWorker(t, f.clients.Config)
+	run, err := f.clients.StartHarvest(f.ctx, src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := f.clients.HarvestStatus(f.ctx, "kill", "")
+		if err == nil && st.Progress != nil && st.Progress.Page >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the harvest did not reach batch 6: %+v %v", st, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	startHelperWorker(t, f.clients.Config)
+	res, err := run.Result(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Pages != n/10 || res.Counts.Quarantined != 0 {
+		t.Errorf("counts %+v: want %d batches, nothing quarantined", res.Counts, n/10)
+	}
+	docs, records := f.state(t, "kill")
+	if len(docs) != n || len(records) != n {
+		t.Errorf("%d documents and %d records, want %d of each", len(docs), len(records), n)
+	}
+	for i, d := range docs {
+		pid := fmt.Sprintf("kill%04d", i)
+		if want := pid + " Titel " + pid + " kill/" + pid + ".xml"; d != want {
+			t.Errorf("document %q, want %q", d, want)
+			break
+		}
+	}
+	again := f.harvest(t, src, opts)
+	if again.Counts.Records != 0 || again.Counts.Unchanged != n {
+		t.Errorf("the run after: %+v, want nothing to read", again.Counts)
+	}
 }
