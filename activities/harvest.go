@@ -40,6 +40,8 @@ type Harvest struct {
 	// starts, so that it runs with the source's settings of that moment.
 	SourcesFile string
 	Logger      *slog.Logger
+	// Writers bounds the records a page writes at once (default 32).
+	Writers int
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 	// BeforeRecordDeletes, when set, runs after a page's or a sweep's

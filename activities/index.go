@@ -141,7 +141,7 @@ func (x *Indexing) load(ctx context.Context, kind, index string, keys []string, 
 	now := x.now().UTC()
 	out := make([]loaded, len(keys))
 	var g errgroup.Group
-	g.SetLimit(recordWriters)
+	g.SetLimit(defaultWriters)
 	for i, key := range keys {
 		out[i].key = key
 		g.Go(func() error {

@@ -25,8 +25,9 @@ import (
 	"github.com/archiefvooronderwijs/avo/mappings"
 )
 
-// recordWriters bounds the S3 writes of one page in flight at once.
-const recordWriters = 16
+// defaultWriters bounds the S3 writes of one page in flight at once when
+// the worker does not say.
+const defaultWriters = 32
 
 // pageWriter takes a page's records one at a time as they are parsed:
 // maps and validates each, writes it to S3 (several at once) and queues it
@@ -51,6 +52,11 @@ type pageWriter struct {
 	claims map[string]string
 	seen   []string // for the sweep: "+id" present, "-id" deleted
 	n      int      // items taken, numbering quarantine entries
+	// staged are mapped records waiting for a look at the catalog.
+	staged []staged
+	// rewrite writes records the catalog holds as they are mapped now
+	// (a replay: S3 may hold them otherwise).
+	rewrite bool
 }
 
 func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResult) (*pageWriter, error) {
@@ -65,7 +71,11 @@ func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResu
 	}
 	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: catalog, education: education, res: res, done: map[string]bool{}, claims: map[string]string{},
 		deletes: deletions{h: h, source: in.Source.ID}}
-	w.puts.SetLimit(recordWriters)
+	writers := h.Writers
+	if writers <= 0 {
+		writers = defaultWriters
+	}
+	w.puts.SetLimit(writers)
 	return w, nil
 }
 
@@ -97,6 +107,9 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	recKey := bucket.RecordKey(w.in.Source.ID, it.identifier)
 	if it.deleted {
 		// Earlier writes of this page may concern the same record.
+		if err := w.flushStaged(ctx); err != nil {
+			return err
+		}
 		if err := w.puts.Wait(); err != nil {
 			return err
 		}
@@ -141,22 +154,77 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 			"PID %s is also claimed by record %s of this page: two records of source %s are never merged into one document",
 			rec.ExternalID, other, w.in.Source.ID), nil)
 	}
-	w.puts.Go(func() error {
-		source, identifier, err := w.h.claimant(ctx, rec.ExternalID, w.in.Source.ID, it.identifier)
-		if err != nil {
-			return err
+	rec.Provenance.ContentHash = rec.ContentHash()
+	w.mu.Lock()
+	w.staged = append(w.staged, staged{seq: seq, it: it, rec: rec, recKey: recKey})
+	full := len(w.staged) >= stageSize
+	w.mu.Unlock()
+	if full {
+		return w.flushStaged(ctx)
+	}
+	return nil
+}
+
+// staged is a mapped record waiting for the page's next look at the
+// catalog.
+type staged struct {
+	seq    int
+	it     rawItem
+	rec    profile.Record
+	recKey string
+}
+
+// stageSize is how many mapped records one look at the catalog covers.
+const stageSize = 100
+
+// flushStaged looks the staged records up in the catalog in one request
+// and writes those that need it: a record mapped exactly as the catalog
+// holds it is unchanged and written nowhere; a PID another source record
+// holds is quarantined; the editors' decisions are read only for items
+// that have them (or that the catalog does not hold: an item deleted and
+// harvested again keeps them).
+func (w *pageWriter) flushStaged(ctx context.Context) error {
+	w.mu.Lock()
+	batch := w.staged
+	w.staged = nil
+	w.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]string, len(batch))
+	for i, s := range batch {
+		ids[i] = s.rec.ExternalID
+	}
+	known, err := w.h.Index.Lookup(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, s := range batch {
+		k, found := known[s.rec.ExternalID]
+		own := found && k.Source == w.in.Source.ID && k.Identifier == s.it.identifier
+		if own && !w.rewrite && k.ContentHash != "" && k.ContentHash == s.rec.Provenance.ContentHash {
+			w.count(func(c *bucket.Counts) { c.Unchanged++ })
+			continue
 		}
-		if identifier != "" {
-			return w.quarantine(ctx, seq, it, "duplicate-pid", fmt.Errorf(
-				"PID %s is already the document of record %s of source %s: a second record never replaces it",
-				rec.ExternalID, identifier, source), nil)
-		}
-		if len(rec.Warnings) > 0 {
-			w.count(func(c *bucket.Counts) { c.Warnings++ })
-		}
-		// What editors decided about the item outlives its re-harvest.
-		return w.h.store(ctx, rec, recKey, w.now, w.catalog, w.education)
-	})
+		w.puts.Go(func() error {
+			if found && !own {
+				source, identifier, err := w.h.claimant(ctx, k, s.rec.ExternalID)
+				if err != nil {
+					return err
+				}
+				if identifier != "" {
+					return w.quarantine(ctx, s.seq, s.it, "duplicate-pid", fmt.Errorf(
+						"PID %s is already the document of record %s of source %s: a second record never replaces it",
+						s.rec.ExternalID, identifier, source), nil)
+				}
+			}
+			if len(s.rec.Warnings) > 0 {
+				w.count(func(c *bucket.Counts) { c.Warnings++ })
+			}
+			// What editors decided about the item outlives its re-harvest.
+			return w.h.store(ctx, s.rec, s.recKey, w.now, !found || k.Editorial, w.catalog, w.education)
+		})
+	}
 	return nil
 }
 
@@ -172,37 +240,35 @@ func (w *pageWriter) claim(pid, identifier string) string {
 	return ""
 }
 
-// claimant returns the other source record whose document the catalog
-// holds under pid, if S3 still holds that record; "" when the PID is free
-// or the record's own. A document whose record is gone does not hold the
-// PID: its record was deleted and the delete has not reached the index.
-func (h *Harvest) claimant(ctx context.Context, pid, source, identifier string) (string, string, error) {
-	src, id, found, err := h.Index.Holder(ctx, pid)
-	if err != nil || !found || (src == source && id == identifier) {
-		return "", "", err
-	}
-	if src == "" || id == "" {
+// claimant returns the other source record that holds pid, as the
+// catalog knows it (k), if S3 still holds that record; "" when the PID is
+// free. A document whose record is gone does not hold the PID: its record
+// was deleted and the delete has not reached the index.
+func (h *Harvest) claimant(ctx context.Context, k esindex.Known, pid string) (string, string, error) {
+	if k.Source == "" || k.Identifier == "" {
 		return "", "", nil // a document not written by a harvest (a test's, an import)
 	}
-	_, err = h.Store.Head(ctx, bucket.RecordKey(src, id))
+	_, err := h.Store.Head(ctx, bucket.RecordKey(k.Source, k.Identifier))
 	if s3store.IsNotFound(err) {
 		return "", "", nil
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("holder of %s: %w", pid, err)
 	}
-	return src, id, nil
+	return k.Source, k.Identifier, nil
 }
 
 // store writes a mapped record, with the editors' decisions on it, to S3
 // and to both indices.
-func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, catalog, education *esindex.Writer) error {
-	ed, err := editorial.Read(ctx, h.Store, rec.ExternalID)
-	if err != nil {
-		return err
-	}
-	if ed != nil {
-		ed.Apply(&rec)
+func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, readEditorial bool, catalog, education *esindex.Writer) error {
+	if readEditorial {
+		ed, err := editorial.Read(ctx, h.Store, rec.ExternalID)
+		if err != nil {
+			return err
+		}
+		if ed != nil {
+			ed.Apply(&rec)
+		}
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
@@ -240,12 +306,14 @@ func (w *pageWriter) note(line string) {
 // may be retried fails the page (sending it again loses and duplicates
 // nothing); a document Elasticsearch refuses is quarantined.
 func (w *pageWriter) finish(ctx context.Context) error {
-	perr := w.puts.Wait()
+	perr := w.flushStaged(ctx)
+	if err := w.puts.Wait(); perr == nil {
+		perr = err
+	}
 	if perr == nil {
 		perr = w.deletes.queue(ctx, w.catalog, w.education)
 	}
-	out, err := w.catalog.Close(ctx)
-	eout, eerr := w.education.Close(ctx)
+	out, err, eout, eerr := w.closeWriters(ctx)
 	w.mu.Lock()
 	w.res.Counts.Indexed = out.Indexed
 	w.res.Counts.Visible = eout.Indexed
@@ -303,15 +371,29 @@ func (w *pageWriter) written() PageResult {
 func (w *pageWriter) abandon(ctx context.Context) PageResult {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	// The records mapped before the page broke go out too: a retry then
+	// finds them unchanged.
+	_ = w.flushStaged(ctx)
 	_ = w.puts.Wait()
-	out, _ := w.catalog.Close(ctx)
-	eout, _ := w.education.Close(ctx)
+	out, _, eout, _ := w.closeWriters(ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p := PageResult{Counts: w.res.Counts, Quarantine: w.res.Quarantine}
 	p.Counts.Pages, p.Counts.Deleted = 0, 0
 	p.Counts.Indexed, p.Counts.Visible, p.Counts.IndexRejected = out.Indexed, eout.Indexed, 0
 	return p
+}
+
+// closeWriters flushes both indices' writers at once.
+func (w *pageWriter) closeWriters(ctx context.Context) (out esindex.Outcome, err error, eout esindex.Outcome, eerr error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		eout, eerr = w.education.Close(ctx)
+	}()
+	out, err = w.catalog.Close(ctx)
+	<-done
+	return out, err, eout, eerr
 }
 
 // mapRecord maps, enriches and checks a record, turning a panic on

@@ -57,6 +57,7 @@ func (h *Harvest) RemapPage(ctx context.Context, in RemapInput) (RemapResult, er
 	if err != nil {
 		return out, err
 	}
+	w.rewrite = true
 	// The records of the page, grouped by the raw page they came from.
 	byRaw := map[string][]profile.Provenance{}
 	var order []string

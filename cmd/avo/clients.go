@@ -149,7 +149,7 @@ func (c *clients) ready(ctx context.Context) error {
 
 // newWorker returns a worker with every workflow and activity registered.
 func (c *clients) newWorker(opts worker.Options) worker.Worker {
-	h := &activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.cfg.S3, UserAgent: userAgent(), SourcesFile: c.cfg.Sources, Logger: c.log,
+	h := &activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.cfg.S3, UserAgent: userAgent(), SourcesFile: c.cfg.Sources, Logger: c.log, Writers: c.cfg.Harvest.Writers,
 		Temporal: c.Temporal, TaskQueue: c.TaskQueue}
 	x := &activities.Indexing{Store: c.Store, Index: c.Indices, Logger: c.log}
 	return workflows.NewWorker(c.Temporal, c.TaskQueue, opts, h, x)

@@ -22,9 +22,17 @@ type Config struct {
 	S3            S3            `yaml:"s3" json:"s3"`
 	Elasticsearch Elasticsearch `yaml:"elasticsearch" json:"elasticsearch"`
 	// Sources is the path of the sources file (which partners to harvest).
-	Sources string `yaml:"sources" json:"sources"`
-	Log     Log    `yaml:"log" json:"log"`
-	Serve   Serve  `yaml:"serve" json:"serve"`
+	Sources string  `yaml:"sources" json:"sources"`
+	Log     Log     `yaml:"log" json:"log"`
+	Serve   Serve   `yaml:"serve" json:"serve"`
+	Harvest Harvest `yaml:"harvest" json:"harvest"`
+}
+
+// Harvest tunes the workers' harvests.
+type Harvest struct {
+	// Writers bounds the records one page writes to S3 at once: real S3
+	// answers in 20-50 ms, so throughput wants many in flight.
+	Writers int `yaml:"writers" json:"writers"`
 }
 
 // Temporal locates the Temporal cluster and the task queue avo's workers poll.
@@ -58,6 +66,9 @@ type S3 struct {
 	PathStyle bool   `yaml:"path_style" json:"path_style"`
 	// Profile selects a named profile of the shared AWS config.
 	Profile string `yaml:"profile" json:"profile"`
+	// Connections is how many connections to S3 are kept open for reuse:
+	// as many as the writers of the pages a worker runs at once.
+	Connections int `yaml:"connections" json:"connections"`
 }
 
 // Elasticsearch locates the cluster and names avo's indices.
@@ -101,7 +112,7 @@ func Default() Config {
 		Temporal: Temporal{Address: fmt.Sprintf("127.0.0.1:%d", LocalTemporalPort), Namespace: "default", TaskQueue: "avo"},
 		S3: S3{
 			Endpoint: fmt.Sprintf("http://127.0.0.1:%d", LocalS3Port), Region: "us-east-1",
-			Bucket: "avo", PathStyle: true,
+			Bucket: "avo", PathStyle: true, Connections: 128,
 		},
 		Elasticsearch: Elasticsearch{
 			URLs:        []string{fmt.Sprintf("http://127.0.0.1:%d", LocalElasticsearchPort)},
@@ -111,6 +122,7 @@ func Default() Config {
 		Serve:   Serve{Listen: "127.0.0.1:8080", Origins: []string{"*"}},
 		Sources: "sources.yaml",
 		Log:     Log{Level: "info", Format: "text"},
+		Harvest: Harvest{Writers: 32},
 	}
 }
 
@@ -144,6 +156,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "s3.bucket", Env: "AVO_S3_BUCKET", Flag: "s3-bucket", Help: "bucket for raw pages, records, quarantine and reports", str: &c.S3.Bucket},
 		{Key: "s3.path_style", Env: "AVO_S3_PATH_STYLE", Flag: "s3-path-style", Help: "path-style S3 addressing (MinIO, Ceph, versitygw)", boolean: &c.S3.PathStyle},
 		{Key: "s3.profile", Env: "AVO_S3_PROFILE", Flag: "s3-profile", Help: "named profile of the shared AWS config", str: &c.S3.Profile},
+		{Key: "s3.connections", Env: "AVO_S3_CONNECTIONS", Flag: "s3-connections", Help: "connections to S3 kept open for reuse", num: &c.S3.Connections},
 		{Key: "elasticsearch.urls", Env: "AVO_ELASTICSEARCH_URLS", Flag: "es-url", Help: "Elasticsearch URL (repeat or comma-separate for several)", strs: &c.Elasticsearch.URLs},
 		{Key: "elasticsearch.username", Env: "AVO_ELASTICSEARCH_USERNAME", Flag: "es-username", Help: "Elasticsearch user", str: &c.Elasticsearch.Username},
 		{Key: "elasticsearch.password", Env: "AVO_ELASTICSEARCH_PASSWORD", Help: "Elasticsearch password", str: &c.Elasticsearch.Password},
@@ -153,6 +166,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "elasticsearch.keep_indices", Env: "AVO_ELASTICSEARCH_KEEP_INDICES", Flag: "es-keep-indices", Help: "previous indices kept for rollback after a rebuild", num: &c.Elasticsearch.KeepIndices},
 		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
 		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
+		{Key: "harvest.writers", Env: "AVO_HARVEST_WRITERS", Flag: "harvest-writers", Help: "records one page writes to S3 at once", num: &c.Harvest.Writers},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},
 		{Key: "log.level", Env: "AVO_LOG_LEVEL", Flag: "log-level", Help: "log level: debug, info, warn, error", str: &c.Log.Level},
 		{Key: "log.format", Env: "AVO_LOG_FORMAT", Flag: "log-format", Help: "log format: text or json", str: &c.Log.Format},
@@ -328,6 +342,12 @@ func (c Config) Validate() error {
 	}
 	if c.Elasticsearch.KeepIndices < 0 {
 		errs = append(errs, errors.New("elasticsearch.keep_indices is negative"))
+	}
+	if c.S3.Connections < 1 || c.S3.Connections > 4096 {
+		errs = append(errs, fmt.Errorf("s3.connections %d: want 1 to 4096", c.S3.Connections))
+	}
+	if c.Harvest.Writers < 1 || c.Harvest.Writers > 1024 {
+		errs = append(errs, fmt.Errorf("harvest.writers %d: want 1 to 1024", c.Harvest.Writers))
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -33,6 +33,8 @@ func (e Editorial) Apply(r *profile.Record) {
 	r.Rights.Published = e.Published
 	r.Rights.PublishAt, r.Rights.DepublishAt = e.PublishAt, e.DepublishAt
 	r.Rights.DepublishReason = e.DepublishReason
+	at := e.At
+	r.Rights.EditorialAt = &at
 }
 
 // ErrNotFound matches the error about an item the catalog does not hold.

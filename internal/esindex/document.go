@@ -52,6 +52,7 @@ type Doc struct {
 	Published          bool          `json:"is_published"`
 	Deleted            bool          `json:"is_deleted"`
 	PublishAt          *time.Time    `json:"publish_at,omitempty"`
+	EditorialAt        *time.Time    `json:"editorial_at,omitempty"`
 	DepublishAt        *time.Time    `json:"depublish_at,omitempty"`
 	ExpiryDate         *time.Time    `json:"expiry_date,omitempty"`
 	SourceID           string        `json:"source_id"`
@@ -68,6 +69,7 @@ type DocProvenance struct {
 	Datestamp      string `json:"datestamp,omitempty"`
 	ETag           string `json:"etag,omitempty"`
 	VersionID      string `json:"version_id,omitempty"`
+	ContentHash    string `json:"content_hash,omitempty"`
 	Raw            string `json:"raw"`
 	Record         string `json:"record,omitempty"`
 	Harvest        string `json:"harvest"`
@@ -105,6 +107,8 @@ const (
 	FieldSource        = "source_id"
 	FieldRecord        = "provenance.record"
 	FieldIdentifier    = "provenance.identifier"
+	FieldContentHash   = "provenance.content_hash"
+	FieldEditorialAt   = "editorial_at"
 	FieldUpdatedAt     = "updated_at"
 )
 
@@ -129,11 +133,11 @@ func NewDoc(r profile.Record, recordURI string) Doc {
 		EndUserRoles: r.Education.EndUserRoles, ResourceTypes: r.Education.ResourceTypes,
 		Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
 		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
-		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate,
+		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate, EditorialAt: r.Rights.EditorialAt,
 		SourceID: r.Provenance.Source,
 		Provenance: DocProvenance{
 			Set: r.Provenance.Set, Format: r.Provenance.Format, Identifier: r.Provenance.Identifier,
-			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, VersionID: r.Provenance.VersionID, Raw: r.Provenance.Raw,
+			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, VersionID: r.Provenance.VersionID, ContentHash: r.Provenance.ContentHash, Raw: r.Provenance.Raw,
 			Record: recordURI, Harvest: r.Provenance.Harvest, MappingVersion: r.Provenance.Mapping,
 		},
 		Warnings:  r.Warnings,

@@ -402,3 +402,39 @@ type hits struct {
 		Hits []hit `json:"hits"`
 	} `json:"hits"`
 }
+
+// Known is what the catalog holds of a document that a harvest is about
+// to write: whose it is, what it was made from, and whether editors
+// decided about it.
+type Known struct {
+	Source, Identifier string
+	ContentHash        string
+	Editorial          bool
+}
+
+// Lookup reads what the catalog holds of the documents ids, in one
+// request (_mget); ids the catalog does not hold are missing from the map.
+func (ix Indices) Lookup(ctx context.Context, ids []string) (map[string]Known, error) {
+	out := make(map[string]Known, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var res struct {
+		Docs []struct {
+			ID     string `json:"_id"`
+			Found  bool   `json:"found"`
+			Source Doc    `json:"_source"`
+		} `json:"docs"`
+	}
+	path := "/" + ix.Alias(Catalog) + "/_mget?_source_includes=" + strings.Join([]string{FieldSource, FieldIdentifier, FieldContentHash, FieldEditorialAt}, ",")
+	if err := ix.do(ctx, http.MethodPost, path, map[string][]string{"ids": ids}, &res); err != nil {
+		return nil, fmt.Errorf("look up %d documents in %s: %w", len(ids), ix.Alias(Catalog), err)
+	}
+	for _, d := range res.Docs {
+		if d.Found {
+			out[d.ID] = Known{Source: d.Source.SourceID, Identifier: d.Source.Provenance.Identifier,
+				ContentHash: d.Source.Provenance.ContentHash, Editorial: d.Source.EditorialAt != nil}
+		}
+	}
+	return out, nil
+}

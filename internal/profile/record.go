@@ -4,6 +4,9 @@
 package profile
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -95,6 +98,9 @@ type Rights struct {
 	DepublishAt     *time.Time `json:"depublish_at,omitempty"`
 	ExpiryDate      *time.Time `json:"expiry_date,omitempty"`
 	DepublishReason string     `json:"depublish_reason,omitempty"`
+	// EditorialAt is when editors last decided about the item: a harvest
+	// reads their decisions only for items that have one.
+	EditorialAt *time.Time `json:"editorial_at,omitempty"`
 }
 
 // Provenance says where a record came from and how it was made.
@@ -103,14 +109,17 @@ type Provenance struct {
 	Set    string `json:"set,omitempty"`
 	Format string `json:"format"`
 	// Identifier is the record's id at the source: the OAI identifier or the S3 key.
-	Identifier string    `json:"identifier"`
-	Datestamp  string    `json:"datestamp,omitempty"`  // OAI datestamp
-	ETag       string    `json:"etag,omitempty"`       // S3 ETag
-	VersionID  string    `json:"version_id,omitempty"` // S3 version, in a versioned bucket
-	Raw        string    `json:"raw"`                  // s3://bucket/key of the raw bytes
-	Harvest    string    `json:"harvest"`              // harvest run id
-	Mapping    string    `json:"mapping_version"`
-	MappedAt   time.Time `json:"mapped_at"`
+	Identifier string `json:"identifier"`
+	Datestamp  string `json:"datestamp,omitempty"`  // OAI datestamp
+	ETag       string `json:"etag,omitempty"`       // S3 ETag
+	VersionID  string `json:"version_id,omitempty"` // S3 version, in a versioned bucket
+	// ContentHash is ContentHash() of the record as mapped, before editors'
+	// decisions: the same again means nothing to write.
+	ContentHash string    `json:"content_hash,omitempty"`
+	Raw         string    `json:"raw"`     // s3://bucket/key of the raw bytes
+	Harvest     string    `json:"harvest"` // harvest run id
+	Mapping     string    `json:"mapping_version"`
+	MappedAt    time.Time `json:"mapped_at"`
 }
 
 var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
@@ -128,4 +137,20 @@ func ValidDate(s string) bool {
 		return (a == ".." || a == "" || edtfDate.MatchString(a)) && (b == ".." || b == "" || edtfDate.MatchString(b))
 	}
 	return edtfDate.MatchString(s)
+}
+
+// ContentHash digests what the mapping made of a source record: the record
+// without what says when and from which harvest or page it was made (and
+// without the set it was seen in, which a record in two sets would
+// otherwise flip between), but with the mapping version, so that a new
+// mapping writes everything again.
+func (r Record) ContentHash() string {
+	p := r.Provenance
+	r.Provenance = Provenance{Source: p.Source, Format: p.Format, Identifier: p.Identifier, Mapping: p.Mapping}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -35,7 +36,16 @@ type Store struct {
 // New builds a client from the standard AWS credential chain (environment,
 // shared config and credentials files, SSO, web identity, instance roles).
 func New(ctx context.Context, c config.S3) (*Store, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	conns := c.Connections
+	if conns <= 0 {
+		conns = 128
+	}
+	// The SDK keeps 10 idle connections a host by default: with more
+	// writers than that, connections are opened again on every page.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = conns, conns
+	})
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region), awsconfig.WithHTTPClient(httpClient)}
 	if c.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(c.Profile))
 	}

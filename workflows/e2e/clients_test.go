@@ -58,7 +58,7 @@ func (c *clients) setup(ctx context.Context) error {
 // NewWorker returns a worker on the clients; adjust, when set, changes the
 // harvest activities (test hooks).
 func (c *clients) NewWorker(opts sdkworker.Options, adjust func(*activities.Harvest)) sdkworker.Worker {
-	h := &activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.Config.S3, UserAgent: "avo-test", Logger: c.Logger,
+	h := &activities.Harvest{Store: c.Store, Index: c.Indices, S3: c.Config.S3, UserAgent: "avo-test", Logger: c.Logger, Writers: c.Config.Harvest.Writers,
 		Temporal: c.Temporal, TaskQueue: c.TaskQueue}
 	if adjust != nil {
 		adjust(h)

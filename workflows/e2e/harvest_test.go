@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -256,8 +257,26 @@ func TestReharvestIsIdempotent(t *testing.T) {
 	oai, _ := f.demoSources(t)
 	f.harvest(t, oai, workflows.HarvestOptions{})
 	before, recs := f.count(t), len(f.keys(t, "records/"))
-	if res := f.harvest(t, oai, workflows.HarvestOptions{Full: true}); res.Counts.Records != 12 {
-		t.Fatalf("a full harvest saw %d records, want all 12", res.Counts.Records)
+	stamps := func() map[string]string {
+		objs, err := f.clients.Store.List(f.ctx, "records/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, o := range objs {
+			m[o.Key] = o.ETag + " " + o.LastModified.String()
+		}
+		return m
+	}
+	written := stamps()
+	time.Sleep(1100 * time.Millisecond) // S3 times are in seconds
+	// The same records mapped the same: nothing is written again.
+	res := f.harvest(t, oai, workflows.HarvestOptions{Full: true})
+	if res.Counts.Records != 12 || res.Counts.Unchanged != 10 || res.Counts.Indexed != 0 {
+		t.Fatalf("a full harvest of unchanged records: %+v, want 12 seen, 10 unchanged, none indexed", res.Counts)
+	}
+	if again := stamps(); !maps.Equal(again, written) {
+		t.Errorf("unchanged records were written to S3 again")
 	}
 	if after := f.count(t); after != before || before != 10 {
 		t.Errorf("documents %d then %d, want 10 both times", before, after)

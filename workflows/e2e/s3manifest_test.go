@@ -324,3 +324,53 @@ func TestS3KilledWorkerLosesNothing(t *testing.T) {
 		t.Errorf("the run after: %+v, want nothing to read", again.Counts)
 	}
 }
+
+// Editors' decisions outlive whatever happens to the record: a changed
+// record harvested again stays published, and so does one that was
+// deleted and came back (the catalog no longer knew it).
+func TestEditorialDecisionOutlivesReharvest(t *testing.T) {
+	f := newFixture(t)
+	if err := f.partner.EnsureBucket(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	put := func(title string) {
+		t.Helper()
+		if err := f.partner.Put(f.ctx, "ed/ed0001.xml", sidecar(t, "ed0001", title), "application/xml"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := sources.Source{ID: "ed", Kind: sources.KindS3, Mapping: "mediahaven-sidecar", S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "ed/"}}
+	put("Eerste titel")
+	f.harvest(t, src, workflows.HarvestOptions{})
+	f.publish(t, "ed0001")
+	published := func(when string) {
+		t.Helper()
+		if ids := f.educationIDs(t); !slices.Equal(ids, []string{"ed0001"}) {
+			t.Errorf("%s: teachers find %v, want ed0001", when, ids)
+		}
+		var r profile.Record
+		if err := f.clients.Store.GetJSON(f.ctx, bucket.RecordKey("ed", "ed/ed0001.xml"), &r); err != nil || !r.Rights.Published || r.Rights.EditorialAt == nil {
+			t.Errorf("%s: record rights %+v %v", when, r.Rights, err)
+		}
+	}
+	put("Tweede titel")
+	if res := f.harvest(t, src, workflows.HarvestOptions{}); res.Counts.Indexed != 1 {
+		t.Fatalf("changed record: %+v", res.Counts)
+	}
+	if title := f.title(t, "ed0001"); title != "Tweede titel" {
+		t.Errorf("title %q after the change", title)
+	}
+	published("after a change")
+
+	if err := f.partner.Delete(f.ctx, "ed/ed0001.xml"); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.harvest(t, src, workflows.HarvestOptions{AllowMassDelete: true}); res.Counts.Swept != 1 || f.count(t) != 0 {
+		t.Fatalf("deleted record: %+v, %d documents", res.Counts, f.count(t))
+	}
+	put("Derde titel")
+	if res := f.harvest(t, src, workflows.HarvestOptions{}); res.Counts.Indexed != 1 {
+		t.Fatalf("record back: %+v", res.Counts)
+	}
+	published("after it came back")
+}
