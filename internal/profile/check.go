@@ -87,7 +87,7 @@ func Check(r Record) Problems {
 	}
 	if len(ps) == 0 {
 		// The schema's errors would only repeat the rules above.
-		if err := checkSchema(r); err != nil {
+		if err := checkFields(r); err != nil {
 			add(RuleSchema, "%v", err)
 		}
 	}

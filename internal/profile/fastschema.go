@@ -1,0 +1,159 @@
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/archiefvooronderwijs/avo/schemas"
+)
+
+// The education profile's JSON Schema, checked field by field: a mapped
+// record is a Go value whose types, required objects and absent extra
+// properties the schema cannot fault, so only the values it constrains
+// (patterns, lengths, formats, minimum, anyOf) are checked, each against
+// its own part of the same schema, by the same library. Writing the whole
+// record to JSON and validating that costs twice the mapping itself;
+// TestFieldSchemaAgreesWithSchema proves that both say the same of any
+// record.
+
+const profileURL = "https://archiefvooronderwijs.be/schemas/education-profile.schema.json"
+
+// fieldSchemas are the parts of the profile schema that can fault a
+// record, compiled once.
+type fieldSchemas struct {
+	externalID, localID, originalCPID, title, date, duration, language,
+	agent, concept, licence, source, format, identifier *jsonschema.Schema
+}
+
+var (
+	fieldsOnce sync.Once
+	fields     *fieldSchemas
+	fieldsErr  error
+)
+
+func compiledFields() (*fieldSchemas, error) {
+	fieldsOnce.Do(func() {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.EducationProfile))
+		if err != nil {
+			fieldsErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if err := c.AddResource(profileURL, doc); err != nil {
+			fieldsErr = err
+			return
+		}
+		var errs []error
+		part := func(ptr string) *jsonschema.Schema {
+			s, err := c.Compile(profileURL + "#" + ptr)
+			errs = append(errs, err)
+			return s
+		}
+		f := &fieldSchemas{
+			externalID:   part("/properties/external_id"),
+			localID:      part("/properties/local_ids/items"),
+			originalCPID: part("/properties/original_cp_id"),
+			title:        part("/properties/title"),
+			date:         part("/$defs/edtf"),
+			duration:     part("/properties/duration_seconds"),
+			language:     part("/properties/languages/items"),
+			agent:        part("/$defs/agents/items"),
+			concept:      part("/$defs/concepts/items"),
+			licence:      part("/properties/rights/properties/licenses/items"),
+			source:       part("/properties/provenance/properties/source"),
+			format:       part("/properties/provenance/properties/format"),
+			identifier:   part("/properties/provenance/properties/identifier"),
+		}
+		fields, fieldsErr = f, errors.Join(errs...)
+	})
+	return fields, fieldsErr
+}
+
+// checkFields is checkSchema without writing the record as JSON: the
+// first value the profile schema refuses, as an error.
+func checkFields(r Record) error {
+	f, err := compiledFields()
+	if err != nil {
+		return fmt.Errorf("education profile schema: %w", err)
+	}
+	var first error
+	check := func(where string, s *jsonschema.Schema, v any) {
+		if first != nil {
+			return
+		}
+		if err := s.Validate(v); err != nil {
+			var ve *jsonschema.ValidationError
+			if errors.As(err, &ve) {
+				err = errors.New(strings.Join(strings.Fields(ve.Error()), " "))
+			}
+			first = fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	check("external_id", f.externalID, r.ExternalID)
+	for i, l := range r.LocalIDs {
+		check(fmt.Sprintf("local_ids/%d", i), f.localID, map[string]any{"type": l.Type, "value": l.Value})
+	}
+	if r.OriginalCPID != "" {
+		check("original_cp_id", f.originalCPID, r.OriginalCPID)
+	}
+	check("title", f.title, r.Title)
+	if r.Issued != "" {
+		check("issued", f.date, r.Issued)
+	}
+	if r.Created != "" {
+		check("created", f.date, r.Created)
+	}
+	if r.DurationSeconds != 0 {
+		check("duration_seconds", f.duration, r.DurationSeconds)
+	}
+	for i, l := range r.Languages {
+		check(fmt.Sprintf("languages/%d", i), f.language, l)
+	}
+	for name, agents := range map[string][]Agent{"creators": r.Creators, "contributors": r.Contributors, "publishers": r.Publishers} {
+		for i, a := range agents {
+			m := map[string]any{"name": a.Name}
+			if a.Role != "" {
+				m["role"] = a.Role
+			}
+			check(fmt.Sprintf("%s/%d", name, i), f.agent, m)
+		}
+	}
+	for name, cs := range map[string][]Concept{"levels": r.Education.Levels, "degrees": r.Education.Degrees, "subjects": r.Education.Subjects, "themes": r.Education.Themes} {
+		for i, c := range cs {
+			m := map[string]any{}
+			if c.URI != "" {
+				m["uri"] = c.URI
+			}
+			if c.Label != "" {
+				m["label"] = c.Label
+			}
+			if c.Inferred {
+				m["inferred"] = true
+			}
+			check(fmt.Sprintf("education/%s/%d", name, i), f.concept, m)
+		}
+	}
+	for i, l := range r.Rights.Licenses {
+		check(fmt.Sprintf("rights/licenses/%d", i), f.licence, l)
+	}
+	check("provenance/source", f.source, r.Provenance.Source)
+	check("provenance/format", f.format, r.Provenance.Format)
+	check("provenance/identifier", f.identifier, r.Provenance.Identifier)
+	if first != nil {
+		return first
+	}
+	// A time JSON cannot write makes the record unwritable.
+	for _, t := range []*time.Time{r.Rights.PublishAt, r.Rights.DepublishAt, r.Rights.ExpiryDate, r.Rights.EditorialAt, &r.Provenance.MappedAt} {
+		if t != nil && (t.Year() < 0 || t.Year() > 9999) {
+			return fmt.Errorf("time %s is outside the years 0 to 9999", t)
+		}
+	}
+	return nil
+}
