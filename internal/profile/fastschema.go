@@ -89,11 +89,11 @@ func checkFields(r Record) error {
 			return
 		}
 		if err := s.Validate(v); err != nil {
+			first = fmt.Errorf("%s: %w", where, err)
 			var ve *jsonschema.ValidationError
 			if errors.As(err, &ve) {
-				err = errors.New(strings.Join(strings.Fields(ve.Error()), " "))
+				first = errors.New(located(where, ve))
 			}
-			first = fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	check("external_id", f.externalID, r.ExternalID)
@@ -156,4 +156,16 @@ func checkFields(r Record) error {
 		}
 	}
 	return nil
+}
+
+// located words a part's validation error as the whole record's would
+// read: "at '/languages/0': 'nld' does not match pattern '^[a-z]{2}$'".
+func located(where string, ve *jsonschema.ValidationError) string {
+	msg := strings.Join(strings.Fields(ve.Error()), " ")
+	if _, rest, ok := strings.Cut(msg, " - at '"); ok {
+		if sub, detail, ok := strings.Cut(rest, "': "); ok {
+			return "at '/" + where + sub + "': " + detail
+		}
+	}
+	return "at '/" + where + "': " + msg
 }
