@@ -78,6 +78,8 @@ type PageInput struct {
 	// RetryBase is the first retry's delay (default 1s); it doubles with
 	// each attempt.
 	RetryBase time.Duration `json:"retry_base,omitempty"`
+	// RawKey is the kept page ProcessPage works on.
+	RawKey string `json:"raw_key,omitempty"`
 }
 
 // PageResult is what a page leaves behind: keys and counts.
@@ -103,6 +105,12 @@ const (
 // the page itself is kept raw in S3.
 func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, error) {
 	res, err := h.harvestPage(ctx, in)
+	return h.pageOutcome(ctx, in, res, err)
+}
+
+// pageOutcome is what a page activity returns: its result, or its error
+// with what it wrote anyway and the delay before its next attempt.
+func (h *Harvest) pageOutcome(ctx context.Context, in PageInput, res PageResult, err error) (PageResult, error) {
 	if err != nil {
 		// What the page's attempts wrote anyway goes with the error, so
 		// that a run that ends here counts it.

@@ -206,6 +206,13 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 			w.count(func(c *bucket.Counts) { c.Unchanged++ })
 			continue
 		}
+		// Pages are processed several at once: a record that changed
+		// while the run listed it comes twice, and the later version
+		// stays whichever page is written last.
+		if own && k.Harvest == w.in.HarvestID && s.it.datestamp != "" && k.Datestamp > s.it.datestamp {
+			w.count(func(c *bucket.Counts) { c.Superseded++ })
+			continue
+		}
 		w.puts.Go(func() error {
 			if found && !own {
 				source, identifier, err := w.h.claimant(ctx, k, s.rec.ExternalID)

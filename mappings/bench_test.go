@@ -1,9 +1,12 @@
 package mappings
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 )
@@ -76,5 +79,51 @@ func BenchmarkMap(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+// BenchmarkXSLT compares the whole per-record step for oai_dc with an
+// XSLT 1.0 transform of the same records to JSON by xsltproc (libxslt),
+// in one run: records/s of each and their ratio (avo/xsltproc). The
+// stylesheet (testdata/bench) does less than avo: no vocabularies, no
+// rules, no schema.
+func BenchmarkXSLT(b *testing.B) {
+	xsltproc, err := exec.LookPath("xsltproc")
+	if err != nil {
+		b.Fatal("xsltproc is needed (make bench installs it): ", err)
+	}
+	raw := benchRecord(b, "oai_dc")
+	const n = 20_000
+	var doc bytes.Buffer
+	doc.WriteString("<records>\n")
+	for range n {
+		doc.Write(raw)
+		doc.WriteByte('\n')
+	}
+	doc.WriteString("</records>\n")
+	path := filepath.Join(b.TempDir(), "records.xml")
+	if err := os.WriteFile(path, doc.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		start := time.Now()
+		out, err := exec.Command(xsltproc, filepath.Join("testdata", "bench", "oai_dc-to-json.xsl"), path).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		xslt := time.Since(start)
+		if lines := bytes.Count(out, []byte("\n")); lines != n {
+			b.Fatalf("xsltproc wrote %d records, want %d", lines, n)
+		}
+		start = time.Now()
+		for range n {
+			if _, ps, err := Map("oai_dc", raw, origin); err != nil || len(ps) > 0 {
+				b.Fatal(err, ps)
+			}
+		}
+		own := time.Since(start)
+		b.ReportMetric(n/xslt.Seconds(), "xsltproc-records/s")
+		b.ReportMetric(n/own.Seconds(), "avo-records/s")
+		b.ReportMetric(xslt.Seconds()/own.Seconds(), "avo/xsltproc")
 	}
 }

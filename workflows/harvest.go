@@ -159,7 +159,6 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	if in.StartedAt.IsZero() {
 		in.StartedAt = workflow.Now(ctx)
 	}
-	log := workflow.GetLogger(ctx)
 	st := &Status{
 		Source: in.Source.ID, Set: in.Set, HarvestID: in.HarvestID, State: "running",
 		Page: in.Page, Cursor: in.Cursor, Counts: in.Counts, Quarantine: in.Quarantine,
@@ -209,31 +208,70 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	if in.Source.Kind == sources.KindS3 {
 		return harvestBucket(ctx, in, st, pageCtx)
 	}
+	return harvestPipelined(ctx, in, st, pageCtx, pageTimeout)
+}
+
+// harvestPipelined fetches the provider's pages one after the other,
+// each page one activity under the provider's lock that keeps the answer
+// in S3, and hands every fetched page to a ProcessPage activity that any
+// worker may take: up to the source's parallel of them run while the next
+// page is fetched. The provider sees one request at a time; the writes of
+// one large set spread over every worker.
+func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx workflow.Context, pageTimeout time.Duration) (HarvestResult, error) {
+	log := workflow.GetLogger(ctx)
+	// Runs begun before pages were fetched and processed apart go on as
+	// they began: each page one activity that fetches and writes it.
+	whole := workflow.GetVersion(ctx, "fetch-then-process", workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	var delay time.Duration
+	parallel := sources.DefaultOAIParallel
 	if in.Source.OAI != nil {
 		delay = time.Duration(in.Source.OAI.Delay)
+		parallel = in.Source.OAI.Pipeline()
+	}
+	processing := &pageRuns{in: &in, st: st}
+	// fail ends the run once the pages being processed are counted.
+	fail := func(err error) (HarvestResult, error) {
+		_ = processing.drain(ctx)
+		st.Counts, st.Quarantine = in.Counts, in.Quarantine
+		return finish(ctx, in, st, err)
 	}
 	for pagesThisRun := 0; ; pagesThisRun++ {
 		if pagesThisRun >= in.Limits.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := processing.drain(ctx); err != nil {
+				return fail(err)
+			}
 			log.Info("continuing as new", "page", in.Page)
 			return HarvestResult{}, workflow.NewContinueAsNewError(ctx, Harvest, in)
 		}
 		if in.Requests >= in.Limits.MaxRequests {
-			return finish(ctx, in, st, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return fail(temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"stopped after %d requests, the cap for source %s (max_requests): the provider's list does not end", in.Requests, in.Source.ID), "RequestCap", nil))
 		}
 		if delay > 0 && in.Page > 0 {
 			if err := workflow.Sleep(ctx, delay); err != nil {
-				return finish(ctx, in, st, err)
+				return fail(err)
 			}
 		}
-		var page activities.PageResult
+		// A page that failed to process ends the run: nothing more is
+		// fetched.
+		processing.waitBelow(ctx, parallel)
+		if processing.err != nil {
+			return fail(processing.err)
+		}
+		var page activities.FetchResult
 		err := withProvider(ctx, &in, pageTimeout+time.Minute, func() error {
-			return workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
+			pin := activities.PageInput{
 				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
 				Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
 				RetryBase: in.Timeouts.RetryBase,
-			}).Get(ctx, &page)
+			}
+			if whole {
+				var pr activities.PageResult
+				err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, pin).Get(ctx, &pr)
+				page = pr.Processed()
+				return err
+			}
+			return workflow.ExecuteActivity(pageCtx, a.FetchPage, pin).Get(ctx, &page)
 		})
 		in.Requests++
 		var appErr *temporal.ApplicationError
@@ -247,22 +285,33 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 		}
 		if err != nil {
 			in.addPartial(err)
-			st.Counts, st.Quarantine = in.Counts, in.Quarantine
-			return finish(ctx, in, st, err)
+			return fail(err)
 		}
 		in.Page++
-		in.Counts.Add(page.Counts)
-		in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
+		if page.Processed {
+			in.Counts.Add(page.Counts)
+			in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
+		} else {
+			in.Counts.Pages++
+			in.Counts.Repaired += page.Repaired
+			processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, activities.PageInput{
+				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page, RawKey: page.RawKey,
+				TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
+			}))
+		}
 		if in.ResponseDate == "" {
 			in.ResponseDate = page.ResponseDate
 		}
 		st.Page, st.Cursor, st.ListSize = in.Page, page.Next, page.ListSize
 		st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
 		if page.Next == "" {
+			if err := processing.drain(ctx); err != nil {
+				return fail(err)
+			}
 			return complete(ctx, in, st)
 		}
-		if err := in.checkToken(page.Next, page.Counts.Records); err != nil {
-			return finish(ctx, in, st, err)
+		if err := in.checkToken(page.Next, page.Records); err != nil {
+			return fail(err)
 		}
 		in.Cursor = page.Next
 	}

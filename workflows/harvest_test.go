@@ -3,7 +3,9 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
@@ -48,18 +50,34 @@ func grantAll(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest) {
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, ReleaseSignal, mock.Anything).Return(nil).Maybe()
 }
 
-// pages makes HarvestPage answer with n pages of 10 records, 1 quarantined.
+// pages makes FetchPage answer with n pages of 10 records, and
+// ProcessPage write each with 1 quarantined.
 func pages(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, n int, seen *[]activities.PageInput) {
-	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
 			*seen = append(*seen, in)
 			next := ""
 			if in.Page < n {
 				next = "token-" + string(rune('0'+in.Page))
 			}
+			return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: next, ResponseDate: "2026-11-01T00:00:00Z"}, nil
+		})
+	processes(env, h, nil)
+}
+
+// processes makes ProcessPage write a page's 10 records, 1 quarantined,
+// and fail the pages fail names.
+func processes(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, fail map[int]error) {
+	env.OnActivity(h.ProcessPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			if in.RawKey != fmt.Sprintf("raw/page-%d", in.Page) {
+				return activities.PageResult{}, fmt.Errorf("page %d processes %q", in.Page, in.RawKey)
+			}
+			if err := fail[in.Page]; err != nil {
+				return activities.PageResult{}, err
+			}
 			return activities.PageResult{
-				Counts: bucket.Counts{Pages: 1, Records: 10, Indexed: 9, Quarantined: 1},
-				Next:   next, ResponseDate: "2026-11-01T00:00:00Z",
+				Counts:     bucket.Counts{Records: 10, Indexed: 9, Quarantined: 1},
 				Quarantine: map[string]bucket.KindSummary{"invalid: missing-title": {Count: 1, Examples: []bucket.QuarantineRef{{Key: "q", Kind: "invalid", Reason: "empty title"}}}},
 			}, nil
 		})
@@ -121,19 +139,21 @@ func TestHarvestContinuesAsNew(t *testing.T) {
 func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
 	env, h := newEnv(t)
 	var seen []activities.PageInput
-	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
 			seen = append(seen, in)
+			page := activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10}
 			switch {
 			case len(seen) == 1:
-				return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+				page.Next = "t1"
 			case len(seen) == 2:
-				return activities.PageResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
+				return activities.FetchResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
 			case in.Cursor == "":
-				return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 5, Indexed: 5}, Next: "t1"}, nil
+				page.Next = "t1"
 			}
-			return activities.PageResult{Counts: bucket.Counts{Pages: 1, Records: 3, Indexed: 3}}, nil
+			return page, nil
 		})
+	processes(env, h, nil)
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{ReportKey: "k"}, nil)
 	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
 	if err := env.GetWorkflowError(); err != nil {
@@ -148,7 +168,7 @@ func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
 // reports success.
 func TestHarvestFailureIsReported(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(h.HarvestPage, mock.Anything, mock.Anything).Return(activities.PageResult{},
+	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(activities.FetchResult{},
 		temporal.NewNonRetryableApplicationError("OAI-PMH error cannotDisseminateFormat", "OAI-cannotDisseminateFormat", nil))
 	var report bucket.Report
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
@@ -162,6 +182,36 @@ func TestHarvestFailureIsReported(t *testing.T) {
 	}
 	if report.Status != bucket.StatusFailed || report.Error == "" {
 		t.Errorf("report %+v", report)
+	}
+}
+
+// A page that fails to be written ends the run: no page is fetched after
+// the failure is known, the pages being written are counted, and the
+// report says failed.
+func TestHarvestProcessFailureEndsTheRun(t *testing.T) {
+	env, h := newEnv(t)
+	var seen []activities.PageInput
+	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
+			seen = append(seen, in)
+			return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: fmt.Sprintf("t%d", in.Page)}, nil
+		})
+	processes(env, h, map[int]error{2: temporal.NewNonRetryableApplicationError("store refused", "Denied", nil)})
+	var report bucket.Report
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r bucket.Report) (activities.FinishResult, error) {
+			report = r
+			return activities.FinishResult{ReportKey: "k"}, nil
+		})
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h", Limits: Limits{MaxPagesPerRun: 100}})
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "store refused") {
+		t.Fatalf("want the run failed by page 2, got %v", err)
+	}
+	if report.Status != bucket.StatusFailed || report.Counts.Pages != len(seen) || report.Counts.Records != 10*(len(seen)-1) {
+		t.Errorf("report %+v after %d pages fetched", report, len(seen))
+	}
+	if len(seen) > 2+sources.DefaultOAIParallel {
+		t.Errorf("%d pages fetched: fetching went on after page 2 failed", len(seen))
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/archiefvooronderwijs/avo/activities"
-	"github.com/archiefvooronderwijs/avo/internal/bucket"
 )
 
 // harvestBucket harvests a partner bucket: it lists the bucket and
@@ -39,47 +38,19 @@ func harvestBucket(ctx workflow.Context, in HarvestInput, st *Status, pageCtx wo
 
 	// Batches, up to parallel at once; a run starts at most
 	// MaxPagesPerRun of them before it continues as new.
-	type running struct {
-		batch int
-		f     workflow.Future
-	}
-	var pending []running
-	var runErr error
-	started := 0
-	for (runErr == nil && in.Page < l.Batches && started < in.Limits.MaxPagesPerRun) || len(pending) > 0 {
-		for runErr == nil && len(pending) < parallel && in.Page < l.Batches && started < in.Limits.MaxPagesPerRun && ctx.Err() == nil {
-			in.Page++
-			started++
-			f := workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
-				Source: in.Source, HarvestID: in.HarvestID, Page: in.Page, RetryBase: in.Timeouts.RetryBase,
-			})
-			pending = append(pending, running{batch: in.Page, f: f})
-		}
-		if len(pending) == 0 {
+	batches := &pageRuns{in: &in, st: st}
+	for started := 0; batches.err == nil && in.Page < l.Batches && started < in.Limits.MaxPagesPerRun && ctx.Err() == nil; started++ {
+		batches.waitBelow(ctx, parallel)
+		if batches.err != nil || ctx.Err() != nil {
 			break
 		}
-		done := -1
-		sel := workflow.NewSelector(ctx)
-		for i, p := range pending {
-			sel.AddFuture(p.f, func(workflow.Future) { done = i })
-		}
-		sel.Select(ctx)
-		var page activities.PageResult
-		err := pending[done].f.Get(ctx, &page)
-		pending = append(pending[:done], pending[done+1:]...)
-		if err != nil {
-			// The batches still running finish and are counted; the
-			// run then ends with the first error.
-			in.addPartial(err)
-			if runErr == nil {
-				runErr = err
-			}
-		} else {
-			in.Counts.Add(page.Counts)
-			in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
-		}
-		st.Page, st.Counts, st.Quarantine, st.UpdatedAt = in.Page-len(pending), in.Counts, in.Quarantine, workflow.Now(ctx)
+		in.Page++
+		batches.start(workflow.ExecuteActivity(pageCtx, a.HarvestPage, activities.PageInput{
+			Source: in.Source, HarvestID: in.HarvestID, Page: in.Page, RetryBase: in.Timeouts.RetryBase,
+		}))
+		st.Page = in.Page
 	}
+	runErr := batches.drain(ctx)
 	if runErr == nil && ctx.Err() != nil {
 		runErr = temporal.NewCanceledError()
 	}

@@ -65,6 +65,10 @@ type Counts struct {
 	// them that had not changed since the last run (not read again).
 	Listed    int `json:"listed,omitempty"`
 	Unchanged int `json:"unchanged,omitempty"`
+	// Superseded records were not written because the same run had
+	// already written a later version of them (a record changed while
+	// the run listed it, processed out of order).
+	Superseded int `json:"superseded,omitempty"`
 }
 
 // Add adds o to c.
@@ -82,6 +86,7 @@ func (c *Counts) Add(o Counts) {
 	c.IndexRejected += o.IndexRejected
 	c.Listed += o.Listed
 	c.Unchanged += o.Unchanged
+	c.Superseded += o.Superseded
 }
 
 // Watermark is where the next incremental harvest of a source and set

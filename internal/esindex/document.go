@@ -108,6 +108,8 @@ const (
 	FieldRecord        = "provenance.record"
 	FieldIdentifier    = "provenance.identifier"
 	FieldContentHash   = "provenance.content_hash"
+	FieldDatestamp     = "provenance.datestamp"
+	FieldHarvest       = "provenance.harvest"
 	FieldEditorialAt   = "editorial_at"
 	FieldUpdatedAt     = "updated_at"
 )

@@ -410,6 +410,9 @@ type Known struct {
 	Source, Identifier string
 	ContentHash        string
 	Editorial          bool
+	// Harvest and Datestamp say which run wrote it, from which version
+	// of the source record.
+	Harvest, Datestamp string
 }
 
 // Lookup reads what the catalog holds of the documents ids, in one
@@ -426,14 +429,15 @@ func (ix Indices) Lookup(ctx context.Context, ids []string) (map[string]Known, e
 			Source Doc    `json:"_source"`
 		} `json:"docs"`
 	}
-	path := "/" + ix.Alias(Catalog) + "/_mget?_source_includes=" + strings.Join([]string{FieldSource, FieldIdentifier, FieldContentHash, FieldEditorialAt}, ",")
+	path := "/" + ix.Alias(Catalog) + "/_mget?_source_includes=" + strings.Join([]string{FieldSource, FieldIdentifier, FieldContentHash, FieldEditorialAt, FieldHarvest, FieldDatestamp}, ",")
 	if err := ix.do(ctx, http.MethodPost, path, map[string][]string{"ids": ids}, &res); err != nil {
 		return nil, fmt.Errorf("look up %d documents in %s: %w", len(ids), ix.Alias(Catalog), err)
 	}
 	for _, d := range res.Docs {
 		if d.Found {
 			out[d.ID] = Known{Source: d.Source.SourceID, Identifier: d.Source.Provenance.Identifier,
-				ContentHash: d.Source.Provenance.ContentHash, Editorial: d.Source.EditorialAt != nil}
+				ContentHash: d.Source.Provenance.ContentHash, Editorial: d.Source.EditorialAt != nil,
+				Harvest: d.Source.Provenance.Harvest, Datestamp: d.Source.Provenance.Datestamp}
 		}
 	}
 	return out, nil

@@ -59,6 +59,22 @@ type OAI struct {
 	// answering empty pages with a new token.
 	MaxRequests   int `yaml:"max_requests,omitempty" json:"max_requests,omitempty"`
 	MaxEmptyPages int `yaml:"max_empty_pages,omitempty" json:"max_empty_pages,omitempty"`
+	// Parallel bounds the fetched pages being mapped, stored and indexed
+	// at once, on any worker, while the next page is fetched (default 4).
+	Parallel int `yaml:"parallel,omitempty" json:"parallel,omitempty"`
+}
+
+// DefaultOAIParallel is how many pages of a harvest are processed at once
+// when the source does not say.
+const DefaultOAIParallel = 4
+
+// Pipeline returns how many of the source's fetched pages are processed at
+// once.
+func (o OAI) Pipeline() int {
+	if o.Parallel <= 0 {
+		return DefaultOAIParallel
+	}
+	return o.Parallel
 }
 
 // S3 configures a partner bucket of metadata files.
@@ -248,6 +264,9 @@ func (s Source) validateOAI(where string) []error {
 	}
 	if s.OAI.MetadataPrefix == "" {
 		errs = append(errs, fmt.Errorf("%s: oai.metadata_prefix is empty", where))
+	}
+	if s.OAI.Parallel < 0 || s.OAI.Parallel > 64 {
+		errs = append(errs, fmt.Errorf("%s: oai.parallel %d: want 1 to 64 (0 for the default)", where, s.OAI.Parallel))
 	}
 	if s.OAI.HostRequests < 0 {
 		errs = append(errs, fmt.Errorf("%s: oai.host_requests must not be negative", where))

@@ -143,8 +143,13 @@ func (f *fixture) harvest(t testing.TB, src sources.Source, o workflows.HarvestO
 	return res
 }
 
+// count is how many documents the catalog holds, the latest writes
+// included.
 func (f *fixture) count(t testing.TB) int {
 	t.Helper()
+	if err := f.clients.Indices.Refresh(f.ctx, esindex.Catalog); err != nil {
+		t.Fatal(err)
+	}
 	n, err := f.clients.Indices.Count(f.ctx, esindex.Catalog)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func TestReplayRemapsWithoutThePartner(t *testing.T) {
 	}
 	p := oaitest.New(t, oaitest.Records(12), oaitest.Faults{})
 	oai := oaiSource("replayoai", p)
-	rec, endpoint := newRecorder(t, f)
+	rec, endpoint := newRecorder(t, f, f.partner.Bucket)
 	for i := 1; i <= 4; i++ {
 		pid := fmt.Sprintf("rpl%04d", i)
 		if err := f.partner.Put(f.ctx, "rpl/"+pid+".xml", sidecar(t, pid, "Titel "+pid), "application/xml"); err != nil {

@@ -34,13 +34,13 @@ type recorder struct {
 	seen   []string
 }
 
-func newRecorder(t *testing.T, f *fixture) (*recorder, string) {
+func newRecorder(t testing.TB, f *fixture, bucket string) (*recorder, string) {
 	t.Helper()
 	target, err := url.Parse(f.clients.Config.S3.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{bucket: f.partner.Bucket}
+	rec := &recorder{bucket: bucket}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.note(r)
@@ -105,7 +105,7 @@ func TestS3ManifestReadsOnlyWhatChangedAndNeverTheEssence(t *testing.T) {
 	if err := f.partner.EnsureBucket(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, endpoint := newRecorder(t, f)
+	rec, endpoint := newRecorder(t, f, f.partner.Bucket)
 	put := func(key string, body []byte) {
 		t.Helper()
 		if err := f.partner.Put(f.ctx, key, body, "application/octet-stream"); err != nil {

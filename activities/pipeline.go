@@ -1,0 +1,145 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"github.com/archiefvooronderwijs/avo/mappings"
+)
+
+// A provider's pages come one at a time, but what becomes of them does
+// not have to: FetchPage only asks the provider and keeps the answer in S3,
+// ProcessPage maps, stores and indexes a kept page on whichever worker
+// takes it. The workflow fetches the next page while earlier ones are
+// processed, so the provider still sees one request at a time while the
+// writes of several pages, on several workers, go on at once.
+
+// FetchResult is what fetching a page found: where its answer is kept and
+// how the list goes on. Processed is set when the page was unparsable and
+// had to be taken apart record by record; it was then written already,
+// and Counts says what it wrote.
+type FetchResult struct {
+	RawKey       string `json:"raw_key"`
+	Next         string `json:"next,omitempty"`
+	ResponseDate string `json:"response_date,omitempty"`
+	ListSize     int    `json:"list_size,omitempty"`
+	// Records counts the page's records, deleted ones included.
+	Records    int                           `json:"records"`
+	Repaired   int                           `json:"repaired,omitempty"`
+	Processed  bool                          `json:"processed,omitempty"`
+	Counts     bucket.Counts                 `json:"counts"`
+	Quarantine map[string]bucket.KindSummary `json:"quarantine,omitempty"`
+}
+
+// Processed is a page fetched and written at once, as a FetchResult.
+func (p PageResult) Processed() FetchResult {
+	return FetchResult{RawKey: p.RawKey, Next: p.Next, ResponseDate: p.ResponseDate, ListSize: p.ListSize,
+		Records: p.Counts.Records, Repaired: p.Counts.Repaired, Processed: true, Counts: p.Counts, Quarantine: p.Quarantine}
+}
+
+// FetchPage asks the provider for one page of the list and keeps its
+// answer, as it came, in S3.
+func (h *Harvest) FetchPage(ctx context.Context, in PageInput) (FetchResult, error) {
+	res, err := h.fetchPage(ctx, in)
+	if errors.Is(err, errTakeApart) {
+		// Fetched again and taken apart record by record, as a whole
+		// page harvest does; its errors carry what it wrote.
+		page, err := h.HarvestPage(ctx, in)
+		if err != nil {
+			return FetchResult{}, err
+		}
+		return page.Processed(), nil
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return FetchResult{}, temporal.NewCanceledError()
+		}
+		return FetchResult{}, withBackoff(ctx, err, in.RetryBase)
+	}
+	return res, nil
+}
+
+// errTakeApart says a page stays unparsable: its records are to be
+// fetched one by one.
+var errTakeApart = errors.New("unparsable page to take apart")
+
+func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, error) {
+	if _, err := mappings.Lookup(in.Source.Mapping); err != nil {
+		return FetchResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownMapping", nil)
+	}
+	client, err := h.oaiClient(in.Source)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	sink, err := newRawSink()
+	if err != nil {
+		return FetchResult{}, err
+	}
+	defer sink.close()
+	out := FetchResult{RawKey: in.run().RawPageKey(in.Page, "xml")}
+	args := oaipmh.ListArgs{MetadataPrefix: in.Source.OAI.MetadataPrefix, Set: in.Set, From: in.From, Until: in.Until, Token: in.Cursor}
+	info, rep, err := client.List(ctx, "ListRecords", args, sink, func(oaipmh.Record) error {
+		out.Records++
+		return nil
+	})
+	out.Repaired = rep.Total()
+	if errors.Is(err, oaipmh.ErrMalformedResponse) {
+		if activity.GetInfo(ctx).Attempt < salvageAfter {
+			if uerr := sink.upload(ctx, h.Store, out.RawKey, "text/xml"); uerr != nil {
+				return FetchResult{}, uerr
+			}
+			return FetchResult{}, fmt.Errorf("source %s page %d is unparsable (kept at %s; from attempt %d its records are fetched one by one): %w",
+				in.Source.ID, in.Page, h.Store.URI(out.RawKey), salvageAfter, err)
+		}
+		return FetchResult{}, errTakeApart
+	}
+	if err != nil {
+		return FetchResult{}, classifyOAI(in, err)
+	}
+	if err := sink.upload(ctx, h.Store, out.RawKey, "text/xml"); err != nil {
+		return FetchResult{}, err
+	}
+	out.Next, out.ResponseDate, out.ListSize = info.Token.Value, info.ResponseDate, info.Token.CompleteListSize
+	return out, nil
+}
+
+// ProcessPage maps, checks, stores and indexes the records of a page that
+// FetchPage kept (in.RawKey), and deletes those the provider deleted. It
+// never asks the provider. A retry writes the same again.
+func (h *Harvest) ProcessPage(ctx context.Context, in PageInput) (PageResult, error) {
+	res, err := h.processPage(ctx, in)
+	return h.pageOutcome(ctx, in, res, err)
+}
+
+func (h *Harvest) processPage(ctx context.Context, in PageInput) (PageResult, error) {
+	if in.RawKey == "" {
+		return PageResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("source %s page %d: no kept page to process", in.Source.ID, in.Page), "BadInput", nil)
+	}
+	body, err := h.Store.GetGzip(ctx, in.RawKey)
+	if err != nil {
+		return PageResult{}, fmt.Errorf("source %s page %d: kept page %s: %w", in.Source.ID, in.Page, in.RawKey, err)
+	}
+	res := &PageResult{RawKey: in.RawKey}
+	w, err := h.newPageWriter(ctx, in, res)
+	if err != nil {
+		return PageResult{}, err
+	}
+	w.rawKey = in.RawKey
+	_, _, err = oaipmh.Read(bytes.NewReader(body), func(r oaipmh.Record) error {
+		return w.add(ctx, oaiItem(r))
+	})
+	if err != nil {
+		return w.abandon(ctx), fmt.Errorf("source %s page %d: kept page %s: %w", in.Source.ID, in.Page, in.RawKey, err)
+	}
+	if err := w.finish(ctx); err != nil {
+		return w.written(), err
+	}
+	return *res, nil
+}

@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/mappings"
+	"github.com/archiefvooronderwijs/avo/workflows"
+)
+
+// numbered makes n oai_dc records numbered from first on.
+func numbered(first, n int) []oaipmh.Record {
+	recs := make([]oaipmh.Record, n)
+	for i := range recs {
+		recs[i] = oaitest.Record(first+i, "2026-01-01T00:00:00Z")
+	}
+	return recs
+}
+
+// barePage is what a harvest writes for one page of 100 records, made
+// ahead: the raw page, each record's JSON, each index's documents.
+type barePage struct {
+	raw       []byte
+	keys      []string
+	records   [][]byte
+	cat, educ []esindex.Op
+}
+
+func barePages(b *testing.B, recs []oaipmh.Record) []barePage {
+	b.Helper()
+	var pages []barePage
+	now := time.Now().UTC()
+	for start := 0; start < len(recs); start += 100 {
+		var p barePage
+		var raw bytes.Buffer
+		zw := gzip.NewWriter(&raw)
+		for _, r := range recs[start:min(start+100, len(recs))] {
+			_, _ = zw.Write(r.Metadata)
+			rec, problems, err := mappings.Map("oai_dc", r.Metadata, mappings.Origin{Source: "bare", Identifier: r.Header.Identifier, Raw: "s3://bare/raw", Harvest: "bare", Now: now})
+			if err != nil || len(problems) > 0 {
+				b.Fatal(err, problems)
+			}
+			body, err := json.Marshal(rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			key := bucket.RecordKey("bare", r.Header.Identifier)
+			cat, edu, err := esindex.Project(rec, "s3://bare/"+key, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.keys, p.records = append(p.keys, "bare/"+key), append(p.records, body)
+			p.cat, p.educ = append(p.cat, cat), append(p.educ, edu)
+		}
+		_ = zw.Close()
+		p.raw = raw.Bytes()
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+// bareWrites issues the requests a harvest of pages makes, and nothing
+// else: parallel pages at once, each its raw page and its records' PUTs
+// (writers at once, when puts is set) and one _bulk per index, into
+// indices of their own. It returns records/s.
+func bareWrites(b *testing.B, f *fixture, st *s3store.Store, pages []barePage, parallel, writers int, puts bool) float64 {
+	b.Helper()
+	ix := f.clients.Indices
+	var names [2]string
+	for i, kind := range []string{esindex.Catalog, esindex.Education} {
+		name, err := ix.CreateIndex(f.ctx, kind, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		names[i] = name
+	}
+	defer func() {
+		for _, name := range names {
+			_ = esindex.Do(context.Background(), ix.ES, http.MethodDelete, "/"+name, nil, nil)
+		}
+	}()
+	bulk := func(ctx context.Context, name string, ops []esindex.Op) error {
+		w, err := ix.IndexWriter(name)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if err := w.Add(ctx, op); err != nil {
+				return err
+			}
+		}
+		out, err := w.Close(ctx)
+		if err == nil && out.Indexed != len(ops) {
+			err = fmt.Errorf("bare _bulk indexed %d of %d", out.Indexed, len(ops))
+		}
+		return err
+	}
+	start := time.Now()
+	var pg errgroup.Group
+	pg.SetLimit(parallel)
+	records := 0
+	for i, p := range pages {
+		records += len(p.records)
+		pg.Go(func() error {
+			ctx := f.ctx
+			if puts {
+				if err := st.Put(ctx, fmt.Sprintf("bare/raw/page-%06d.xml.gz", i), p.raw, "application/gzip"); err != nil {
+					return err
+				}
+				var wg errgroup.Group
+				wg.SetLimit(writers)
+				for j, body := range p.records {
+					wg.Go(func() error { return st.Put(ctx, p.keys[j], body, "application/json") })
+				}
+				if err := wg.Wait(); err != nil {
+					return err
+				}
+			}
+			var both errgroup.Group
+			both.Go(func() error { return bulk(ctx, names[0], p.cat) })
+			both.Go(func() error { return bulk(ctx, names[1], p.educ) })
+			return both.Wait()
+		})
+	}
+	if err := pg.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return float64(records) / time.Since(start).Seconds()
+}
+
+// indexTotal is how many index operations the catalog has taken.
+func indexTotal(b *testing.B, f *fixture) int {
+	b.Helper()
+	var out struct {
+		All struct {
+			Primaries struct {
+				Indexing struct {
+					IndexTotal int `json:"index_total"`
+				} `json:"indexing"`
+			} `json:"primaries"`
+		} `json:"_all"`
+	}
+	if err := esindex.Do(f.ctx, f.clients.Indices.ES, http.MethodGet, "/"+f.clients.Indices.Alias(esindex.Catalog)+"/_stats/indexing", nil, &out); err != nil {
+		b.Fatal(err)
+	}
+	return out.All.Primaries.Indexing.IndexTotal
+}
+
+// timedHarvest runs a harvest to its end and returns records/s and its
+// counts.
+func timedHarvest(b *testing.B, f *fixture, src sources.Source, o workflows.HarvestOptions) (float64, bucket.Counts) {
+	b.Helper()
+	start := time.Now()
+	run, err := f.clients.StartHarvest(f.ctx, src, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := run.Result(f.ctx)
+	if err != nil {
+		b.Fatalf("harvest of %s: %v", src.ID, err)
+	}
+	return float64(res.Counts.Records) / time.Since(start).Seconds(), res.Counts
+}
+
+// puts counts the PUT requests among seen whose key starts with prefix.
+func puts(seen []string, prefix string) int {
+	n := 0
+	for _, s := range seen {
+		if strings.HasPrefix(s, "PUT "+prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// BenchmarkHarvest harvests oai_dc records from a fast local provider
+// (100 records a page) through Temporal into S3 and Elasticsearch, with
+// workers in processes of their own, and sets each figure beside the bare
+// operation on the same stack in the same run:
+//
+//   - for each of benchSizes(): records/s end to end, beside a bare loop
+//     of the same S3 PUTs and _bulk requests at the same concurrency
+//     (pages at once × writers) and beside the _bulk requests alone; the
+//     worker's peak RSS after each size and the largest history;
+//   - a full re-harvest of the first size, unchanged: records/s, the
+//     records written to S3 and the documents indexed (both should be 0);
+//   - a new set of the first size with two workers: records/s beside the
+//     first size's with one.
+//
+// Every S3 request of the workers passes a proxy that counts it.
+func BenchmarkHarvest(b *testing.B) {
+	sizes := benchSizes()
+	for range b.N {
+		b.StopTimer()
+		f := newFixtureWith(b, fixtureOptions{noWorker: true, timeout: 3 * time.Hour})
+		rec, endpoint := newRecorder(b, f, f.clients.Store.Bucket)
+		wcfg := f.clients.Config
+		wcfg.S3.Endpoint = endpoint
+		bareStore, err := s3store.New(f.ctx, wcfg.S3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		worker := startHelperWorker(b, wcfg)
+		parallel, writers := sources.DefaultOAIParallel, wcfg.Harvest.Writers
+		if writers <= 0 {
+			writers = 32
+		}
+		b.StartTimer()
+		next, oneWorker := 1, 0.0
+		var first sources.Source
+		for i, n := range sizes {
+			recs := numbered(next, n)
+			next += n
+			pages := barePages(b, recs)
+			bare := bareWrites(b, f, bareStore, pages, parallel, writers, true)
+			bulkOnly := bareWrites(b, f, bareStore, pages, parallel, writers, false)
+			p := oaitest.New(b, recs, oaitest.Faults{PageSize: 100})
+			src := oaiSource(fmt.Sprintf("bench%d", n), p)
+			src.OAI.Timeout = sources.Duration(time.Minute)
+			rate, counts := timedHarvest(b, f, src, workflows.HarvestOptions{})
+			if counts.Indexed != n || counts.Visible != n {
+				b.Fatalf("harvest of %d records indexed %d (%d visible)", n, counts.Indexed, counts.Visible)
+			}
+			_, peak := rssKB(worker.Process.Pid)
+			runs, events := historySizes(b, f, workflows.HarvestWorkflowID(src.ID, ""))
+			b.ReportMetric(rate, fmt.Sprintf("records/s@%d", n))
+			b.ReportMetric(rate/bare, fmt.Sprintf("of-bare-puts+bulk@%d", n))
+			b.ReportMetric(rate/bulkOnly, fmt.Sprintf("of-bare-bulk@%d", n))
+			b.ReportMetric(float64(peak)/1024, fmt.Sprintf("worker-peak-MB@%d", n))
+			b.ReportMetric(float64(events), fmt.Sprintf("max-history-events@%d", n))
+			b.Logf("%d records: %.0f records/s; bare PUTs+_bulk %.0f/s (%.2f), bare _bulk %.0f/s (%.2f); worker peak RSS %.0f MB; %d runs, at most %d history events",
+				n, rate, bare, rate/bare, bulkOnly, rate/bulkOnly, float64(peak)/1024, runs, events)
+			if i == 0 {
+				first, oneWorker = src, rate
+			}
+			rec.take()
+		}
+
+		// The first set again, unchanged.
+		n := sizes[0]
+		before := indexTotal(b, f)
+		rate, counts := timedHarvest(b, f, first, workflows.HarvestOptions{Full: true})
+		seen := rec.take()
+		written, indexed := puts(seen, "records/"), indexTotal(b, f)-before
+		if counts.Unchanged != n {
+			b.Errorf("re-harvest: %d of %d records unchanged", counts.Unchanged, n)
+		}
+		b.ReportMetric(rate, "records/s-unchanged")
+		b.ReportMetric(float64(written), "record-puts-unchanged")
+		b.ReportMetric(float64(indexed), "docs-indexed-unchanged")
+		b.Logf("re-harvest of %d unchanged records: %.0f records/s, %d records written to S3, %d documents indexed, %d S3 requests in all (%d PUTs)",
+			n, rate, written, indexed, len(seen), puts(seen, ""))
+
+		// A new set of the first size with a second worker.
+		startHelperWorker(b, wcfg)
+		p := oaitest.New(b, numbered(next, n), oaitest.Faults{PageSize: 100})
+		src := oaiSource("bench2w", p)
+		src.OAI.Timeout = sources.Duration(time.Minute)
+		rate2, _ := timedHarvest(b, f, src, workflows.HarvestOptions{})
+		b.ReportMetric(rate2, "records/s-2-workers")
+		b.ReportMetric(rate2/oneWorker, "2-workers/1")
+		b.Logf("%d records with 2 workers: %.0f records/s, %.2f of one worker's", n, rate2, rate2/oneWorker)
+	}
+}
