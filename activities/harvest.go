@@ -80,6 +80,8 @@ type PageInput struct {
 	RetryBase time.Duration `json:"retry_base,omitempty"`
 	// RawKey is the kept page ProcessPage works on.
 	RawKey string `json:"raw_key,omitempty"`
+	// Pages is how many pages FetchPages may fetch, from Page on.
+	Pages int `json:"pages,omitempty"`
 }
 
 // PageResult is what a page leaves behind: keys and counts.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -15,7 +16,7 @@ import (
 )
 
 // A provider's pages come one at a time, but what becomes of them does
-// not have to: FetchPage only asks the provider and keeps the answer in S3,
+// not have to: FetchPages only asks the provider and keeps the answers in S3,
 // ProcessPage maps, stores and indexes a kept page on whichever worker
 // takes it. The workflow fetches the next page while earlier ones are
 // processed, so the provider still sees one request at a time while the
@@ -44,26 +45,78 @@ func (p PageResult) Processed() FetchResult {
 		Records: p.Counts.Records, Repaired: p.Counts.Repaired, Processed: true, Counts: p.Counts, Quarantine: p.Quarantine}
 }
 
-// FetchPage asks the provider for one page of the list and keeps its
-// answer, as it came, in S3.
-func (h *Harvest) FetchPage(ctx context.Context, in PageInput) (FetchResult, error) {
-	res, err := h.fetchPage(ctx, in)
-	if errors.Is(err, errTakeApart) {
-		// Fetched again and taken apart record by record, as a whole
-		// page harvest does; its errors carry what it wrote.
-		page, err := h.HarvestPage(ctx, in)
-		if err != nil {
-			return FetchResult{}, err
+// FetchBatch is what one FetchPages found: the pages fetched, in order,
+// and, when a page after the first failed, why (the batch ends there; the
+// workflow reacts as to a failed first page, without asking again).
+type FetchBatch struct {
+	Pages   []FetchResult `json:"pages"`
+	Failure *PageFailure  `json:"failure,omitempty"`
+}
+
+// PageFailure is a failed request of a batch after its first page.
+type PageFailure struct {
+	Message      string        `json:"message"`
+	Type         string        `json:"type,omitempty"`
+	NonRetryable bool          `json:"non_retryable,omitempty"`
+	RetryAfter   time.Duration `json:"retry_after,omitempty"`
+}
+
+// FetchPages asks the provider for up to in.Pages pages of the list (at
+// least one), following its tokens, and keeps each answer, as it came, in
+// S3. One activity and one place in the provider's line cover them all:
+// the provider still sees one request at a time, without a round trip
+// through the workflow between two. An empty page or a token seen before
+// ends a batch (the workflow judges those); a page that fails after the
+// first ends it with the failure described. The first page's failure is
+// the activity's, with its retries and salvage.
+func (h *Harvest) FetchPages(ctx context.Context, in PageInput) (FetchBatch, error) {
+	var out FetchBatch
+	tokens := map[string]bool{}
+	for {
+		res, err := h.fetchPage(ctx, in)
+		first := len(out.Pages) == 0
+		switch {
+		case errors.Is(err, errTakeApart) && first:
+			// Fetched again and taken apart record by record, as a
+			// whole page harvest does; its errors carry what it wrote.
+			page, err := h.HarvestPage(ctx, in)
+			if err != nil {
+				return FetchBatch{}, err
+			}
+			return FetchBatch{Pages: []FetchResult{page.Processed()}}, nil
+		case err != nil && ctx.Err() != nil:
+			return FetchBatch{}, temporal.NewCanceledError()
+		case err != nil && first:
+			return FetchBatch{}, withBackoff(ctx, err, in.RetryBase)
+		case err != nil:
+			f := &PageFailure{Message: err.Error()}
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) {
+				f.Type, f.NonRetryable, f.RetryAfter = appErr.Type(), appErr.NonRetryable(), appErr.NextRetryDelay()
+			}
+			out.Failure = f
+			return out, nil
 		}
-		return page.Processed(), nil
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return FetchResult{}, temporal.NewCanceledError()
+		out.Pages = append(out.Pages, res)
+		activity.RecordHeartbeat(ctx, in.Page)
+		if res.Next == "" || res.Records == 0 || tokens[res.Next] || len(out.Pages) >= max(in.Pages, 1) || fetchBudgetSpent(ctx) {
+			return out, nil
 		}
-		return FetchResult{}, withBackoff(ctx, err, in.RetryBase)
+		tokens[res.Next] = true
+		in.Page++
+		in.Cursor = res.Next
 	}
-	return res, nil
+}
+
+// fetchBudgetSpent ends a batch of pages once it took a quarter of the
+// activity's time: a slow provider gets fewer pages a batch, and a batch
+// never nears its timeout.
+func fetchBudgetSpent(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	info := activity.GetInfo(ctx)
+	return time.Since(info.StartedTime) > info.Deadline.Sub(info.StartedTime)/4
 }
 
 // errTakeApart says a page stays unparsable: its records are to be
@@ -111,7 +164,7 @@ func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, err
 }
 
 // ProcessPage maps, checks, stores and indexes the records of a page that
-// FetchPage kept (in.RawKey), and deletes those the provider deleted. It
+// FetchPages kept (in.RawKey), and deletes those the provider deleted. It
 // never asks the provider. A retry writes the same again.
 func (h *Harvest) ProcessPage(ctx context.Context, in PageInput) (PageResult, error) {
 	res, err := h.processPage(ctx, in)

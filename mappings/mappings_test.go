@@ -288,3 +288,22 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown format error should list the known ones: %v", err)
 	}
 }
+
+// clean's shortcut for values already clean gives what cleaning them
+// gives, whatever the spaces (ASCII or Unicode) and where.
+func TestCleanShortcutAgrees(t *testing.T) {
+	parts := []string{"a", "é", " ", "  ", "\t", "\n", "\u00a0", "\u2003", "b c", "", "x\u0085y"}
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		if want := strings.Join(strings.Fields(prefix), " "); clean(prefix) != want {
+			t.Errorf("clean(%q) = %q, want %q", prefix, clean(prefix), want)
+		}
+		if depth == 0 {
+			return
+		}
+		for _, p := range parts {
+			build(prefix+p, depth-1)
+		}
+	}
+	build("", 4)
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
@@ -71,7 +72,26 @@ const MaxRecordBytes = 16 << 20
 
 // clean trims and collapses internal whitespace, as partner XML is often
 // pretty-printed inside text nodes.
-func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+func clean(s string) string {
+	if isClean(s) {
+		return s // most values are: no copy
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// isClean reports whether s is already as clean makes it: no space at
+// either end and no space but single blanks between words.
+func isClean(s string) bool {
+	space := true // a space at the start is not clean
+	for _, r := range s {
+		sp := unicode.IsSpace(r)
+		if sp && (space || r != ' ') {
+			return false
+		}
+		space = sp
+	}
+	return !space || s == ""
+}
 
 // multiline trims a text whose line breaks mean something (Markdown): line
 // ends are normalised and trailing spaces dropped, the lines kept.

@@ -211,12 +211,12 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	return harvestPipelined(ctx, in, st, pageCtx, pageTimeout)
 }
 
-// harvestPipelined fetches the provider's pages one after the other,
-// each page one activity under the provider's lock that keeps the answer
-// in S3, and hands every fetched page to a ProcessPage activity that any
-// worker may take: up to the source's parallel of them run while the next
-// page is fetched. The provider sees one request at a time; the writes of
-// one large set spread over every worker.
+// harvestPipelined fetches the provider's pages one after the other, a
+// few at a time in one activity under the provider's lock that keeps the
+// answers in S3, and hands every fetched page to a ProcessPage activity
+// that any worker may take: up to the source's parallel of them run while
+// the next pages are fetched. The provider sees one request at a time;
+// the writes of one large set spread over every worker.
 func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx workflow.Context, pageTimeout time.Duration) (HarvestResult, error) {
 	log := workflow.GetLogger(ctx)
 	// Runs begun before pages were fetched and processed apart go on as
@@ -235,7 +235,7 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 		st.Counts, st.Quarantine = in.Counts, in.Quarantine
 		return finish(ctx, in, st, err)
 	}
-	for pagesThisRun := 0; ; pagesThisRun++ {
+	for pagesThisRun := 0; ; {
 		if pagesThisRun >= in.Limits.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := processing.drain(ctx); err != nil {
 				return fail(err)
@@ -258,62 +258,95 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 		if processing.err != nil {
 			return fail(processing.err)
 		}
-		var page activities.FetchResult
+		// As many pages as can be processed at once, within the run's
+		// limits; one at a time where the provider asks for pauses.
+		batch := min(parallel, in.Limits.MaxPagesPerRun-pagesThisRun, in.Limits.MaxRequests-in.Requests)
+		if delay > 0 || whole {
+			batch = 1
+		}
+		var fetched activities.FetchBatch
 		err := withProvider(ctx, &in, pageTimeout+time.Minute, func() error {
 			pin := activities.PageInput{
 				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
 				Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
-				RetryBase: in.Timeouts.RetryBase,
+				RetryBase: in.Timeouts.RetryBase, Pages: batch,
 			}
 			if whole {
 				var pr activities.PageResult
 				err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, pin).Get(ctx, &pr)
-				page = pr.Processed()
+				fetched.Pages = []activities.FetchResult{pr.Processed()}
 				return err
 			}
-			return workflow.ExecuteActivity(pageCtx, a.FetchPage, pin).Get(ctx, &page)
+			return workflow.ExecuteActivity(pageCtx, a.FetchPages, pin).Get(ctx, &fetched)
 		})
-		in.Requests++
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadResumptionToken && in.Restarts < maxRestarts {
-			// The token expired: harvest the window again from its start.
-			// Writes are idempotent, so records seen twice are stored once.
+		// restart harvests the window again from its start when the
+		// provider refused a token (it expired). Writes are idempotent,
+		// so records seen twice are stored once.
+		restart := func(errType string) bool {
+			if errType != activities.ErrBadResumptionToken || in.Restarts >= maxRestarts {
+				return false
+			}
 			log.Warn("resumption token refused; restarting the window", "page", in.Page+1)
 			in.Restarts++
 			in.Cursor, in.Tokens, in.EmptyStreak = "", nil, 0
+			return true
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && restart(appErr.Type()) {
+			in.Requests++
 			continue
 		}
 		if err != nil {
+			in.Requests++
 			in.addPartial(err)
 			return fail(err)
 		}
-		in.Page++
-		if page.Processed {
-			in.Counts.Add(page.Counts)
-			in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
-		} else {
-			in.Counts.Pages++
-			in.Counts.Repaired += page.Repaired
-			processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, activities.PageInput{
-				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page, RawKey: page.RawKey,
-				TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
-			}))
-		}
-		if in.ResponseDate == "" {
-			in.ResponseDate = page.ResponseDate
-		}
-		st.Page, st.Cursor, st.ListSize = in.Page, page.Next, page.ListSize
-		st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
-		if page.Next == "" {
-			if err := processing.drain(ctx); err != nil {
+		for _, page := range fetched.Pages {
+			in.Requests++
+			pagesThisRun++
+			in.Page++
+			if page.Processed {
+				in.Counts.Add(page.Counts)
+				in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
+			} else {
+				in.Counts.Pages++
+				in.Counts.Repaired += page.Repaired
+				processing.waitBelow(ctx, parallel)
+				processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, activities.PageInput{
+					Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page, RawKey: page.RawKey,
+					TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
+				}))
+			}
+			if in.ResponseDate == "" {
+				in.ResponseDate = page.ResponseDate
+			}
+			st.Page, st.Cursor, st.ListSize = in.Page, page.Next, page.ListSize
+			st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
+			if page.Next == "" {
+				if err := processing.drain(ctx); err != nil {
+					return fail(err)
+				}
+				return complete(ctx, in, st)
+			}
+			if err := in.checkToken(page.Next, page.Records); err != nil {
 				return fail(err)
 			}
-			return complete(ctx, in, st)
+			in.Cursor = page.Next
 		}
-		if err := in.checkToken(page.Next, page.Records); err != nil {
-			return fail(err)
+		// A page after the batch's first failed: as if it had been the
+		// first, without asking the provider again at once.
+		if f := fetched.Failure; f != nil {
+			in.Requests++
+			switch {
+			case restart(f.Type):
+			case f.NonRetryable:
+				return fail(temporal.NewNonRetryableApplicationError(f.Message, f.Type, nil))
+			case f.RetryAfter > 0:
+				if err := workflow.Sleep(ctx, f.RetryAfter); err != nil {
+					return fail(err)
+				}
+			}
 		}
-		in.Cursor = page.Next
 	}
 }
 

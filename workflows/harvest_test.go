@@ -50,19 +50,50 @@ func grantAll(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest) {
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, ReleaseSignal, mock.Anything).Return(nil).Maybe()
 }
 
-// pages makes FetchPage answer with n pages of 10 records, and
-// ProcessPage write each with 1 quarantined.
+// pages makes FetchPages answer with n pages of 10 records in all, as
+// many a call as asked, and ProcessPage write each with 1 quarantined.
 func pages(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, n int, seen *[]activities.PageInput) {
-	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
-			*seen = append(*seen, in)
-			next := ""
-			if in.Page < n {
-				next = "token-" + string(rune('0'+in.Page))
-			}
-			return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: next, ResponseDate: "2026-11-01T00:00:00Z"}, nil
-		})
+	fetches(env, h, func(in activities.PageInput) (activities.FetchResult, error) {
+		*seen = append(*seen, in)
+		next := ""
+		if in.Page < n {
+			next = "token-" + string(rune('0'+in.Page))
+		}
+		return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: next, ResponseDate: "2026-11-01T00:00:00Z"}, nil
+	})
 	processes(env, h, nil)
+}
+
+// fetches makes FetchPages answer page by page with page, following the
+// list as the activity does: up to in.Pages pages, until the list ends or
+// a page is empty; an error on a later page ends the batch with it
+// described.
+func fetches(env *testsuite.TestWorkflowEnvironment, h *activities.Harvest, page func(activities.PageInput) (activities.FetchResult, error)) {
+	env.OnActivity(h.FetchPages, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.FetchBatch, error) {
+			var out activities.FetchBatch
+			for {
+				p, err := page(in)
+				if err != nil {
+					if len(out.Pages) == 0 {
+						return out, err
+					}
+					f := &activities.PageFailure{Message: err.Error()}
+					var appErr *temporal.ApplicationError
+					if errors.As(err, &appErr) {
+						f.Type, f.NonRetryable = appErr.Type(), appErr.NonRetryable()
+					}
+					out.Failure = f
+					return out, nil
+				}
+				out.Pages = append(out.Pages, p)
+				if p.Next == "" || p.Records == 0 || len(out.Pages) >= max(in.Pages, 1) {
+					return out, nil
+				}
+				in.Page++
+				in.Cursor = p.Next
+			}
+		})
 }
 
 // processes makes ProcessPage write a page's 10 records, 1 quarantined,
@@ -139,27 +170,28 @@ func TestHarvestContinuesAsNew(t *testing.T) {
 func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
 	env, h := newEnv(t)
 	var seen []activities.PageInput
-	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
-			seen = append(seen, in)
-			page := activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10}
-			switch {
-			case len(seen) == 1:
-				page.Next = "t1"
-			case len(seen) == 2:
-				return activities.FetchResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
-			case in.Cursor == "":
-				page.Next = "t1"
-			}
-			return page, nil
-		})
+	// The provider refuses token t1 until the window starts again.
+	starts := 0
+	fetches(env, h, func(in activities.PageInput) (activities.FetchResult, error) {
+		seen = append(seen, in)
+		page := activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10}
+		switch {
+		case in.Cursor == "":
+			starts++
+			page.Next = "t1"
+		case starts == 1:
+			return activities.FetchResult{}, temporal.NewNonRetryableApplicationError("expired", activities.ErrBadResumptionToken, nil)
+		}
+		return page, nil
+	})
 	processes(env, h, nil)
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(activities.FinishResult{ReportKey: "k"}, nil)
 	env.ExecuteWorkflow(Harvest, HarvestInput{Source: src, HarvestID: "h"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 4 || seen[2].Cursor != "" {
+	// The refusal is met once, in the first batch, and not asked again.
+	if starts != 2 || seen[len(seen)-1].Cursor != "t1" || len(seen) != 4 {
 		t.Fatalf("want the window restarted without a token after the refusal: %+v", seen)
 	}
 }
@@ -168,7 +200,7 @@ func TestHarvestRestartsWindowOnBadToken(t *testing.T) {
 // reports success.
 func TestHarvestFailureIsReported(t *testing.T) {
 	env, h := newEnv(t)
-	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(activities.FetchResult{},
+	env.OnActivity(h.FetchPages, mock.Anything, mock.Anything).Return(activities.FetchBatch{},
 		temporal.NewNonRetryableApplicationError("OAI-PMH error cannotDisseminateFormat", "OAI-cannotDisseminateFormat", nil))
 	var report bucket.Report
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
@@ -191,11 +223,10 @@ func TestHarvestFailureIsReported(t *testing.T) {
 func TestHarvestProcessFailureEndsTheRun(t *testing.T) {
 	env, h := newEnv(t)
 	var seen []activities.PageInput
-	env.OnActivity(h.FetchPage, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PageInput) (activities.FetchResult, error) {
-			seen = append(seen, in)
-			return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: fmt.Sprintf("t%d", in.Page)}, nil
-		})
+	fetches(env, h, func(in activities.PageInput) (activities.FetchResult, error) {
+		seen = append(seen, in)
+		return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: fmt.Sprintf("t%d", in.Page)}, nil
+	})
 	processes(env, h, map[int]error{2: temporal.NewNonRetryableApplicationError("store refused", "Denied", nil)})
 	var report bucket.Report
 	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
@@ -210,7 +241,9 @@ func TestHarvestProcessFailureEndsTheRun(t *testing.T) {
 	if report.Status != bucket.StatusFailed || report.Counts.Pages != len(seen) || report.Counts.Records != 10*(len(seen)-1) {
 		t.Errorf("report %+v after %d pages fetched", report, len(seen))
 	}
-	if len(seen) > 2+sources.DefaultOAIParallel {
+	// Pages are fetched a batch ahead of the writes; after the failure
+	// the fetching stops (the list would go on to page 100).
+	if len(seen) > 3*sources.DefaultOAIParallel {
 		t.Errorf("%d pages fetched: fetching went on after page 2 failed", len(seen))
 	}
 }

@@ -110,11 +110,11 @@ func TestProgressLine(t *testing.T) {
 	st := &workflows.HarvestState{
 		Progress: &workflows.Status{Source: "vrt", Set: "kunst", Page: 3, ListSize: 400, StartedAt: now.Add(-10 * time.Second),
 			Counts: bucket.Counts{Records: 100, Indexed: 98, Quarantined: 2}},
-		Retry: &workflows.Retry{Activity: "FetchPage", Attempt: 3, LastError: "source vrt page 4: HTTP 503 (2 attempts over 5 s)", NextAttempt: &next},
+		Retry: &workflows.Retry{Activity: "FetchPages", Attempt: 3, LastError: "source vrt page 4: HTTP 503 (2 attempts over 5 s)", NextAttempt: &next},
 	}
 	got := progressLine(st, now)
 	want := "vrt set kunst: page 3, 100/400 records, 98 indexed, 0 deleted, 2 quarantined, 0 repaired, 10 records/s, 25%, about 30s to go" +
-		" — retrying FetchPage (attempt 3, next try in 8s): source vrt page 4: HTTP 503 (2 attempts over 5 s)"
+		" — retrying FetchPages (attempt 3, next try in 8s): source vrt page 4: HTTP 503 (2 attempts over 5 s)"
 	if got != want {
 		t.Errorf("progress line\n got %s\nwant %s", got, want)
 	}

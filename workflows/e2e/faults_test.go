@@ -451,7 +451,7 @@ func TestRetriesAreVisible(t *testing.T) {
 		}
 	}
 	r := st.Retry
-	if r.Activity != "FetchPage" || !strings.Contains(r.LastError, "503") || !strings.Contains(r.LastError, "attempt") {
+	if r.Activity != "FetchPages" || !strings.Contains(r.LastError, "503") || !strings.Contains(r.LastError, "attempt") {
 		t.Errorf("retry %+v", r)
 	}
 	if _, err := f.clients.CancelHarvest(f.ctx, "refusing", ""); err != nil {
