@@ -111,21 +111,28 @@ var (
 // ProfileSchema returns the compiled education profile schema.
 func ProfileSchema() (*jsonschema.Schema, error) {
 	profileOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.EducationProfile))
+		c, err := profileCompiler()
 		if err != nil {
 			profileErr = err
 			return
 		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		const url = "https://archiefvooronderwijs.be/schemas/education-profile.schema.json"
-		if err := c.AddResource(url, doc); err != nil {
-			profileErr = err
-			return
-		}
-		profileSchema, profileErr = c.Compile(url)
+		profileSchema, profileErr = c.Compile(profileURL)
 	})
 	return profileSchema, profileErr
+}
+
+// profileCompiler is a compiler that holds the education profile schema.
+func profileCompiler() (*jsonschema.Compiler, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.EducationProfile))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(profileURL, doc); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func checkSchema(r Record) error {

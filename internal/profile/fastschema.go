@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/archiefvooronderwijs/avo/schemas"
 )
 
 // The education profile's JSON Schema, checked field by field: a mapped
@@ -39,14 +36,8 @@ var (
 
 func compiledFields() (*fieldSchemas, error) {
 	fieldsOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.EducationProfile))
+		c, err := profileCompiler()
 		if err != nil {
-			fieldsErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		if err := c.AddResource(profileURL, doc); err != nil {
 			fieldsErr = err
 			return
 		}
