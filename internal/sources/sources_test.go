@@ -55,7 +55,7 @@ sources:
   - id: o
     kind: oai-pmh
     mapping: oai_dc
-    oai: {url: "ftp://x", auth_header: X}
+    oai: {url: "ftp://x", auth_header: X, parallel: 65}
   - id: o
     kind: s3
     mapping: oai_dc
@@ -63,7 +63,7 @@ sources:
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"id must be", `kind "ftp"`, "unknown mapping", "not an http(s) URL", "metadata_prefix is empty", "go together", "id used twice", "needs s3.bucket"} {
+	for _, want := range []string{"id must be", `kind "ftp"`, "unknown mapping", "not an http(s) URL", "metadata_prefix is empty", "oai.parallel 65: want 1 to 64", "go together", "id used twice", "needs s3.bucket"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
@@ -83,4 +83,15 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Parse(data, env(nil), known)
 	})
+}
+
+// A source that does not say how many pages to write at once gets the
+// default; one that does gets its own.
+func TestOAIPipeline(t *testing.T) {
+	if got := (OAI{}).Pipeline(); got != DefaultOAIParallel {
+		t.Errorf("default %d, want %d", got, DefaultOAIParallel)
+	}
+	if got := (OAI{Parallel: 9}).Pipeline(); got != 9 {
+		t.Errorf("parallel 9 gives %d", got)
+	}
 }
