@@ -26,8 +26,10 @@ WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## build bin/avo
+# avo-temporal is the local stack's Temporal server, kept out of avo.
+build: ## build bin/avo and bin/avo-temporal
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/avo ./cmd/avo
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/avo-temporal ./cmd/avo-temporal
 
 tools: $(VERSITYGW) $(WORKFLOWCHECK) ## install versitygw and workflowcheck into bin/
 

@@ -39,7 +39,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole pipeline once on a local stack and sample sources",
-		Long: `Start Elasticsearch, versitygw and an embedded Temporal server on
+		Long: `Start Elasticsearch, versitygw and a Temporal server (avo-temporal) on
 127.0.0.1, serve a sample OAI-PMH provider and upload a sample partner
 bucket, harvest both through Temporal workflows, then search the index.
 Prints per source what was harvested, indexed and quarantined, and the

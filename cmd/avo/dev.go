@@ -32,8 +32,8 @@ func newDevCmd(a *app) *cobra.Command {
 		Use:   "dev",
 		Short: "Run the whole stack locally until interrupted: Elasticsearch, S3, Temporal, a worker, sample sources",
 		Long: `Run avo on this machine with real servers and no Docker: Elasticsearch
-(downloaded once from Maven Central), versitygw as S3, an embedded Temporal
-server (state kept in SQLite under the cache folder), a worker, and the
+(downloaded once from Maven Central), versitygw as S3, a Temporal server
+(avo-temporal, beside avo; state kept in SQLite under the cache folder), a worker, and the
 sample OAI-PMH provider and partner bucket. Other avo commands reach it
 with their defaults; it prints the settings to use from another shell.
 Ctrl-C stops everything it started.`,

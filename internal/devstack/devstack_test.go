@@ -214,3 +214,27 @@ func TestDiedNamesTheServer(t *testing.T) {
 		t.Fatal("a killed server was not noticed")
 	}
 }
+
+func TestStackNameIsLockedWhileInUse(t *testing.T) {
+	dir := t.TempDir()
+	first, err := lockStack(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lockStack(dir, "test")
+	want := fmt.Sprintf(`the local stack "test" is in use by another avo (pid %d); give this one another name (--name)`, os.Getpid())
+	if err == nil || err.Error() != want {
+		t.Fatalf("second lock: %v, want %q", err, want)
+	}
+	other, err := lockStack(dir, "other")
+	if err != nil {
+		t.Fatalf("another name: %v", err)
+	}
+	other.Close()
+	first.Close()
+	again, err := lockStack(dir, "test")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	again.Close()
+}

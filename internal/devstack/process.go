@@ -1,6 +1,7 @@
 // Package devstack runs the real servers avo needs on one machine: an
 // Elasticsearch node built from Maven Central artifacts, a versitygw S3
-// gateway over a local folder and an embedded Temporal server with SQLite.
+// gateway over a local folder and a Temporal server with SQLite
+// (avo-temporal).
 // It is what `avo dev`, `avo demo` and `make test` stand on; production
 // points avo at clusters instead and never uses this package.
 package devstack

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"sync"
 	"time"
 
@@ -20,7 +23,7 @@ type StackOptions struct {
 	Name string
 	// Ports; 0 picks free ones.
 	ElasticsearchPort, S3Port, TemporalPort int
-	// Temporal also starts an embedded Temporal server, keeping its state
+	// Temporal also starts a Temporal server (avo-temporal), keeping its state
 	// in TemporalFile (SQLite) or, when that is empty, in memory.
 	Temporal         bool
 	TemporalFile     string
@@ -43,9 +46,33 @@ type Stack struct {
 	// S3Endpoint and ElasticsearchURL are where clients connect.
 	S3Endpoint       string
 	ElasticsearchURL string
+
+	lock *os.File
 }
 
-// Died answers, once, when Elasticsearch or versitygw ended although
+// lockStack keeps a second avo from starting a stack of the same name in
+// the same cache folder while this one runs: it would wipe or share the
+// first one's data. The kernel releases the lock when the process ends.
+func lockStack(cacheDir, name string) (*os.File, error) {
+	path := filepath.Join(cacheDir, "run", name+".lock")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		return nil, fmt.Errorf("the local stack %q is in use by another avo (pid %s); give this one another name (--name)", name, strings.TrimSpace(string(holder)))
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+// Died answers, once, when Elasticsearch, versitygw or Temporal ended although
 // nobody stopped them, naming which and how its log ends; it checks every
 // interval until ctx ends.
 func (s *Stack) Died(ctx context.Context, interval time.Duration) <-chan error {
@@ -59,7 +86,11 @@ func (s *Stack) Died(ctx context.Context, interval time.Duration) <-chan error {
 				return
 			case <-t.C:
 			}
-			for _, p := range []*Process{s.Elasticsearch, s.S3} {
+			procs := []*Process{s.Elasticsearch, s.S3}
+			if s.Temporal != nil {
+				procs = append(procs, s.Temporal.Process)
+			}
+			for _, p := range procs {
 				if p != nil && p.Exited() {
 					out <- fmt.Errorf("%s (pid %d) stopped on its own; last lines of %s:\n%s", p.Name, p.PID, p.Log, logTail(p.Log, 15))
 					return
@@ -80,7 +111,11 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	if o.Name == "" {
 		o.Name = "dev"
 	}
-	s := &Stack{}
+	lock, err := lockStack(o.CacheDir, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{lock: lock}
 	var wg sync.WaitGroup
 	var esErr, s3Err error
 	wg.Add(2)
@@ -137,6 +172,9 @@ func (s *Stack) Stop() error {
 			}
 		}
 	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -180,5 +218,6 @@ func RemoveData(cacheDir, name string) error {
 		os.RemoveAll(filepath.Join(cacheDir, "s3", name)),
 		os.RemoveAll(filepath.Join(cacheDir, "elasticsearch", "nodes", name)),
 		os.RemoveAll(filepath.Join(cacheDir, "temporal", name+".log")),
+		os.RemoveAll(filepath.Join(cacheDir, "temporal", name+".log.out")),
 	)
 }

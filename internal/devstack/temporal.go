@@ -5,24 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/common/authorization"
-	"go.temporal.io/server/common/cluster"
-	"go.temporal.io/server/common/config"
-	"go.temporal.io/server/common/dynamicconfig"
-	"go.temporal.io/server/common/log"
-	"go.temporal.io/server/common/metrics"
-	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
-	"go.temporal.io/server/schema/sqlite"
-	"go.temporal.io/server/temporal"
 )
 
-// TemporalOptions configure the embedded Temporal server.
+// TemporalOptions configure the local Temporal server.
 type TemporalOptions struct {
+	// Binary is the avo-temporal executable; empty searches next to the
+	// running binary, the module's bin/ and PATH.
+	Binary string
 	// DatabaseFile keeps workflows across restarts; empty keeps them in memory.
 	DatabaseFile string
 	// Port is the frontend gRPC port; 0 picks a free one.
@@ -30,97 +26,63 @@ type TemporalOptions struct {
 	Namespace string
 	// SearchAttributes are registered on the namespace at creation.
 	SearchAttributes map[string]enumspb.IndexedValueType
-	// LogFile receives the server's own log (warnings and errors).
+	// LogFile receives the server's own log (warnings and errors) and its
+	// output.
 	LogFile string
 }
 
-// TemporalServer is a complete Temporal server (frontend, history, matching
-// and worker services) running inside this process on SQLite.
+// TemporalServer is the local Temporal server (frontend, history, matching
+// and worker services on SQLite), an avo-temporal process this one started.
 type TemporalServer struct {
-	server  temporal.Server
+	*Process
 	Address string
 }
 
-const clusterName = "active"
-
-// StartTemporal starts the server and waits until it accepts clients.
+// StartTemporal starts avo-temporal and waits until it accepts clients.
 func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, error) {
 	if o.Namespace == "" {
 		o.Namespace = "default"
+	}
+	bin, err := findTool("avo-temporal", o.Binary, "run `make build`")
+	if err != nil {
+		return nil, err
 	}
 	port, err := pickPort(o.Port, "temporal frontend")
 	if err != nil {
 		return nil, err
 	}
-	sqlCfg := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
-	if o.DatabaseFile == "" {
-		sqlCfg.ConnectAttributes["mode"] = "memory"
-		sqlCfg.ConnectAttributes["cache"] = "shared"
-		sqlCfg.DatabaseName = fmt.Sprintf("avo-%d", time.Now().UnixNano())
-	} else {
-		sqlCfg.ConnectAttributes["mode"] = "rwc"
-		sqlCfg.DatabaseName = o.DatabaseFile
-		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o755); err != nil {
+	if o.LogFile == "" {
+		d, err := os.MkdirTemp("", "avo-temporal-")
+		if err != nil {
 			return nil, err
 		}
-		if _, err := os.Stat(o.DatabaseFile); errors.Is(err, os.ErrNotExist) {
-			if err := sqlite.SetupSchema(sqlCfg); err != nil {
-				return nil, fmt.Errorf("temporal: create SQLite schema in %s: %w", o.DatabaseFile, err)
-			}
-		}
+		o.LogFile = filepath.Join(d, "temporal.log")
 	}
-
-	cfg, err := temporalConfig(port, sqlCfg)
+	args := []string{"--port", fmt.Sprint(port), "--namespace", o.Namespace, "--db", o.DatabaseFile}
+	names := make([]string, 0, len(o.SearchAttributes))
+	for name := range o.SearchAttributes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		args = append(args, "--search-attribute", name+"="+shorthand(o.SearchAttributes[name]))
+	}
+	// The server writes its own log to LogFile; the process's output goes
+	// beside it, so that a failure to start can be read.
+	p, err := start(startOptions{
+		name:   "avo-temporal",
+		path:   bin,
+		args:   append(args, "--log", o.LogFile),
+		log:    o.LogFile + ".out",
+		marker: "avo-temporal",
+	})
 	if err != nil {
 		return nil, err
 	}
-	ns, err := sqlite.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
-	if err != nil {
-		return nil, fmt.Errorf("temporal: namespace %s: %w", o.Namespace, err)
-	}
-	if err := sqlite.CreateNamespaces(sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("temporal: create namespace %s: %w", o.Namespace, err)
-	}
-
-	var logger log.Logger = log.NewNoopLogger()
-	if o.LogFile != "" {
-		if err := os.MkdirAll(filepath.Dir(o.LogFile), 0o755); err != nil {
-			return nil, err
-		}
-		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: o.LogFile, Format: "json"}))
-	}
-	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
-	if err != nil {
-		return nil, err
-	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(cfg),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// New search attributes are visible at once, not after a cache refresh.
-			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
-			// One partition per task queue: with several, a lone worker's
-			// long-poll can wait on an empty one while tasks sit in another.
-			dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  []dynamicconfig.ConstrainedValue{{Value: 1}},
-			dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): []dynamicconfig.ConstrainedValue{{Value: 1}},
-		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("temporal: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("temporal: start: %w", err)
-	}
-	ts := &TemporalServer{server: srv, Address: fmt.Sprintf("127.0.0.1:%d", port)}
-	err = waitFor(ctx, nil, time.Minute, "temporal on "+ts.Address, func(ctx context.Context) error {
-		c, err := client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: o.Namespace, Logger: quietLogger{}})
+	t := &TemporalServer{Process: p, Address: fmt.Sprintf("127.0.0.1:%d", port)}
+	p.URL = "grpc://" + t.Address
+	err = waitFor(ctx, p, 2*time.Minute, "temporal on "+t.Address, func(ctx context.Context) error {
+		c, err := client.DialContext(ctx, client.Options{HostPort: t.Address, Namespace: o.Namespace, Logger: quietLogger{}})
 		if err != nil {
 			return err
 		}
@@ -129,90 +91,61 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 		return err
 	})
 	if err != nil {
-		_ = srv.Stop()
+		_ = p.Stop(10 * time.Second)
 		return nil, err
 	}
-	return ts, nil
+	return t, nil
 }
 
-// Stop shuts the server down.
+// shorthand is the name avo-temporal's --search-attribute takes (Keyword).
+func shorthand(t enumspb.IndexedValueType) string {
+	for name, v := range enumspb.IndexedValueType_shorthandValue {
+		if v == int32(t) {
+			return name
+		}
+	}
+	return t.String()
+}
+
+// Stop shuts the server down and waits for it to end.
 func (t *TemporalServer) Stop() error {
 	if t == nil {
 		return nil
 	}
-	return t.server.Stop()
+	return t.Process.Stop(30 * time.Second)
 }
 
-func temporalConfig(port int, sqlCfg *config.SQL) (*config.Config, error) {
-	svc := func(grpc int) (config.Service, error) {
-		membership, err := FreePort()
-		if err != nil {
-			return config.Service{}, err
+// findTool looks for an executable where `make build` and `make tools` put
+// them: next to the running binary, the module's bin/, then PATH.
+func findTool(name, explicit, install string) (string, error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("%s not found at %s", name, explicit)
 		}
-		if grpc == 0 {
-			if grpc, err = FreePort(); err != nil {
-				return config.Service{}, err
-			}
-		}
-		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: "127.0.0.1"}}, nil
+		return explicit, nil
 	}
-	services := map[string]config.Service{}
-	for i, name := range []string{"frontend", "history", "matching", "worker"} {
-		grpc := 0
-		if i == 0 {
-			grpc = port
-		}
-		s, err := svc(grpc)
-		if err != nil {
-			return nil, err
-		}
-		services[name] = s
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), name))
 	}
-	metricsPort, err := FreePort()
-	if err != nil {
-		return nil, err
+	if root, err := ModuleRoot(); err == nil {
+		candidates = append(candidates, filepath.Join(root, "bin", name))
 	}
-	address := fmt.Sprintf("127.0.0.1:%d", port)
-	return &config.Config{
-		Global: config.Global{
-			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
-			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
-				ListenAddress: fmt.Sprintf("127.0.0.1:%d", metricsPort), HandlerPath: "/metrics",
-			}},
-		},
-		Persistence: config.Persistence{
-			DefaultStore:     sqliteplugin.PluginName,
-			VisibilityStore:  sqliteplugin.PluginName,
-			NumHistoryShards: 1,
-			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
-		},
-		ClusterMetadata: &cluster.Config{
-			EnableGlobalNamespace:    false,
-			FailoverVersionIncrement: 10,
-			MasterClusterName:        clusterName,
-			CurrentClusterName:       clusterName,
-			ClusterInformation: map[string]cluster.ClusterInformation{
-				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: address},
-			},
-		},
-		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
-		Services:            services,
-		Archival: config.Archival{
-			History:    config.HistoryArchival{State: "disabled"},
-			Visibility: config.VisibilityArchival{State: "disabled"},
-		},
-		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
-			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
-			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
-		}},
-		PublicClient: config.PublicClient{HostPort: address},
-	}, nil
+	for _, c := range candidates {
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
+			return c, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", errors.New(name + " not found: " + install)
 }
 
 // quietLogger keeps the readiness probe's dial attempts out of the output.
 type quietLogger struct{}
 
-func (quietLogger) Debug(string, ...interface{}) {}
-func (quietLogger) Info(string, ...interface{})  {}
-func (quietLogger) Warn(string, ...interface{})  {}
-func (quietLogger) Error(string, ...interface{}) {}
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 )
@@ -95,28 +94,8 @@ func s3Healthy(ctx context.Context, url string) error { return httpOK(ctx, url+"
 
 // FindVersityGW looks for the gateway where `make tools` puts it.
 func FindVersityGW(explicit string) (string, error) {
-	if explicit != "" {
-		if _, err := os.Stat(explicit); err != nil {
-			return "", fmt.Errorf("versitygw not found at %s", explicit)
-		}
-		return explicit, nil
-	}
-	var candidates []string
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "versitygw"))
-	}
-	if root, err := ModuleRoot(); err == nil {
-		candidates = append(candidates, filepath.Join(root, "bin", "versitygw"))
-	}
-	for _, c := range candidates {
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return c, nil
-		}
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("versitygw not found: run `make tools` (go install github.com/versity/versitygw/cmd/versitygw@%s into bin/)", VersityGWVersion)
+	return findTool("versitygw", explicit,
+		fmt.Sprintf("run `make tools` (go install github.com/versity/versitygw/cmd/versitygw@%s into bin/)", VersityGWVersion))
 }
 
 // ModuleRoot returns the folder of avo's go.mod, searching up from the

@@ -54,13 +54,23 @@ type target struct {
 	gone   int
 }
 
-func (ix Indices) target(name string, alias, goneOK bool) (*target, error) {
+// Bulk request sizes. The indexer reserves a buffer of its flush size when
+// it opens, and a worker writes several pages at once, each with a writer
+// per index: a page's documents (a few hundred KB) fit in one request of
+// pageFlushBytes. A rebuild streams a whole index through one writer and
+// uses the larger requests Elasticsearch indexes best.
+const (
+	pageFlushBytes    = 1 << 20
+	rebuildFlushBytes = 5 << 20
+)
+
+func (ix Indices) target(name string, alias, goneOK bool, flushBytes int) (*target, error) {
 	t := &target{goneOK: goneOK}
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
 		Client:       ix.ES,
 		Index:        name,
 		NumWorkers:   1,
-		FlushBytes:   5 << 20,
+		FlushBytes:   flushBytes,
 		RequireAlias: alias, // never create a stray index named like the alias
 		OnError: func(_ context.Context, err error) {
 			t.mu.Lock()
@@ -156,7 +166,7 @@ type Writer struct {
 
 // NewWriter opens a writer on the alias of kind.
 func (ix Indices) NewWriter(ctx context.Context, kind string) (*Writer, error) {
-	main, err := ix.target(ix.Alias(kind), true, false)
+	main, err := ix.target(ix.Alias(kind), true, false, pageFlushBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +177,7 @@ func (ix Indices) NewWriter(ctx context.Context, kind string) (*Writer, error) {
 		return nil, err
 	}
 	if building {
-		if w.next, err = ix.target(ix.NextAlias(kind), true, true); err != nil {
+		if w.next, err = ix.target(ix.NextAlias(kind), true, true, pageFlushBytes); err != nil {
 			_, _ = main.close(ctx)
 			return nil, err
 		}
@@ -177,7 +187,7 @@ func (ix Indices) NewWriter(ctx context.Context, kind string) (*Writer, error) {
 
 // IndexWriter writes to one physical index (a rebuild loading it).
 func (ix Indices) IndexWriter(name string) (*Writer, error) {
-	t, err := ix.target(name, false, false)
+	t, err := ix.target(name, false, false, rebuildFlushBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -216,7 +216,7 @@ func BenchmarkHarvest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		worker := startHelperWorker(b, wcfg)
+		worker := startAvoWorker(b, wcfg)
 		parallel, writers := sources.DefaultOAIParallel, wcfg.Harvest.Writers
 		if writers <= 0 {
 			writers = 32
@@ -268,7 +268,7 @@ func BenchmarkHarvest(b *testing.B) {
 			n, rate, written, indexed, len(seen), puts(seen, ""))
 
 		// A new set of the first size with a second worker.
-		startHelperWorker(b, wcfg)
+		startAvoWorker(b, wcfg)
 		p := oaitest.New(b, numbered(next, n), oaitest.Faults{PageSize: 100})
 		src := oaiSource("bench2w", p)
 		src.OAI.Timeout = sources.Duration(time.Minute)

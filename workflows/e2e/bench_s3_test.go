@@ -137,7 +137,7 @@ func BenchmarkS3Manifest(b *testing.B) {
 		if err := f.partner.EnsureBucket(f.ctx); err != nil {
 			b.Fatal(err)
 		}
-		worker := startHelperWorker(b, f.clients.Config)
+		worker := startAvoWorker(b, f.clients.Config)
 		src := sources.Source{ID: "bench-s3", Kind: sources.KindS3, Mapping: "mediahaven-sidecar",
 			S3: &sources.S3{Bucket: f.partner.Bucket, Prefix: "archive/"}}
 		concurrency, _, parallel := src.S3.Limits()
@@ -174,7 +174,7 @@ func BenchmarkS3Manifest(b *testing.B) {
 			// A worker of its own: its peak is the no-change run's.
 			_ = worker.Process.Kill()
 			_ = worker.Wait()
-			worker = startHelperWorker(b, f.clients.Config)
+			worker = startAvoWorker(b, f.clients.Config)
 			listed, bare := bareList(b, f, f.partner, "archive/")
 			res, secs, events := run(fmt.Sprintf("no-change run at %d keys", n))
 			if res.Counts.Records != 0 || res.Counts.Listed != listed || listed != n {

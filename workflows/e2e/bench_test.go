@@ -3,12 +3,72 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"gopkg.in/yaml.v3"
+
+	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/devstack"
 )
+
+// avoBinary builds the avo command once, so that the benchmarks measure a
+// worker as it is deployed (the test binary also carries a Temporal server).
+var avoBinary = sync.OnceValues(func() (string, error) {
+	root, err := devstack.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "avo-bench-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "avo")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/avo")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/avo: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startAvoWorker runs `avo worker` on cfg in a process of its own.
+func startAvoWorker(b testing.TB, cfg config.Config) *exec.Cmd {
+	b.Helper()
+	bin, err := avoBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Log.Level = "error"
+	// The fixture leaves zero for "the default"; the file must say it.
+	def := config.Default()
+	if cfg.S3.Connections == 0 {
+		cfg.S3.Connections = def.S3.Connections
+	}
+	if cfg.Harvest.Writers == 0 {
+		cfg.Harvest.Writers = def.Harvest.Writers
+	}
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "avo.yaml")
+	if err := os.WriteFile(file, y, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "worker", "--config", file)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
 
 // benchSizes are the harvests BenchmarkHarvest runs, in records
 // (AVO_BENCH_RECORDS, a comma-separated list; default 50,000 and 200,000).
