@@ -11,46 +11,66 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
 
 func newServeCmd(a *app) *cobra.Command {
-	var index string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the search API (JSON over HTTP) and a search page",
-		Long: `Serve answers the search API on the education index (what teachers may
-see; --index catalog serves everything, for editors), at --listen:
+		Long: `Serve answers the search API at --listen on the education index, and on
+the catalog (everything, published or not) for editors:
 
   GET /api/search?q=&type=&level=&degree=&subject=&theme=&series=&provider=
       &language=&keyword=&broadcast_from=&broadcast_until=&sort=&order=
-      &from=&size=&scope=teacher|pupil&primary=
+      &from=&size=&scope=teacher|pupil&primary=&index=education|catalog
   GET /api/facets/{filter}?facet_q=TEXT&...      one facet, values containing TEXT
   GET /api/suggest?prefix=fie                     keyword suggestions
   GET /api/items/{id}?scope=                      one item
   GET /api/items/{id}/related?scope=&size=        items like it
   GET /api/filters                                what a request may hold
+  GET /api/me                                     who the server takes you for
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 
+A caller signs in with "Authorization: Bearer TOKEN": a JWT of an issuer
+under serve.auth.issuers in the config file (checked by discovery and the
+issuer's keys) or a static token (serve.auth.static_tokens, local use).
+Pupils get the pupil scope whatever they ask; teachers the education
+index; editors also index=catalog. Without a token a caller gets what
+serve.anonymous says (pupil, teacher or none). A refused token is a 401
+whose WWW-Authenticate header gives the reason; a role that may not do
+something is a 403.
+
 A filter is repeated for several values (any of them; keywords: all).
 Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
+		Example: `  avo serve --listen 127.0.0.1:8080
+  curl -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8080/api/search?q=fiets'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !esindex.ValidKind(index) {
-				return usagef("--index %q: want catalog or education", index)
+			authn, err := auth.New(a.cfg.Serve.Auth)
+			if err != nil {
+				return usagef("%v", err)
 			}
 			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
-				s, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(index))
+				educ, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(esindex.Education))
 				if err != nil {
 					return err
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: s, Logger: a.log, Origins: a.cfg.Serve.Origins})
+				cat, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(esindex.Catalog))
+				if err != nil {
+					return err
+				}
+				if !authn.Enabled() {
+					a.log.Warn("no identity provider or static token configured: every caller is anonymous", "anonymous", a.cfg.Serve.Anonymous)
+				}
+				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn,
+					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins})
 			})
 		},
 	}
-	cmd.Flags().StringVar(&index, "index", esindex.Education, "index to serve: education or catalog")
 	return cmd
 }
 

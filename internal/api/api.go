@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
@@ -26,10 +27,18 @@ import (
 //go:embed static
 var static embed.FS
 
-// Server answers the search API on one index.
+// Server answers the search API on the education index, and on the
+// catalog for editors.
 type Server struct {
 	Search *search.Searcher
-	Logger *slog.Logger
+	// Catalog, when set, answers editors' requests with index=catalog.
+	Catalog *search.Searcher
+	// Auth checks bearer tokens; nil accepts none.
+	Auth *auth.Authenticator
+	// Anonymous is what callers without a token get: pupil (the default),
+	// teacher or none (see AnonymousNone).
+	Anonymous string
+	Logger    *slog.Logger
 	// Timeout bounds the Elasticsearch work of one request.
 	Timeout time.Duration
 	// Origins may call the API from a browser; "*" for any (a public,
@@ -57,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/items/{id}", s.item)
 	mux.HandleFunc("GET /api/items/{id}/related", s.related)
 	mux.HandleFunc("GET /api/filters", s.filters)
+	mux.HandleFunc("GET /api/me", s.me)
 	mux.HandleFunc("GET /healthz", s.health)
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +80,7 @@ func (s *Server) Handler() http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
-	return s.logged(s.cors(gzipped(mux)))
+	return s.logged(s.cors(s.authenticate(gzipped(mux))))
 }
 
 func (s *Server) logged(next http.Handler) http.Handler {
@@ -173,6 +183,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	searcher, role, ok := s.access(w, r, q)
+	if !ok {
+		return
+	}
 	req, err := search.ParseQuery(q)
 	if err != nil {
 		s.fail(w, r, &search.RequestError{Err: err})
@@ -184,7 +198,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.Search.Search(ctx, req)
+	res, err := searcher.Search(ctx, scoped(req, role))
 	s.reply(w, r, res, err)
 }
 
@@ -200,6 +214,10 @@ func (s *Server) facet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Del("facet_q")
+	searcher, role, ok := s.access(w, r, q)
+	if !ok {
+		return
+	}
 	req, err := search.ParseQuery(q)
 	if err != nil {
 		s.fail(w, r, &search.RequestError{Err: err})
@@ -211,7 +229,7 @@ func (s *Server) facet(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.Search.Facet(ctx, req, r.PathValue("name"), text)
+	res, err := searcher.Facet(ctx, scoped(req, role), r.PathValue("name"), text)
 	s.reply(w, r, map[string]any{"facet": r.PathValue("name"), "buckets": res}, err)
 }
 
@@ -219,6 +237,10 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
 	q, err := query(r)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	searcher, _, ok := s.access(w, r, q)
+	if !ok {
 		return
 	}
 	for k := range q {
@@ -242,17 +264,13 @@ func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.Search.Suggest(ctx, q.Get("prefix"), size)
+	res, err := searcher.Suggest(ctx, q.Get("prefix"), size)
 	s.reply(w, r, map[string]any{"prefix": q.Get("prefix"), "keywords": res}, err)
 }
 
 // scopeOnly reads the parameters of the item endpoints: the scope (and
 // for related items, primary and size); nothing else.
-func scopeOnly(r *http.Request, allowed ...string) (search.Request, error) {
-	q, err := query(r)
-	if err != nil {
-		return search.Request{}, err
-	}
+func scopeOnly(q url.Values, allowed ...string) (search.Request, error) {
 	for k := range q {
 		ok := false
 		for _, a := range allowed {
@@ -265,10 +283,29 @@ func scopeOnly(r *http.Request, allowed ...string) (search.Request, error) {
 	return search.ParseQuery(q)
 }
 
-func (s *Server) item(w http.ResponseWriter, r *http.Request) {
-	req, err := scopeOnly(r, "scope")
+// itemRequest reads an item endpoint's parameters within the caller's
+// access.
+func (s *Server) itemRequest(w http.ResponseWriter, r *http.Request, allowed ...string) (*search.Searcher, search.Request, bool) {
+	q, err := query(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, search.Request{}, false
+	}
+	searcher, role, ok := s.access(w, r, q)
+	if !ok {
+		return nil, search.Request{}, false
+	}
+	req, err := scopeOnly(q, allowed...)
 	if err != nil {
 		s.fail(w, r, asRequestError(err))
+		return nil, search.Request{}, false
+	}
+	return searcher, scoped(req, role), true
+}
+
+func (s *Server) item(w http.ResponseWriter, r *http.Request) {
+	searcher, req, ok := s.itemRequest(w, r, "scope")
+	if !ok {
 		return
 	}
 	if err := s.unavailable(); err != nil {
@@ -277,14 +314,13 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.Search.Item(ctx, r.PathValue("id"), req.Scope)
+	res, err := searcher.Item(ctx, r.PathValue("id"), req.Scope)
 	s.reply(w, r, res, err)
 }
 
 func (s *Server) related(w http.ResponseWriter, r *http.Request) {
-	req, err := scopeOnly(r, "scope", "primary", "size")
-	if err != nil {
-		s.fail(w, r, asRequestError(err))
+	searcher, req, ok := s.itemRequest(w, r, "scope", "primary", "size")
+	if !ok {
 		return
 	}
 	if r.URL.Query().Get("size") == "" {
@@ -296,7 +332,7 @@ func (s *Server) related(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	res, err := s.Search.Related(ctx, r.PathValue("id"), req)
+	res, err := searcher.Related(ctx, r.PathValue("id"), req)
 	s.reply(w, r, map[string]any{"id": r.PathValue("id"), "related": res}, err)
 }
 
@@ -349,6 +385,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &re):
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": re.Error()})
+	case errors.As(err, new(errForbidden)):
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
 	case errors.Is(err, search.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
 	case errors.Is(err, errDown) || esindex.Unreachable(err):

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
@@ -40,7 +41,7 @@ func server(t *testing.T) (*httptest.Server, esindex.Indices) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.Server{Search: s}).Handler())
+	srv := httptest.NewServer((&api.Server{Search: s, Anonymous: auth.Teacher}).Handler())
 	t.Cleanup(srv.Close)
 	return srv, ix
 }
@@ -79,7 +80,8 @@ func TestAPI(t *testing.T) {
 		"/api/search?scope=pupil&level=x":  `not available to pupils`,
 		"/api/search?size=1000":            "size is at most",
 		"/api/facets/colour":               `no facet "colour"`,
-		"/api/suggest?prefix=a&index=x":    `unknown parameter "index"`,
+		"/api/suggest?prefix=a&index=x":    `index: want education or catalog`,
+		"/api/suggest?prefix=a&lang=nl":    `unknown parameter "lang"`,
 		"/api/items/fiets1?q=x":            `unknown parameter "q"`,
 		"/api/items/fiets1/related?sort=x": `unknown parameter "sort"`,
 	}
@@ -143,7 +145,7 @@ func TestAPI(t *testing.T) {
 
 	// An index that fails answers 502 without Elasticsearch's details.
 	broken, _ := search.NewSearcher(ix.ES, ix.Prefix+"-missing")
-	bsrv := httptest.NewServer((&api.Server{Search: broken}).Handler())
+	bsrv := httptest.NewServer((&api.Server{Search: broken, Anonymous: auth.Teacher}).Handler())
 	defer bsrv.Close()
 	var e struct {
 		Error string `json:"error"`
@@ -365,7 +367,7 @@ func TestAPIFailsWell(t *testing.T) {
 	}
 
 	// CORS: the configured origins, and their preflight.
-	csrv := httptest.NewServer((&api.Server{Search: mustSearcher(t, ix), Origins: []string{"https://klascement.net"}}).Handler())
+	csrv := httptest.NewServer((&api.Server{Search: mustSearcher(t, ix), Anonymous: auth.Teacher, Origins: []string{"https://klascement.net"}}).Handler())
 	defer csrv.Close()
 	pre, _ := http.NewRequest(http.MethodOptions, csrv.URL+"/api/search", nil)
 	pre.Header.Set("Origin", "https://klascement.net")
@@ -407,7 +409,7 @@ func TestAPIFailsWell(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ := search.NewSearcher(down, "x")
-	dsrv := httptest.NewServer((&api.Server{Search: ds}).Handler())
+	dsrv := httptest.NewServer((&api.Server{Search: ds, Anonymous: auth.Teacher}).Handler())
 	defer dsrv.Close()
 	for _, path := range []string{"/healthz", "/api/search?q=x", "/api/search?q=y"} {
 		start := time.Now()

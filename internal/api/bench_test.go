@@ -20,6 +20,7 @@ import (
 	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/search"
@@ -108,7 +109,7 @@ func BenchmarkSearchAPI(b *testing.B) {
 	}
 	var ownMu sync.Mutex
 	var own []time.Duration
-	handler := (&api.Server{Search: s}).Handler()
+	handler := (&api.Server{Search: s, Anonymous: auth.Teacher}).Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start, t := time.Now(), &esTime{}
 		handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), esTimeKey{}, t)))

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 )
 
 // Config is everything avo needs to reach Temporal, S3 and Elasticsearch.
@@ -89,8 +91,16 @@ type Elasticsearch struct {
 type Serve struct {
 	// Listen is the API's host:port.
 	Listen string `yaml:"listen" json:"listen"`
-	// Origins may call the API from a browser (CORS); "*" for any.
+	// Origins may call the API from a browser (CORS); "*" for any. Tokens
+	// travel in the Authorization header, never in cookies, so "*" lends
+	// a page no one's credentials.
 	Origins []string `yaml:"origins" json:"origins"`
+	// Anonymous is what a caller without a token gets: pupil (the pupil
+	// view of the education index), teacher, or none.
+	Anonymous string `yaml:"anonymous" json:"anonymous"`
+	// Auth lists the identity providers whose tokens are accepted, the
+	// roles of users, and static tokens for local use.
+	Auth auth.Config `yaml:"auth" json:"auth"`
 }
 
 // Log sets the level and format of avo's own log on stderr.
@@ -119,7 +129,7 @@ func Default() Config {
 			IndexPrefix: "avo",
 			KeepIndices: 2,
 		},
-		Serve:   Serve{Listen: "127.0.0.1:8080", Origins: []string{"*"}},
+		Serve:   Serve{Listen: "127.0.0.1:8080", Origins: []string{"*"}, Anonymous: auth.Pupil},
 		Sources: "sources.yaml",
 		Log:     Log{Level: "info", Format: "text"},
 		Harvest: Harvest{Writers: 32},
@@ -166,6 +176,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "elasticsearch.keep_indices", Env: "AVO_ELASTICSEARCH_KEEP_INDICES", Flag: "es-keep-indices", Help: "previous indices kept for rollback after a rebuild", num: &c.Elasticsearch.KeepIndices},
 		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
 		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
+		{Key: "serve.anonymous", Env: "AVO_SERVE_ANONYMOUS", Flag: "anonymous", Help: "what callers without a token get: pupil, teacher or none", str: &c.Serve.Anonymous},
 		{Key: "harvest.writers", Env: "AVO_HARVEST_WRITERS", Flag: "harvest-writers", Help: "records one page writes to S3 at once", num: &c.Harvest.Writers},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},
 		{Key: "log.level", Env: "AVO_LOG_LEVEL", Flag: "log-level", Help: "log level: debug, info, warn, error", str: &c.Log.Level},
@@ -345,6 +356,14 @@ func (c Config) Validate() error {
 	}
 	if c.S3.Connections < 1 || c.S3.Connections > 4096 {
 		errs = append(errs, fmt.Errorf("s3.connections %d: want 1 to 4096", c.S3.Connections))
+	}
+	switch c.Serve.Anonymous {
+	case auth.Pupil, auth.Teacher, "none":
+	default:
+		errs = append(errs, fmt.Errorf("serve.anonymous %q: want pupil, teacher or none", c.Serve.Anonymous))
+	}
+	if err := c.Serve.Auth.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("serve.%w", err))
 	}
 	if c.Harvest.Writers < 1 || c.Harvest.Writers > 1024 {
 		errs = append(errs, fmt.Errorf("harvest.writers %d: want 1 to 1024", c.Harvest.Writers))
