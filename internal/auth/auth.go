@@ -221,7 +221,8 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*User, error)
 		return nil, refuse("not a JWT signed with RS256 or ES256: %v", err)
 	}
 	var unverified struct {
-		Issuer string `json:"iss"`
+		Issuer    string           `json:"iss"`
+		NotBefore *jwt.NumericDate `json:"nbf"`
 	}
 	if err := parsed.UnsafeClaimsWithoutVerification(&unverified); err != nil {
 		return nil, refuse("unreadable claims: %v", err)
@@ -244,6 +245,9 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*User, error)
 		var exp *oidc.TokenExpiredError
 		if errors.As(err, &exp) {
 			return nil, refuse("token expired at %s", exp.Expiry.UTC().Format(time.RFC3339))
+		}
+		if unverified.NotBefore != nil && strings.Contains(err.Error(), "nbf") {
+			return nil, refuse("token not valid before %s", unverified.NotBefore.Time().UTC().Format(time.RFC3339))
 		}
 		return nil, refuse("%s", strings.TrimPrefix(err.Error(), "oidc: "))
 	}
