@@ -24,6 +24,7 @@ import (
 const (
 	envTestElasticsearch = "AVO_TEST_ELASTICSEARCH_URL"
 	envTestS3            = "AVO_TEST_S3_ENDPOINT"
+	envTestIssuer        = "AVO_TEST_ISSUER"
 )
 
 func newDevCmd(a *app) *cobra.Command {
@@ -176,11 +177,11 @@ func newDevRunCmd(a *app) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
 		Use:   "run -- COMMAND [ARG...]",
-		Short: "Start Elasticsearch and versitygw, run COMMAND with their addresses, stop them",
-		Long: `Start Elasticsearch and versitygw on free ports, run COMMAND with
-` + envTestElasticsearch + ` and ` + envTestS3 + ` set (and the S3 credentials
-in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), then stop both servers,
-also when COMMAND fails. Exits with COMMAND's status. 'make test' runs the
+		Short: "Start Elasticsearch, versitygw and Keycloak, run COMMAND with their addresses, stop them",
+		Long: `Start Elasticsearch, versitygw and Keycloak (the avo realm) on free
+ports, run COMMAND with ` + envTestElasticsearch + `, ` + envTestS3 + ` and
+` + envTestIssuer + ` set (and the S3 credentials in AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY), then stop the servers, also when COMMAND fails. Exits with COMMAND's status. 'make test' runs the
 test suite this way.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -189,7 +190,7 @@ test suite this way.`,
 			if err != nil {
 				return err
 			}
-			st, err := devstack.StartStack(ctx, devstack.StackOptions{CacheDir: cache, Name: name, Fresh: true, Logger: a.log})
+			st, err := devstack.StartStack(ctx, devstack.StackOptions{CacheDir: cache, Name: name, Fresh: true, IdentityProvider: true, Logger: a.log})
 			if err != nil {
 				return err
 			}
@@ -203,6 +204,7 @@ test suite this way.`,
 			child.Env = append(os.Environ(),
 				envTestElasticsearch+"="+st.ElasticsearchURL,
 				envTestS3+"="+st.S3Endpoint,
+				envTestIssuer+"="+st.Keycloak.Issuer,
 				"AWS_ACCESS_KEY_ID="+devstack.S3AccessKey,
 				"AWS_SECRET_ACCESS_KEY="+devstack.S3SecretKey,
 			)

@@ -1,17 +1,22 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
+	"github.com/archiefvooronderwijs/avo/internal/devstack"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/search/searchtest"
@@ -31,6 +36,22 @@ const (
 // anonymous view.
 func accessServer(t *testing.T, anonymous string) *httptest.Server {
 	t.Helper()
+	a, err := auth.New(auth.Config{Static: []auth.StaticToken{
+		{Token: pupilToken, User: "p1", Roles: []string{auth.Pupil}},
+		{Token: teacherToken, User: "t1", Name: "Leen Leerkracht", Roles: []string{auth.Teacher}},
+		{Token: editorToken, User: "e1", Roles: []string{auth.Editor}},
+		{Token: operatorToken, User: "o1", Roles: []string{auth.Operator}},
+		{Token: noRoleToken, User: "n1"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serverWith(t, a, anonymous)
+}
+
+// serverWith serves the test items through authenticator a.
+func serverWith(t *testing.T, a *auth.Authenticator, anonymous string) *httptest.Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ix := testenv.Indices(t, testenv.Config(t))
@@ -40,16 +61,6 @@ func accessServer(t *testing.T, anonymous string) *httptest.Server {
 		t.Fatal(err)
 	}
 	cat, err := search.NewSearcher(ix.ES, ix.Alias(esindex.Catalog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := auth.New(auth.Config{Static: []auth.StaticToken{
-		{Token: pupilToken, User: "p1", Roles: []string{auth.Pupil}},
-		{Token: teacherToken, User: "t1", Name: "Leen Leerkracht", Roles: []string{auth.Teacher}},
-		{Token: editorToken, User: "e1", Roles: []string{auth.Editor}},
-		{Token: operatorToken, User: "o1", Roles: []string{auth.Operator}},
-		{Token: noRoleToken, User: "n1"},
-	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +191,124 @@ func TestAnonymousNoneNeedsAToken(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("/healthz without a token: %d", res.StatusCode)
 	}
+}
+
+// TestSignOnThroughTheIdentityProvider signs in at a real Keycloak as a
+// pupil, a teacher and an editor, and has the realm's keys rotated while
+// the server runs.
+func TestSignOnThroughTheIdentityProvider(t *testing.T) {
+	issuer := testenv.Issuer(t)
+	a, err := auth.New(auth.Config{Issuers: []auth.Issuer{{URL: issuer, Audience: devstack.ClientID, RolesClaim: "roles"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serverWith(t, a, api.AnonymousNone)
+	pupil, teacher, editor := testenv.Token(t, issuer, auth.Pupil), testenv.Token(t, issuer, auth.Teacher), testenv.Token(t, issuer, auth.Editor)
+
+	_, _, teacherView := call(t, srv.URL+"/api/search", teacher)
+	_, _, pupilAsTeacher := call(t, srv.URL+"/api/search?scope=teacher", pupil)
+	_, _, pupilView := call(t, srv.URL+"/api/search?scope=pupil", teacher)
+	if total(t, pupilAsTeacher) != total(t, pupilView) || total(t, teacherView) <= total(t, pupilView) {
+		t.Errorf("pupil asking for the teacher scope: %d, pupil view %d, teacher view %d", total(t, pupilAsTeacher), total(t, pupilView), total(t, teacherView))
+	}
+	if status, _, body := call(t, srv.URL+"/api/search?index=catalog", teacher); status != http.StatusForbidden {
+		t.Errorf("teacher on the catalog: %d %v", status, body)
+	}
+	if status, _, body := call(t, srv.URL+"/api/search?index=catalog", editor); status != http.StatusOK {
+		t.Errorf("editor on the catalog: %d %v", status, body)
+	}
+	_, _, me := call(t, srv.URL+"/api/me", teacher)
+	user, _ := me["user"].(map[string]any)
+	if user["name"] != "Leen Leerkracht" || user["issuer"] != issuer || fmt.Sprint(user["roles"]) != "[teacher]" {
+		t.Errorf("/api/me: %v", me)
+	}
+	if status, challenge, _ := call(t, srv.URL+"/api/search", teacher[:len(teacher)-4]+"AAAA"); status != http.StatusUnauthorized || !strings.Contains(challenge, "invalid_token") {
+		t.Errorf("a token with a broken signature: %d %q", status, challenge)
+	}
+
+	// The realm gets a new signing key of higher priority; tokens signed
+	// with it pass without a restart, and the old token still does.
+	before := kid(t, teacher)
+	rotateKeys(t, issuer)
+	fresh := testenv.Token(t, issuer, auth.Teacher)
+	if kid(t, fresh) == before {
+		t.Fatalf("the realm still signs with %s after the rotation", before)
+	}
+	for name, tok := range map[string]string{"new key": fresh, "old key": teacher} {
+		if status, _, body := call(t, srv.URL+"/api/search", tok); status != http.StatusOK {
+			t.Errorf("token of the %s: %d %v", name, status, body)
+		}
+	}
+}
+
+// kid reads the key id from a JWT's header.
+func kid(t *testing.T, token string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// rotateKeys adds an RSA key of higher priority to the realm through
+// Keycloak's admin API, as an administrator rotating keys would.
+func rotateKeys(t *testing.T, issuer string) {
+	t.Helper()
+	base, _, _ := strings.Cut(issuer, "/realms/")
+	res, err := http.PostForm(base+"/realms/master/protocol/openid-connect/token", url.Values{
+		"grant_type": {"password"}, "client_id": {"admin-cli"},
+		"username": {devstack.KeycloakAdmin}, "password": {devstack.KeycloakAdminPassword},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("admin token: %d %v", res.StatusCode, err)
+	}
+	admin := func(method, path string, body any, out any) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+"/admin/realms/"+devstack.Realm+path, rd)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+		}
+		if out != nil {
+			if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var realm struct {
+		ID string `json:"id"`
+	}
+	admin(http.MethodGet, "", nil, &realm)
+	admin(http.MethodPost, "/components", map[string]any{
+		"name": "rotated", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider", "parentId": realm.ID,
+		"config": map[string][]string{"priority": {"500"}, "enabled": {"true"}, "active": {"true"}, "algorithm": {"RS256"}, "keySize": {"2048"}},
+	}, nil)
 }

@@ -345,24 +345,8 @@ func installElasticsearch(ctx context.Context, o ElasticsearchOptions, root, jav
 // downloadElasticsearch fetches the integ-test-zip distribution through
 // Maven into CACHE/downloads, once.
 func downloadElasticsearch(ctx context.Context, mvn string, o ElasticsearchOptions) (string, error) {
-	dir := filepath.Join(o.CacheDir, "downloads")
-	zipPath := filepath.Join(dir, "elasticsearch-"+o.Version+".zip")
-	if _, err := os.Stat(zipPath); err == nil {
-		return zipPath, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	o.Logger.Info("downloading elasticsearch from Maven Central", "version", o.Version)
-	artifact := "org.elasticsearch.distribution.integ-test-zip:elasticsearch:" + o.Version + ":zip"
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy", "-Dartifact="+artifact, "-DoutputDirectory="+dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("could not download Elasticsearch %s from Maven Central (%s): %v\n%s", o.Version, artifact, err, lastLines(out, 15))
-	}
-	if _, err := os.Stat(zipPath); err != nil {
-		return "", fmt.Errorf("could not download Elasticsearch %s from Maven Central: Maven reported success but %s is missing", o.Version, zipPath)
-	}
-	return zipPath, nil
+	return mavenCopy(ctx, mvn, o.CacheDir, "org.elasticsearch.distribution.integ-test-zip:elasticsearch:"+o.Version+":zip",
+		"elasticsearch-"+o.Version+".zip", "Elasticsearch "+o.Version, o.Logger)
 }
 
 // buildPlugin builds the avo-analysis plugin zip for this version with Maven.

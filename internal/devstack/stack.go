@@ -36,6 +36,8 @@ type StackOptions struct {
 	Logger   *slog.Logger
 	// S3Binary is the versitygw executable; empty searches the usual places.
 	S3Binary string
+	// IdentityProvider also starts Keycloak with the avo realm.
+	IdentityProvider bool
 }
 
 // Stack is the running local stack.
@@ -43,6 +45,7 @@ type Stack struct {
 	Elasticsearch *Process
 	S3            *Process
 	Temporal      *TemporalServer
+	Keycloak      *Keycloak
 	// S3Endpoint and ElasticsearchURL are where clients connect.
 	S3Endpoint       string
 	ElasticsearchURL string
@@ -90,6 +93,9 @@ func (s *Stack) Died(ctx context.Context, interval time.Duration) <-chan error {
 			if s.Temporal != nil {
 				procs = append(procs, s.Temporal.Process)
 			}
+			if s.Keycloak != nil {
+				procs = append(procs, s.Keycloak.Process)
+			}
 			for _, p := range procs {
 				if p != nil && p.Exited() {
 					out <- fmt.Errorf("%s (pid %d) stopped on its own; last lines of %s:\n%s", p.Name, p.PID, p.Log, logTail(p.Log, 15))
@@ -117,7 +123,14 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 	}
 	s := &Stack{lock: lock}
 	var wg sync.WaitGroup
-	var esErr, s3Err error
+	var esErr, s3Err, kcErr error
+	if o.IdentityProvider {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Keycloak, kcErr = StartKeycloak(ctx, KeycloakOptions{CacheDir: o.CacheDir, Name: o.Name, Logger: o.Logger})
+		}()
+	}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -134,7 +147,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		})
 	}()
 	wg.Wait()
-	if err := errors.Join(esErr, s3Err); err != nil {
+	if err := errors.Join(esErr, s3Err, kcErr); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -163,6 +176,11 @@ func (s *Stack) Stop() error {
 	if s.Temporal != nil {
 		if err := s.Temporal.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("temporal: %w", err))
+		}
+	}
+	if s.Keycloak != nil {
+		if err := s.Keycloak.Stop(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, p := range []*Process{s.S3, s.Elasticsearch} {

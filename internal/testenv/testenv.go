@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -31,6 +33,7 @@ import (
 const (
 	EnvElasticsearch = "AVO_TEST_ELASTICSEARCH_URL"
 	EnvS3            = "AVO_TEST_S3_ENDPOINT"
+	EnvIssuer        = "AVO_TEST_ISSUER"
 )
 
 // Paths are resolved when the test binary starts, before any test changes
@@ -44,6 +47,9 @@ var (
 	mu      sync.Mutex
 	stack   *devstack.Stack
 	started bool
+
+	keycloak  *devstack.Keycloak
+	kcStarted bool
 )
 
 // Main runs the package's tests and stops any server they started; use it
@@ -52,6 +58,11 @@ func Main(m *testing.M) int {
 	code := m.Run()
 	mu.Lock()
 	defer mu.Unlock()
+	if keycloak != nil {
+		if err := keycloak.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: stopping keycloak:", err)
+		}
+	}
 	if stack != nil {
 		if err := stack.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv: stopping servers:", err)
@@ -97,6 +108,61 @@ func servers(t testing.TB) (string, string) {
 		t.Fatal("test servers failed to start earlier in this package")
 	}
 	return stack.ElasticsearchURL, stack.S3Endpoint
+}
+
+// Issuer returns the issuer URL of the test identity provider (Keycloak
+// with the avo realm), starting one when the environment names none.
+func Issuer(t testing.TB) string {
+	t.Helper()
+	if is := os.Getenv(EnvIssuer); is != "" {
+		return is
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !kcStarted {
+		kcStarted = true
+		if cacheErr != nil {
+			t.Fatalf("cache folder: %v", cacheErr)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		k, err := devstack.StartKeycloak(ctx, devstack.KeycloakOptions{CacheDir: cacheDir, Name: stackName(),
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatalf("start the test identity provider (or run under `make test`): %v", err)
+		}
+		keycloak = k
+	}
+	if keycloak == nil {
+		t.Fatal("the test identity provider failed to start earlier in this package")
+	}
+	return keycloak.Issuer
+}
+
+// Token signs in as the local realm's user of role (teacher, pupil,
+// editor, operator) with the password grant and returns the access token.
+func Token(t testing.TB, issuer, role string) string {
+	t.Helper()
+	user, ok := devstack.LocalUsers[role]
+	if !ok {
+		t.Fatalf("no local user with role %q", role)
+	}
+	res, err := http.PostForm(issuer+"/protocol/openid-connect/token", url.Values{
+		"grant_type": {"password"}, "client_id": {devstack.ClientID}, "scope": {"openid"},
+		"username": {user[0]}, "password": {user[1]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("sign in as %s: %d %s %v", user[0], res.StatusCode, out.Error, err)
+	}
+	return out.AccessToken
 }
 
 // Name returns a name unique to this test run, usable as an index prefix
