@@ -19,6 +19,10 @@ import (
 // demoQueries are searched after the harvest; each must find records.
 var demoQueries = []string{"fietsen", "Belgie"}
 
+// demoPhotos is a partner's photo report the editor publishes beside the
+// first search's videos: teachers see it, pupils (video and audio) do not.
+const demoPhotos = "dm23expo58"
+
 // demoReport is what `avo demo --output json` prints.
 type demoReport struct {
 	Harvests []harvestOutcome            `json:"harvests"`
@@ -31,16 +35,18 @@ type demoReport struct {
 	Teachers  *search.Response        `json:"teachers"`
 	// Again is a second harvest of the partner bucket after a partner
 	// edited one sidecar: only that one is read.
-	Again   *harvestOutcome `json:"again,omitempty"`
-	Seconds float64         `json:"seconds"`
+	Again *harvestOutcome `json:"again,omitempty"`
+	// SignedIn: a teacher and a pupil search after signing in.
+	SignedIn []signedInSearch `json:"signed_in"`
+	Seconds  float64          `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole pipeline once on a local stack and sample sources",
-		Long: `Start Elasticsearch, versitygw and a Temporal server (avo-temporal) on
-127.0.0.1, serve a sample OAI-PMH provider and upload a sample partner
+		Long: `Start Elasticsearch, versitygw, a Temporal server (avo-temporal) and
+Keycloak on 127.0.0.1, serve a sample OAI-PMH provider and upload a sample partner
 bucket, harvest both through Temporal workflows, then search the index.
 Prints per source what was harvested, indexed and quarantined, and the
 search results. Everything it started is stopped before it exits.`,
@@ -52,7 +58,7 @@ search results. Everything it started is stopped before it exits.`,
 func (a *app) demo(ctx context.Context) error {
 	start := time.Now()
 	if !a.json() {
-		fmt.Fprintln(a.out, "starting Elasticsearch, versitygw (S3) and Temporal on 127.0.0.1 ...")
+		fmt.Fprintln(a.out, "starting Elasticsearch, versitygw (S3), Temporal and Keycloak on 127.0.0.1 ...")
 	}
 	l, err := a.startLocal(ctx, localOptions{name: "demo", fresh: true})
 	if err != nil {
@@ -117,6 +123,9 @@ func (a *app) demo(ctx context.Context) error {
 		problems = append(problems, a.demoEducation(ctx, l.clients, &rep)...)
 	}
 	if len(problems) == 0 {
+		problems = append(problems, a.demoSignOn(ctx, l, &rep)...)
+	}
+	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
 	}
 	rep.Seconds = time.Since(start).Seconds()
@@ -134,15 +143,22 @@ func (a *app) demo(ctx context.Context) error {
 // and searches it as a teacher. It returns what went wrong.
 func (a *app) demoEducation(ctx context.Context, c *clients, rep *demoReport) []string {
 	var problems []string
-	visible := 0
+	visible, found := 0, 0
+	ids := []string{}
 	for _, h := range rep.Searches[demoQueries[0]].Hits {
-		st, err := c.desk().Decide(ctx, h.ID, editorial.Decision{Publish: true, By: "demo"})
+		ids = append(ids, h.ID)
+	}
+	for i, id := range append(ids, demoPhotos) {
+		st, err := c.desk().Decide(ctx, id, editorial.Decision{Publish: true, By: "demo"})
 		if err != nil {
-			return append(problems, fmt.Sprintf("publish %s: %v", h.ID, err))
+			return append(problems, fmt.Sprintf("publish %s: %v", id, err))
 		}
 		rep.Published = append(rep.Published, st)
 		if st.Visible {
 			visible++
+			if i < len(ids) {
+				found++
+			}
 		}
 	}
 	if visible == 0 {
@@ -163,8 +179,8 @@ func (a *app) demoEducation(ctx context.Context, c *clients, rep *demoReport) []
 	if err != nil {
 		return append(problems, err.Error())
 	}
-	if rep.Teachers.Total != visible {
-		problems = append(problems, fmt.Sprintf("teachers find %d items for %q, %d were published", rep.Teachers.Total, demoQueries[0], visible))
+	if rep.Teachers.Total != found {
+		problems = append(problems, fmt.Sprintf("teachers find %d items for %q, %d of its hits were published", rep.Teachers.Total, demoQueries[0], found))
 	}
 	return problems
 }
@@ -208,7 +224,7 @@ func printDemo(w io.Writer, rep demoReport) {
 	}
 	if len(rep.Published) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "== avo publish (an editor publishes what the first search found) ==")
+		fmt.Fprintln(w, "== avo publish (an editor publishes what the first search found, and a photo report) ==")
 		for _, st := range rep.Published {
 			if st.Visible {
 				fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
@@ -227,6 +243,7 @@ func printDemo(w io.Writer, rep demoReport) {
 		fmt.Fprintf(w, "== avo search --index education %s (what teachers find) ==\n", demoQueries[0])
 		printHits(w, search.Request{Text: demoQueries[0]}, rep.Teachers, false)
 	}
+	printSignOn(w, rep)
 	if rep.Again != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")

@@ -46,6 +46,7 @@ Ctrl-C stops everything it started.`,
 	f.IntVar(&o.s3Port, "s3-port", config.LocalS3Port, "S3 (versitygw) port")
 	f.IntVar(&o.temporalPort, "temporal-port", config.LocalTemporalPort, "Temporal frontend port")
 	f.IntVar(&o.oaiPort, "oai-port", 7080, "port of the sample OAI-PMH provider")
+	f.IntVar(&o.idpPort, "idp-port", 8180, "port of the identity provider (Keycloak)")
 	f.BoolVar(&o.fresh, "fresh", false, "start from empty Elasticsearch, S3 and Temporal data")
 	cmd.AddCommand(newDevUpCmd(a), newDevDownCmd(a), newDevRunCmd(a))
 	return cmd
@@ -72,6 +73,10 @@ func (a *app) dev(ctx context.Context, o localOptions) error {
   s3             %s (bucket %s)
   elasticsearch  %s
   sample OAI-PMH %s
+  sign-on        %s
+                 users leerkracht (teacher), leerling (pupil), redacteur (editor),
+                 beheerder (operator); each one's password is the user name
+  static tokens  teacher %s (one per role: serve.auth.static_tokens in the config below)
 
 From another shell:
   export AVO_CONFIG=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s
@@ -79,8 +84,10 @@ From another shell:
   avo harvest start demo-oai --wait
   avo harvest start demo-s3 --wait
   avo search fietsen
+  avo serve     (then: curl -H "Authorization: Bearer TOKEN" http://%s/api/me)
 `, l.cfg.Temporal.Address, l.cfg.Temporal.Namespace, l.cfg.Temporal.TaskQueue, l.cfg.S3.Endpoint, l.cfg.S3.Bucket,
-		l.stack.ElasticsearchURL, l.provider.URL, cfgPath, devstack.S3AccessKey, devstack.S3SecretKey)
+		l.stack.ElasticsearchURL, l.provider.URL, l.stack.Keycloak.Issuer, l.cfg.Serve.Auth.Static[1].Token,
+		cfgPath, devstack.S3AccessKey, devstack.S3SecretKey, l.cfg.Serve.Listen)
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(a.out, "\nstopping ...")

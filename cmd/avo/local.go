@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
@@ -21,9 +24,9 @@ import (
 
 // localOptions shape the local stack of `avo dev` and `avo demo`.
 type localOptions struct {
-	name                                  string
-	esPort, s3Port, temporalPort, oaiPort int
-	persistTemporal, fresh                bool
+	name                                           string
+	esPort, s3Port, temporalPort, oaiPort, idpPort int
+	persistTemporal, fresh                         bool
 }
 
 // local is the whole pipeline running on this machine: the servers, the
@@ -58,6 +61,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 		CacheDir: cache, Name: o.name, Fresh: o.fresh, Logger: a.log,
 		ElasticsearchPort: o.esPort, S3Port: o.s3Port, TemporalPort: o.temporalPort,
 		Temporal: true, TemporalFile: temporalFile,
+		IdentityProvider: true, KeycloakPort: o.idpPort,
 		Namespace: a.cfg.Temporal.Namespace, SearchAttributes: workflows.SearchAttributes,
 	})
 	if err != nil {
@@ -67,6 +71,19 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	l.cfg.Temporal = config.Temporal{Address: l.stack.Temporal.Address, Namespace: a.cfg.Temporal.Namespace, TaskQueue: a.cfg.Temporal.TaskQueue}
 	l.cfg.S3.Endpoint, l.cfg.S3.Region, l.cfg.S3.PathStyle, l.cfg.S3.Profile = l.stack.S3Endpoint, devstack.S3Region, true, ""
 	l.cfg.Sources = filepath.Join(cache, o.name, "sources.yaml")
+	// avo serve trusts the local realm's tokens, and static tokens (one
+	// per role, new every start) for scripts.
+	l.cfg.Serve.Auth = auth.Config{
+		Issuers: []auth.Issuer{{URL: l.stack.Keycloak.Issuer, Audience: devstack.ClientID, RolesClaim: "roles"}},
+	}
+	for _, role := range auth.Roles {
+		var b [18]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return l, err
+		}
+		l.cfg.Serve.Auth.Static = append(l.cfg.Serve.Auth.Static, auth.StaticToken{
+			Token: role + "-" + base64.RawURLEncoding.EncodeToString(b[:]), User: "local-" + role, Name: "local " + role, Roles: []string{role}})
+	}
 	l.cfg.Elasticsearch = config.Elasticsearch{URLs: []string{l.stack.ElasticsearchURL}, IndexPrefix: a.cfg.Elasticsearch.IndexPrefix, KeepIndices: a.cfg.Elasticsearch.KeepIndices}
 	// The local gateway's account, found by the standard credential chain
 	// like any other.

@@ -3,11 +3,15 @@ package devstack
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -121,6 +125,37 @@ func StartKeycloak(ctx context.Context, o KeycloakOptions) (*Keycloak, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// SignIn signs in at issuer as the local realm's user of role with the
+// password grant (enabled for the local client only) and returns the
+// access token.
+func SignIn(ctx context.Context, issuer, role string) (string, error) {
+	user, ok := LocalUsers[role]
+	if !ok {
+		return "", fmt.Errorf("no local user with role %q", role)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, issuer+"/protocol/openid-connect/token", strings.NewReader(url.Values{
+		"grant_type": {"password"}, "client_id": {ClientID}, "scope": {"openid"},
+		"username": {user[0]}, "password": {user[1]},
+	}.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		return "", fmt.Errorf("sign in as %s at %s: HTTP %d %s %v", user[0], issuer, res.StatusCode, out.Error, err)
+	}
+	return out.AccessToken, nil
 }
 
 // Stop ends the server.

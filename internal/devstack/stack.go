@@ -36,8 +36,10 @@ type StackOptions struct {
 	Logger   *slog.Logger
 	// S3Binary is the versitygw executable; empty searches the usual places.
 	S3Binary string
-	// IdentityProvider also starts Keycloak with the avo realm.
+	// IdentityProvider also starts Keycloak with the avo realm, on
+	// KeycloakPort (0 picks a free one).
 	IdentityProvider bool
+	KeycloakPort     int
 }
 
 // Stack is the running local stack.
@@ -128,7 +130,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.Keycloak, kcErr = StartKeycloak(ctx, KeycloakOptions{CacheDir: o.CacheDir, Name: o.Name, Logger: o.Logger})
+			s.Keycloak, kcErr = StartKeycloak(ctx, KeycloakOptions{CacheDir: o.CacheDir, Name: o.Name, Port: o.KeycloakPort, Logger: o.Logger})
 		}()
 	}
 	wg.Add(2)

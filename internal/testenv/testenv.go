@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -140,29 +138,16 @@ func Issuer(t testing.TB) string {
 }
 
 // Token signs in as the local realm's user of role (teacher, pupil,
-// editor, operator) with the password grant and returns the access token.
+// editor, operator) and returns the access token.
 func Token(t testing.TB, issuer, role string) string {
 	t.Helper()
-	user, ok := devstack.LocalUsers[role]
-	if !ok {
-		t.Fatalf("no local user with role %q", role)
-	}
-	res, err := http.PostForm(issuer+"/protocol/openid-connect/token", url.Values{
-		"grant_type": {"password"}, "client_id": {devstack.ClientID}, "scope": {"openid"},
-		"username": {user[0]}, "password": {user[1]},
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tok, err := devstack.SignIn(ctx, issuer, role)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error_description"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.AccessToken == "" {
-		t.Fatalf("sign in as %s: %d %s %v", user[0], res.StatusCode, out.Error, err)
-	}
-	return out.AccessToken
+	return tok
 }
 
 // Name returns a name unique to this test run, usable as an index prefix
