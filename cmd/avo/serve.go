@@ -44,6 +44,12 @@ serve.anonymous says (pupil, teacher or none). A refused token is a 401
 whose WWW-Authenticate header gives the reason; a role that may not do
 something is a 403.
 
+Limits (serve.limits in the config file): a signed-in user may make 10
+requests a second, 30 at once; an anonymous client address 50 and 100
+(a school's pupils share one); over that, 429 with Retry-After. Request
+bodies are at most 64 KiB; q at most 1000 bytes and facet_q 50
+characters, both taken as text (never as query syntax or patterns).
+
 A filter is repeated for several values (any of them; keywords: all).
 Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 		Example: `  avo serve --listen 127.0.0.1:8080
@@ -67,7 +73,8 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 					a.log.Warn("no identity provider or static token configured: every caller is anonymous", "anonymous", a.cfg.Serve.Anonymous)
 				}
 				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn,
-					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins})
+					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
+					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})
 		},
 	}

@@ -35,6 +35,11 @@ const (
 // accessServer serves the test items with static tokens and the given
 // anonymous view.
 func accessServer(t *testing.T, anonymous string) *httptest.Server {
+	return limitedServer(t, anonymous, api.Limits{})
+}
+
+// limitedServer is accessServer with limits.
+func limitedServer(t *testing.T, anonymous string, limits api.Limits) *httptest.Server {
 	t.Helper()
 	a, err := auth.New(auth.Config{Static: []auth.StaticToken{
 		{Token: pupilToken, User: "p1", Roles: []string{auth.Pupil}},
@@ -46,11 +51,11 @@ func accessServer(t *testing.T, anonymous string) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serverWith(t, a, anonymous)
+	return serverWith(t, a, anonymous, limits)
 }
 
 // serverWith serves the test items through authenticator a.
-func serverWith(t *testing.T, a *auth.Authenticator, anonymous string) *httptest.Server {
+func serverWith(t *testing.T, a *auth.Authenticator, anonymous string, limits api.Limits) *httptest.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -64,7 +69,7 @@ func serverWith(t *testing.T, a *auth.Authenticator, anonymous string) *httptest
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.Server{Search: educ, Catalog: cat, Auth: a, Anonymous: anonymous}).Handler())
+	srv := httptest.NewServer((&api.Server{Search: educ, Catalog: cat, Auth: a, Anonymous: anonymous, Limits: limits}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -202,7 +207,7 @@ func TestSignOnThroughTheIdentityProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serverWith(t, a, api.AnonymousNone)
+	srv := serverWith(t, a, api.AnonymousNone, api.Limits{})
 	pupil, teacher, editor := testenv.Token(t, issuer, auth.Pupil), testenv.Token(t, issuer, auth.Teacher), testenv.Token(t, issuer, auth.Editor)
 
 	_, _, teacherView := call(t, srv.URL+"/api/search", teacher)
@@ -311,4 +316,43 @@ func rotateKeys(t *testing.T, issuer string) {
 		"name": "rotated", "providerId": "rsa-generated", "providerType": "org.keycloak.keys.KeyProvider", "parentId": realm.ID,
 		"config": map[string][]string{"priority": {"500"}, "enabled": {"true"}, "active": {"true"}, "algorithm": {"RS256"}, "keySize": {"2048"}},
 	}, nil)
+}
+
+func TestRateLimitsPerUserAndPerAddress(t *testing.T) {
+	srv := limitedServer(t, "", api.Limits{UserRate: 0.5, UserBurst: 3, AddressRate: 0.5, AddressBurst: 5})
+	statuses := func(token string, n int) (ok, limited int, retry string) {
+		for range n {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/suggest?prefix=f", nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			switch res.StatusCode {
+			case http.StatusOK:
+				ok++
+			case http.StatusTooManyRequests:
+				limited++
+				retry = res.Header.Get("Retry-After")
+			default:
+				t.Fatalf("status %d", res.StatusCode)
+			}
+		}
+		return ok, limited, retry
+	}
+	// A burst of 8 anonymous requests: the address's 5 pass.
+	if ok, limited, retry := statuses("", 8); ok != 5 || limited != 3 || retry != "2" {
+		t.Errorf("anonymous: %d passed, %d limited, Retry-After %q; want 5, 3, 2", ok, limited, retry)
+	}
+	// A signed-in user from the same address has a limit of their own.
+	if ok, limited, _ := statuses(teacherToken, 5); ok != 3 || limited != 2 {
+		t.Errorf("teacher: %d passed, %d limited; want 3, 2", ok, limited)
+	}
+	// And so has another user.
+	if ok, limited, _ := statuses(editorToken, 3); ok != 3 || limited != 0 {
+		t.Errorf("editor: %d passed, %d limited; want 3, 0", ok, limited)
+	}
 }

@@ -38,7 +38,9 @@ type Server struct {
 	// Anonymous is what callers without a token get: pupil (the default),
 	// teacher or none (see AnonymousNone).
 	Anonymous string
-	Logger    *slog.Logger
+	// Limits bound each caller's request rate and body size.
+	Limits Limits
+	Logger *slog.Logger
 	// Timeout bounds the Elasticsearch work of one request.
 	Timeout time.Duration
 	// Origins may call the API from a browser; "*" for any (a public,
@@ -48,6 +50,7 @@ type Server struct {
 	// downUntil: Elasticsearch could not be reached; until then requests
 	// answer 503 at once instead of trying again (unix nanoseconds).
 	downUntil atomic.Int64
+	limits    limiters
 }
 
 // maxFacetText bounds the text a facet's values are filtered by: every
@@ -80,7 +83,7 @@ func (s *Server) Handler() http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
-	return s.logged(s.cors(s.authenticate(gzipped(mux))))
+	return s.logged(s.cors(s.authenticate(s.limited(gzipped(mux)))))
 }
 
 func (s *Server) logged(next http.Handler) http.Handler {

@@ -109,7 +109,7 @@ func BenchmarkSearchAPI(b *testing.B) {
 	}
 	var ownMu sync.Mutex
 	var own []time.Duration
-	handler := (&api.Server{Search: s, Anonymous: auth.Teacher}).Handler()
+	handler := (&api.Server{Search: s, Anonymous: auth.Teacher, Limits: api.Limits{AddressRate: 1e9, AddressBurst: 1e9}}).Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start, t := time.Now(), &esTime{}
 		handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), esTimeKey{}, t)))

@@ -101,6 +101,18 @@ type Serve struct {
 	// Auth lists the identity providers whose tokens are accepted, the
 	// roles of users, and static tokens for local use.
 	Auth auth.Config `yaml:"auth" json:"auth"`
+	// Limits bound each caller (zero: the defaults of avo serve --help).
+	Limits Limits `yaml:"limits" json:"limits"`
+}
+
+// Limits bound each caller of avo serve: requests per second and at once
+// per signed-in user and per anonymous client address, and body bytes.
+type Limits struct {
+	UserRate     float64 `yaml:"user_rate" json:"user_rate"`
+	UserBurst    int     `yaml:"user_burst" json:"user_burst"`
+	AddressRate  float64 `yaml:"address_rate" json:"address_rate"`
+	AddressBurst int     `yaml:"address_burst" json:"address_burst"`
+	MaxBody      int64   `yaml:"max_body" json:"max_body"`
 }
 
 // Log sets the level and format of avo's own log on stderr.
