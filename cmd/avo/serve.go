@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ the catalog (everything, published or not) for editors:
   GET /api/items/{id}/related?scope=&size=        items like it
   GET /api/filters                                what a request may hold
   GET /api/me                                     who the server takes you for
+  GET /api/signon                                 where the page signs people in
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 
@@ -72,7 +74,11 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 				if !authn.Enabled() {
 					a.log.Warn("no identity provider or static token configured: every caller is anonymous", "anonymous", a.cfg.Serve.Anonymous)
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn,
+				var signOn *api.SignOn
+				if is := a.cfg.Serve.Auth.Issuers; len(is) > 0 {
+					signOn = &api.SignOn{Issuer: is[0].URL, ClientID: cmp.Or(is[0].PageClient, is[0].Audience)}
+				}
+				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn,
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

@@ -141,6 +141,21 @@ func rolesOf(u *auth.User) string {
 	return out
 }
 
+// SignOn is the identity provider and public client the search page signs
+// in with (the authorization code flow with PKCE).
+type SignOn struct {
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+}
+
+func (s *Server) signOn(w http.ResponseWriter, r *http.Request) {
+	if s.SignOn == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server signs no one in"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.SignOn)
+}
+
 // me tells the caller who the server takes them for.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	u := caller(r)

@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
@@ -51,11 +54,11 @@ func limitedServer(t *testing.T, anonymous string, limits api.Limits) *httptest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serverWith(t, a, anonymous, limits)
+	return serverWith(t, &api.Server{Auth: a, Anonymous: anonymous, Limits: limits})
 }
 
-// serverWith serves the test items through authenticator a.
-func serverWith(t *testing.T, a *auth.Authenticator, anonymous string, limits api.Limits) *httptest.Server {
+// serverWith serves the test items with s's access settings.
+func serverWith(t *testing.T, s *api.Server) *httptest.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -69,7 +72,7 @@ func serverWith(t *testing.T, a *auth.Authenticator, anonymous string, limits ap
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.Server{Search: educ, Catalog: cat, Auth: a, Anonymous: anonymous, Limits: limits}).Handler())
+	srv := httptest.NewServer((&api.Server{Search: educ, Catalog: cat, Auth: s.Auth, Anonymous: s.Anonymous, Limits: s.Limits, SignOn: s.SignOn}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -207,7 +210,7 @@ func TestSignOnThroughTheIdentityProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := serverWith(t, a, api.AnonymousNone, api.Limits{})
+	srv := serverWith(t, &api.Server{Auth: a, Anonymous: api.AnonymousNone})
 	pupil, teacher, editor := testenv.Token(t, issuer, auth.Pupil), testenv.Token(t, issuer, auth.Teacher), testenv.Token(t, issuer, auth.Editor)
 
 	_, _, teacherView := call(t, srv.URL+"/api/search", teacher)
@@ -354,5 +357,90 @@ func TestRateLimitsPerUserAndPerAddress(t *testing.T) {
 	// And so has another user.
 	if ok, limited, _ := statuses(editorToken, 3); ok != 3 || limited != 0 {
 		t.Errorf("editor: %d passed, %d limited; want 3, 0", ok, limited)
+	}
+}
+
+// TestSignInOnThePageInChromium signs in on the search page through
+// Keycloak's login form (the code flow with PKCE), as a pupil and as a
+// teacher, each in a browser of their own, and sees each one's view.
+func TestSignInOnThePageInChromium(t *testing.T) {
+	issuer := testenv.Issuer(t)
+	a, err := auth.New(auth.Config{Issuers: []auth.Issuer{{URL: issuer, Audience: devstack.ClientID, RolesClaim: "roles"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serverWith(t, &api.Server{Auth: a, Anonymous: api.AnonymousNone, SignOn: &api.SignOn{Issuer: issuer, ClientID: devstack.ClientID}})
+	totals := map[string]int{}
+	for _, role := range []string{auth.Teacher, auth.Pupil} {
+		_, _, body := call(t, srv.URL+"/api/search?scope=teacher", testenv.Token(t, issuer, role))
+		totals[role] = total(t, body)
+	}
+	if totals[auth.Pupil] >= totals[auth.Teacher] {
+		t.Fatalf("test items: the pupil sees %d, the teacher %d", totals[auth.Pupil], totals[auth.Teacher])
+	}
+	for _, role := range []string{auth.Pupil, auth.Teacher} {
+		t.Run(role, func(t *testing.T) {
+			opts := append(chromedp.DefaultExecAllocatorOptions[:],
+				chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+				chromedp.UserDataDir(t.TempDir()), chromedp.Flag("disable-dev-shm-usage", true))
+			actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+			defer cancelAlloc()
+			bctx, cancel := chromedp.NewContext(actx)
+			defer cancel()
+			if err := chromedp.Do(bctx); err != nil {
+				t.Fatalf("start chromium: %v", err)
+			}
+			ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+			defer cancelTimeout()
+			user := devstack.LocalUsers[role]
+			var who, status, scope string
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(srv.URL+"/?scope=teacher"),
+				chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+				// Without a token this server answers nothing: the page says so.
+				across(`document.getElementById('status').textContent === 'Meld je aan om te zoeken.'`),
+				chromedp.Click(chromedp.CSS(`#signin`)),
+				chromedp.WaitVisible(chromedp.CSS(`#username`)),
+				chromedp.SendKeys(chromedp.CSS(`#username`), user[0]),
+				chromedp.SendKeys(chromedp.CSS(`#password`), user[1]),
+				chromedp.Click(chromedp.CSS(`#kc-login`)),
+				across(`document.getElementById('who')?.dataset.view === '`+role+`'`),
+				across(`document.getElementById('status')?.dataset.total === '`+strconv.Itoa(totals[role])+`'`),
+				into(&who, chromedp.Evaluate[string](`document.getElementById('who').textContent`)),
+				into(&status, chromedp.Evaluate[string](`location.search`)),
+				into(&scope, chromedp.Evaluate[string](`document.getElementById('scope').value`)),
+			)
+			if err != nil {
+				var page string
+				_ = chromedp.Do(ctx, into(&page, chromedp.Evaluate[string](`location.href + " | status=" + document.getElementById("status").textContent + " | signin hidden=" + document.getElementById("signin").hidden + " | storage=" + Object.keys(sessionStorage).join(",") + " | error=" + document.getElementById("account").dataset.error`)))
+				t.Fatalf("sign in as %s: %v; the tab shows %s", user[0], err, page)
+			}
+			wantScope := map[string]string{auth.Pupil: "pupil", auth.Teacher: "teacher"}[role]
+			if who == "" || scope != wantScope || strings.Contains(status, "code=") {
+				t.Errorf("signed in as %s: shown as %q, scope %q, address %q", user[0], who, scope, status)
+			}
+		})
+	}
+}
+
+// across waits until expr is true in the page, whichever page the tab
+// holds meanwhile: the sign-in goes to the identity provider and back.
+func across(expr string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if time.Now().After(deadline) {
+				return chromedp.Void{}, fmt.Errorf("not true after 30s: %s (last error: %v)", expr, err)
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
 	}
 }

@@ -38,6 +38,8 @@ type Server struct {
 	// Anonymous is what callers without a token get: pupil (the default),
 	// teacher or none (see AnonymousNone).
 	Anonymous string
+	// SignOn is where the search page signs people in (nil: it does not).
+	SignOn *SignOn
 	// Limits bound each caller's request rate and body size.
 	Limits Limits
 	Logger *slog.Logger
@@ -70,6 +72,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/items/{id}/related", s.related)
 	mux.HandleFunc("GET /api/filters", s.filters)
 	mux.HandleFunc("GET /api/me", s.me)
+	mux.HandleFunc("GET /api/signon", s.signOn)
 	mux.HandleFunc("GET /healthz", s.health)
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -78,6 +78,10 @@ type Issuer struct {
 	// RoleMap turns the provider's role names into avo's (leerling: pupil);
 	// without it the values must be avo's role names.
 	RoleMap map[string]string `yaml:"role_map" json:"role_map"`
+	// PageClient is the public client the search page signs in with (the
+	// code flow with PKCE); empty: the audience. The page uses the first
+	// issuer.
+	PageClient string `yaml:"page_client" json:"page_client"`
 }
 
 // StaticToken is a fixed token for local use (avo dev, scripts on the

@@ -8,6 +8,77 @@ const facetNames = {
 const state = { q: "", scope: "teacher", primary: false, sort: "relevance", from: 0, size: 20, filters: {} };
 const $ = (id) => document.getElementById(id);
 
+// Sign-on: the code flow with PKCE at the server's identity provider
+// (oidc-client-ts); the access token goes with every API call.
+let signOn = null;
+let accessToken = "";
+
+function api(url) {
+  return fetch(url, accessToken ? { headers: { Authorization: "Bearer " + accessToken } } : {});
+}
+
+async function setupSignOn() {
+  let cfg;
+  try {
+    const res = await fetch("/api/signon");
+    if (!res.ok) return;
+    cfg = await res.json();
+  } catch (e) {
+    return;
+  }
+  const here = location.origin + location.pathname;
+  signOn = new oidc.UserManager({
+    authority: cfg.issuer, client_id: cfg.client_id, redirect_uri: here, post_logout_redirect_uri: here,
+    response_type: "code", scope: "openid profile",
+    userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
+  });
+  const p = new URLSearchParams(location.search);
+  if (p.has("code") && p.has("state")) {
+    try {
+      const user = await signOn.signinRedirectCallback();
+      history.replaceState(null, "", location.pathname + (user.state || ""));
+    } catch (e) {
+      history.replaceState(null, "", location.pathname);
+      $("account").dataset.error = String(e && e.message || e);
+      console.error("sign-in failed", e);
+    }
+  }
+  const user = await signOn.getUser();
+  if (user && !user.expired) accessToken = user.access_token;
+  await showAccount();
+}
+
+// showAccount shows who is signed in; a pupil sees the pupil view only.
+async function showAccount() {
+  $("account").hidden = false;
+  $("signin").hidden = !!accessToken;
+  $("signout").hidden = !accessToken;
+  $("who").textContent = "";
+  delete $("who").dataset.view;
+  if (!accessToken) return;
+  const res = await api("/api/me");
+  if (!res.ok) {
+    accessToken = "";
+    return showAccount();
+  }
+  const me = await res.json();
+  $("who").textContent = me.user.name || me.user.id;
+  $("who").dataset.view = me.view;
+  if (me.view === "pupil") {
+    state.scope = "pupil";
+    $("scope").value = "pupil";
+    $("scope").disabled = true;
+    $("primary-label").hidden = false;
+  }
+}
+
+$("signin").addEventListener("click", () => signOn.signinRedirect({ state: location.search }));
+$("signout").addEventListener("click", async () => {
+  await signOn.removeUser();
+  accessToken = "";
+  location.assign(location.pathname);
+});
+
 function params() {
   const p = new URLSearchParams();
   if (state.q) p.set("q", state.q);
@@ -40,7 +111,7 @@ async function run() {
   history.replaceState(null, "", "?" + p.toString());
   let res, body;
   try {
-    res = await fetch("/api/search?" + p.toString());
+    res = await api("/api/search?" + p.toString());
     body = await res.json();
   } catch (e) {
     return fail("De zoekdienst antwoordt niet.");
@@ -53,6 +124,9 @@ async function run() {
 function problem(status) {
   switch (status) {
     case 400: return "Deze zoekopdracht kan niet: pas de zoekterm of de filters aan.";
+    case 401: return "Meld je aan om te zoeken.";
+    case 403: return "Dit mag je met je account niet bekijken.";
+    case 429: return "Je zoekt erg snel na elkaar. Wacht even en probeer opnieuw.";
     case 404: return "Dit item bestaat niet (meer).";
     case 503: return "De zoekdienst is even niet bereikbaar. Probeer het over enkele ogenblikken opnieuw.";
     case 504: return "Het zoeken duurde te lang. Probeer minder woorden of minder filters.";
@@ -155,7 +229,7 @@ async function detail(id) {
   const box = $("detail");
   let res, h;
   try {
-    res = await fetch("/api/items/" + encodeURIComponent(id) + "?scope=" + state.scope);
+    res = await api("/api/items/" + encodeURIComponent(id) + "?scope=" + state.scope);
     h = await res.json();
   } catch (e) {
     res = { ok: false, status: 0 };
@@ -189,7 +263,7 @@ $("q").addEventListener("input", () => {
   const prefix = words[words.length - 1] || "";
   if (prefix.length < 2) return;
   suggestTimer = setTimeout(async () => {
-    const res = await fetch("/api/suggest?prefix=" + encodeURIComponent(prefix));
+    const res = await api("/api/suggest?prefix=" + encodeURIComponent(prefix));
     if (!res.ok) return;
     const body = await res.json();
     const head = words.slice(0, -1).join(" ");
@@ -216,7 +290,8 @@ $("prev").addEventListener("click", () => { state.from = Math.max(0, state.from 
 $("next").addEventListener("click", () => { state.from += state.size; run(); });
 
 // Start from the address, so a search can be shared as a link.
-(function init() {
+(async function init() {
+  await setupSignOn();
   const p = new URLSearchParams(location.search);
   for (const [k, v] of p) {
     if (k === "q") state.q = v;
@@ -227,6 +302,7 @@ $("next").addEventListener("click", () => { state.from += state.size; run(); });
     else if (k === "size") state.size = parseInt(v, 10) || 20;
     else if (facetNames[k]) (state.filters[k] = state.filters[k] || []).push(v);
   }
+  if ($("who").dataset.view === "pupil") state.scope = "pupil";
   $("q").value = state.q;
   $("scope").value = state.scope;
   $("primary").checked = state.primary;
