@@ -66,11 +66,7 @@ func (is *issuer) addRSA(t *testing.T, kid string) jose.JSONWebKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"}
-	is.mu.Lock()
-	is.keys = append(is.keys, k)
-	is.mu.Unlock()
-	return k
+	return is.add(jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.RS256), Use: "sig"})
 }
 
 func (is *issuer) addEC(t *testing.T, kid string) jose.JSONWebKey {
@@ -79,10 +75,13 @@ func (is *issuer) addEC(t *testing.T, kid string) jose.JSONWebKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}
+	return is.add(jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
+}
+
+func (is *issuer) add(k jose.JSONWebKey) jose.JSONWebKey {
 	is.mu.Lock()
+	defer is.mu.Unlock()
 	is.keys = append(is.keys, k)
-	is.mu.Unlock()
 	return k
 }
 

@@ -316,17 +316,8 @@ func installElasticsearch(ctx context.Context, o ElasticsearchOptions, root, jav
 	}
 
 	o.Logger.Info("unpacking elasticsearch", "zip", zipPath, "home", home)
-	_ = os.RemoveAll(home)
-	tmp, err := os.MkdirTemp(root, "unpack-")
-	if err != nil {
+	if err := unpack(zipPath, "elasticsearch-"+o.Version, home); err != nil {
 		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := unzip(zipPath, tmp); err != nil {
-		return "", fmt.Errorf("unpack %s: %w", zipPath, err)
-	}
-	if err := os.Rename(filepath.Join(tmp, "elasticsearch-"+o.Version), home); err != nil {
-		return "", fmt.Errorf("unpack %s: %w", zipPath, err)
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(home, "bin", "elasticsearch-plugin"), "install", "--batch", "file://"+plugin)
 	cmd.Env = append(os.Environ(), "ES_JAVA_HOME="+javaHome)
@@ -405,6 +396,24 @@ func extractFS(fsys embed.FS, dir, dst string) error {
 		}
 		return os.WriteFile(target, b, 0o644)
 	})
+}
+
+// unpack unzips the folder top of zipPath into home, replacing it; a
+// half-unpacked folder never takes home's name.
+func unpack(zipPath, top, home string) error {
+	_ = os.RemoveAll(home)
+	tmp, err := os.MkdirTemp(filepath.Dir(home), "unpack-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := unzip(zipPath, tmp); err != nil {
+		return fmt.Errorf("unpack %s: %w", zipPath, err)
+	}
+	if err := os.Rename(filepath.Join(tmp, top), home); err != nil {
+		return fmt.Errorf("unpack %s: %w", zipPath, err)
+	}
+	return nil
 }
 
 func unzip(src, dst string) error {

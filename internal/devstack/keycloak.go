@@ -183,22 +183,11 @@ func installKeycloak(ctx context.Context, o KeycloakOptions, root string) (strin
 		return "", err
 	}
 	o.Logger.Info("unpacking keycloak", "zip", zipPath, "home", home)
-	_ = os.RemoveAll(home)
-	tmp, err := os.MkdirTemp(root, "unpack-")
-	if err != nil {
+	if err := unpack(zipPath, "keycloak-"+KeycloakVersion, home); err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
-	if err := unzip(zipPath, tmp); err != nil {
-		return "", fmt.Errorf("unpack %s: %w", zipPath, err)
-	}
-	if err := os.Rename(filepath.Join(tmp, "keycloak-"+KeycloakVersion), home); err != nil {
-		return "", fmt.Errorf("unpack %s: %w", zipPath, err)
-	}
-	for _, script := range []string{"kc.sh"} {
-		if err := os.Chmod(filepath.Join(home, "bin", script), 0o755); err != nil {
-			return "", err
-		}
+	if err := os.Chmod(filepath.Join(home, "bin", "kc.sh"), 0o755); err != nil {
+		return "", err
 	}
 	if err := os.WriteFile(stamp, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return "", err
