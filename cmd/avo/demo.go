@@ -119,11 +119,16 @@ func (a *app) demo(ctx context.Context) error {
 			problems = append(problems, fmt.Sprintf("no search found a record of %s", o.Source))
 		}
 	}
+	base, stopAPI, err := a.demoServe(l)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	if len(problems) == 0 {
-		problems = append(problems, a.demoEducation(ctx, l.clients, &rep)...)
+		problems = append(problems, a.demoEducation(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
-		problems = append(problems, a.demoSignOn(ctx, l, &rep)...)
+		problems = append(problems, a.demoSignOn(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
@@ -138,22 +143,24 @@ func (a *app) demo(ctx context.Context) error {
 	return nil
 }
 
-// demoEducation plays an editor who publishes what the first search
-// found, rebuilds the education index from S3 (as after a mapping change)
-// and searches it as a teacher. It returns what went wrong.
-func (a *app) demoEducation(ctx context.Context, c *clients, rep *demoReport) []string {
+// demoEducation plays an editor who signs in and publishes, through the
+// API, what the first search found; then rebuilds the education index
+// from S3 (as after a mapping change) and searches it as a teacher. It
+// returns what went wrong.
+func (a *app) demoEducation(ctx context.Context, l *local, base string, rep *demoReport) []string {
+	c := l.clients
 	var problems []string
 	visible, found := 0, 0
 	ids := []string{}
 	for _, h := range rep.Searches[demoQueries[0]].Hits {
 		ids = append(ids, h.ID)
 	}
-	for i, id := range append(ids, demoPhotos) {
-		st, err := c.desk().Decide(ctx, id, editorial.Decision{Publish: true, By: "demo"})
-		if err != nil {
-			return append(problems, fmt.Sprintf("publish %s: %v", id, err))
-		}
-		rep.Published = append(rep.Published, st)
+	published, err := demoPublish(ctx, l, base, append(ids, demoPhotos))
+	if err != nil {
+		return append(problems, err.Error())
+	}
+	rep.Published = published
+	for i, st := range published {
 		if st.Visible {
 			visible++
 			if i < len(ids) {
@@ -224,10 +231,10 @@ func printDemo(w io.Writer, rep demoReport) {
 	}
 	if len(rep.Published) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "== avo publish (an editor publishes what the first search found, and a photo report) ==")
+		fmt.Fprintln(w, "== POST /api/items/ID/publish (an editor signs in and publishes what the first search found, and a photo report) ==")
 		for _, st := range rep.Published {
 			if st.Visible {
-				fmt.Fprintf(w, "%s: visible to teachers\n", st.ID)
+				fmt.Fprintf(w, "%s: visible to teachers (published by %s)\n", st.ID, st.Editorial.By)
 			} else {
 				fmt.Fprintf(w, "%s: not visible to teachers: %s\n", st.ID, st.Why)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
@@ -26,27 +27,62 @@ type signedInSearch struct {
 	Total int       `json:"total"`
 }
 
-// demoSignOn signs a teacher and a pupil in at the local identity
-// provider and has both search the education index through avo serve's
-// API, the pupil asking for the teacher's scope. It returns what went wrong.
-func (a *app) demoSignOn(ctx context.Context, l *local, rep *demoReport) []string {
+// demoServe runs avo serve's API on the local stack, as configured for
+// its identity provider, and returns its address and how to stop it.
+func (a *app) demoServe(l *local) (string, func(), error) {
 	authn, err := auth.New(l.cfg.Serve.Auth)
 	if err != nil {
-		return []string{err.Error()}
+		return "", nil, err
 	}
 	educ, err := search.NewSearcher(l.clients.Indices.ES, l.clients.Indices.Alias(esindex.Education))
 	if err != nil {
-		return []string{err.Error()}
+		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return []string{err.Error()}
+		return "", nil, err
 	}
-	srv := &http.Server{Handler: (&api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Logger: a.log}).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Logger: a.log}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
 
+// demoPublish signs the editor in and publishes ids through the API.
+func demoPublish(ctx context.Context, l *local, base string, ids []string) ([]*editorial.ItemState, error) {
+	tok, err := devstack.SignIn(ctx, l.stack.Keycloak.Issuer, auth.Editor)
+	if err != nil {
+		return nil, err
+	}
+	var out []*editorial.ItemState
+	for _, id := range ids {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/items/"+id+"/publish", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("publish %s: %s: %s", id, res.Status, b)
+		}
+		var st editorial.ItemState
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, err
+		}
+		out = append(out, &st)
+	}
+	return out, nil
+}
+
+// demoSignOn signs a teacher and a pupil in at the local identity
+// provider and has both search the education index through avo serve's
+// API, the pupil asking for the teacher's scope. It returns what went wrong.
+func (a *app) demoSignOn(ctx context.Context, l *local, base string, rep *demoReport) []string {
 	var problems []string
 	for _, role := range []string{auth.Teacher, auth.Pupil} {
 		tok, err := devstack.SignIn(ctx, l.stack.Keycloak.Issuer, role)

@@ -34,6 +34,8 @@ the catalog (everything, published or not) for editors:
   GET /api/filters                                what a request may hold
   GET /api/me                                     who the server takes you for
   GET /api/signon                                 where the page signs people in
+  POST /api/items/{id}/publish    {"at":, "until":}   an editor publishes (as themselves)
+  POST /api/items/{id}/depublish  {"reason":}         an editor takes an item away
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 
@@ -62,7 +64,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
-			return a.with(cmd.Context(), need{elasticsearch: true}, func(c *clients) error {
+			return a.with(cmd.Context(), need{elasticsearch: true, s3: true}, func(c *clients) error {
 				educ, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(esindex.Education))
 				if err != nil {
 					return err
@@ -78,7 +80,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 				if is := a.cfg.Serve.Auth.Issuers; len(is) > 0 {
 					signOn = &api.SignOn{Issuer: is[0].URL, ClientID: cmp.Or(is[0].PageClient, is[0].Audience)}
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn,
+				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

@@ -38,6 +38,8 @@ type Server struct {
 	// Anonymous is what callers without a token get: pupil (the default),
 	// teacher or none (see AnonymousNone).
 	Anonymous string
+	// Editorial, when set, takes editors' publish and depublish decisions.
+	Editorial Decider
 	// SignOn is where the search page signs people in (nil: it does not).
 	SignOn *SignOn
 	// Limits bound each caller's request rate and body size.
@@ -73,13 +75,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/filters", s.filters)
 	mux.HandleFunc("GET /api/me", s.me)
 	mux.HandleFunc("GET /api/signon", s.signOn)
+	mux.HandleFunc("POST /api/items/{id}/publish", s.publish)
+	mux.HandleFunc("POST /api/items/{id}/depublish", s.depublish)
 	mux.HandleFunc("GET /healthz", s.health)
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed: the API only reads"})
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed on " + r.URL.Path})
 		case strings.HasPrefix(r.URL.Path, "/api/"):
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
 		default:
@@ -119,7 +123,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 				writeJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
 				return
 			}
-			w.Header().Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Type, Authorization")
 			w.Header().Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
