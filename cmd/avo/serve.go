@@ -36,6 +36,7 @@ the catalog (everything, published or not) for editors:
   GET /api/signon                                 where the page signs people in
   POST /api/items/{id}/publish    {"at":, "until":}   an editor publishes (as themselves)
   POST /api/items/{id}/depublish  {"reason":}         an editor takes an item away
+  GET /api/openapi.json                           the OpenAPI 3 document of the API
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 

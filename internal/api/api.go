@@ -64,20 +64,55 @@ const maxFacetText = 50
 // downFor is how long an unreachable Elasticsearch is not asked again.
 const downFor = 5 * time.Second
 
+//go:embed openapi/openapi.json
+var openAPI []byte
+
+// Route is one operation of the API, as the OpenAPI document names it.
+type Route struct{ Method, Path string }
+
+// routes are the API's operations and their handlers; the OpenAPI
+// document describes exactly these (a test holds them together).
+func (s *Server) routes() map[Route]http.HandlerFunc {
+	return map[Route]http.HandlerFunc{
+		{"GET", "/api/search"}:                s.search,
+		{"GET", "/api/facets/{name}"}:         s.facet,
+		{"GET", "/api/suggest"}:               s.suggest,
+		{"GET", "/api/items/{id}"}:            s.item,
+		{"GET", "/api/items/{id}/related"}:    s.related,
+		{"GET", "/api/filters"}:               s.filters,
+		{"GET", "/api/me"}:                    s.me,
+		{"GET", "/api/signon"}:                s.signOn,
+		{"POST", "/api/items/{id}/publish"}:   s.publish,
+		{"POST", "/api/items/{id}/depublish"}: s.depublish,
+		{"GET", "/api/openapi.json"}:          s.openAPI,
+		{"GET", "/healthz"}:                   s.health,
+	}
+}
+
+// Routes lists the API's operations.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for r := range s.routes() {
+		out = append(out, r)
+	}
+	return out
+}
+
+// OpenAPI is the API's OpenAPI 3 document.
+func OpenAPI() []byte { return openAPI }
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(openAPI)
+}
+
 // Handler routes the API and the page.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/search", s.search)
-	mux.HandleFunc("GET /api/facets/{name}", s.facet)
-	mux.HandleFunc("GET /api/suggest", s.suggest)
-	mux.HandleFunc("GET /api/items/{id}", s.item)
-	mux.HandleFunc("GET /api/items/{id}/related", s.related)
-	mux.HandleFunc("GET /api/filters", s.filters)
-	mux.HandleFunc("GET /api/me", s.me)
-	mux.HandleFunc("GET /api/signon", s.signOn)
-	mux.HandleFunc("POST /api/items/{id}/publish", s.publish)
-	mux.HandleFunc("POST /api/items/{id}/depublish", s.depublish)
-	mux.HandleFunc("GET /healthz", s.health)
+	for r, h := range s.routes() {
+		mux.HandleFunc(r.Method+" "+r.Path, h)
+	}
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		switch {
