@@ -13,8 +13,10 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
+	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -37,6 +39,11 @@ the catalog (everything, published or not) for editors:
   POST /api/items/{id}/publish    {"at":, "until":}   an editor publishes (as themselves)
   POST /api/items/{id}/depublish  {"reason":}         an editor takes an item away
   GET /api/openapi.json                           the OpenAPI 3 document of the API
+  GET /api/ops/harvests?source=&limit=            operators: harvests, newest first
+  GET /api/ops/harvests/{source}?set=             a harvest's progress or report
+  POST /api/ops/harvests/{source}?set=&full=&from=&until=   start (202)
+  POST /api/ops/harvests/{source}/cancel?set=     cancel (404 when none runs)
+  GET /api/ops/quarantine?source=                 quarantined records
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 
@@ -81,7 +88,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 				if is := a.cfg.Serve.Auth.Issuers; len(is) > 0 {
 					signOn = &api.SignOn{Issuer: is[0].URL, ClientID: cmp.Or(is[0].PageClient, is[0].Audience)}
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(),
+				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: a.operatorAPI(cmd.Context(), c),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})
@@ -121,4 +128,20 @@ func (a *app) serve(ctx context.Context, s *api.Server) error {
 		return err
 	}
 	return nil
+}
+
+// operatorAPI connects to Temporal for the operator API. Search does not
+// need Temporal: when it cannot be reached the API serves without the
+// operator routes (404), and says so.
+func (a *app) operatorAPI(ctx context.Context, c *clients) http.Handler {
+	tc, err := workflows.Dial(ctx, a.cfg.Temporal, a.log)
+	if err != nil {
+		a.log.Warn("serving without the operator API: Temporal cannot be reached", "address", a.cfg.Temporal.Address, "err", err)
+		return nil
+	}
+	c.Client = workflows.NewClient(tc, a.cfg)
+	c.Reports = func(ctx context.Context, source, set string) (*bucket.Report, error) {
+		return bucket.LatestReport(ctx, c.Store, source, set)
+	}
+	return a.opsHandler(c)
 }

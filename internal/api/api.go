@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,9 @@ type Server struct {
 	// Anonymous is what callers without a token get: pupil (the default),
 	// teacher or none (see AnonymousNone).
 	Anonymous string
+	// Operator, when set, answers OperatorRoutes for callers with the
+	// operator role (built where the Temporal client lives).
+	Operator http.Handler
 	// Editorial, when set, takes editors' publish and depublish decisions.
 	Editorial Decider
 	// SignOn is where the search page signs people in (nil: it does not).
@@ -89,13 +93,39 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 	}
 }
 
-// Routes lists the API's operations.
+// OperatorRoutes are the operator API's operations: harvests listed,
+// shown, started and cancelled, and the quarantine listed, as the CLI
+// does them.
+var OperatorRoutes = []Route{
+	{"GET", "/api/ops/harvests"},
+	{"GET", "/api/ops/harvests/{source}"},
+	{"POST", "/api/ops/harvests/{source}"},
+	{"POST", "/api/ops/harvests/{source}/cancel"},
+	{"GET", "/api/ops/quarantine"},
+}
+
+// Routes lists the API's operations, the operator API's included.
 func (s *Server) Routes() []Route {
-	var out []Route
+	out := slices.Clone(OperatorRoutes)
 	for r := range s.routes() {
 		out = append(out, r)
 	}
 	return out
+}
+
+// operator lets only operators through to the operator API.
+func (s *Server) operator(w http.ResponseWriter, r *http.Request) {
+	u := caller(r)
+	switch {
+	case s.Operator == nil:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server has no operator API"})
+	case u == nil:
+		s.unauthorized(w, r, &auth.Error{Reason: "the operator API needs a token", Missing: true})
+	case !slices.Contains(u.Roles, auth.Operator):
+		s.fail(w, r, errForbidden{"the operator API is for operators; you are " + rolesOf(u)})
+	default:
+		s.Operator.ServeHTTP(w, r)
+	}
 }
 
 // OpenAPI is the API's OpenAPI 3 document.
@@ -112,6 +142,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for r, h := range s.routes() {
 		mux.HandleFunc(r.Method+" "+r.Path, h)
+	}
+	for _, r := range OperatorRoutes {
+		mux.HandleFunc(r.Method+" "+r.Path, s.operator)
 	}
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
