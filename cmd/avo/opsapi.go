@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -69,6 +70,30 @@ func (a *app) opsHandler(c *clients) http.Handler {
 			rows = []bucket.QuarantinedRecord{}
 		}
 		opsReply(w, rows, err)
+	})
+	mux.HandleFunc("GET /api/ops/quarantine/{key...}", func(w http.ResponseWriter, r *http.Request) {
+		q, err := bucket.ReadQuarantine(r.Context(), c.Store, r.PathValue("key"))
+		opsReply(w, q, err)
+	})
+	mux.HandleFunc("GET /api/ops/indices", func(w http.ResponseWriter, r *http.Request) {
+		st, err := c.indexStatus(r.Context())
+		if st == nil {
+			st = []indexState{}
+		}
+		opsReply(w, st, err)
+	})
+	mux.HandleFunc("POST /api/ops/indices/{kind}/rebuild", func(w http.ResponseWriter, r *http.Request) {
+		kind := r.PathValue("kind")
+		if !esindex.ValidKind(kind) {
+			opsReply(w, nil, usagef("no index kind %q: want catalog or education", kind))
+			return
+		}
+		run, err := c.StartRebuild(r.Context(), kind, workflows.RebuildOptions{})
+		if err != nil {
+			opsReply(w, nil, err)
+			return
+		}
+		writeOps(w, http.StatusAccepted, map[string]string{"index": c.Indices.Alias(kind), "workflow_id": run.GetID(), "run_id": run.GetRunID()})
 	})
 	return mux
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
 )
 
-// TestOperatorAPI starts, follows, lists and cancels harvests and reads
-// the quarantine over HTTP as an operator, against real Temporal, S3,
+// TestOperatorAPI starts, follows, lists and cancels harvests, reads the
+// quarantine and rebuilds an index over HTTP as an operator, against real Temporal, S3,
 // Elasticsearch and a worker; other roles are refused.
 func TestOperatorAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -146,5 +146,50 @@ func TestOperatorAPI(t *testing.T) {
 	}
 	if code := call("POST", "/api/ops/harvests/demo-oai/cancel", op, &e); code != http.StatusNotFound || !strings.Contains(e["error"], "no harvest of demo-oai is running") {
 		t.Errorf("cancel with nothing running: %d %v", code, e)
+	}
+	// One quarantined record whole, by the key the list gives.
+	if len(q) == 1 {
+		var rec map[string]any
+		key, _ := q[0]["key"].(string)
+		if code := call("GET", "/api/ops/quarantine/"+key, op, &rec); code != http.StatusOK || rec["key"] != key || rec["source"] != "demo-oai" {
+			t.Errorf("quarantine show %s: %d %v", key, code, rec)
+		}
+	}
+	if code := call("GET", "/api/ops/quarantine/quarantine/nothing/here.json", op, &e); code != http.StatusNotFound {
+		t.Errorf("quarantine show of nothing: %d %v", code, e)
+	}
+
+	// The indices, and a rebuild of the education index followed to its end.
+	if code := call("POST", "/api/ops/indices/everything/rebuild", op, &e); code != http.StatusBadRequest {
+		t.Errorf("rebuild of an unknown kind: %d %v", code, e)
+	}
+	var rb map[string]string
+	if code := call("POST", "/api/ops/indices/education/rebuild", op, &rb); code != http.StatusAccepted || rb["workflow_id"] == "" {
+		t.Fatalf("rebuild: %d %v", code, rb)
+	}
+	var indices []struct {
+		Kind    string `json:"kind"`
+		Rebuild *struct {
+			Status string `json:"status"`
+		} `json:"rebuild"`
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(300 * time.Millisecond) {
+		if code := call("GET", "/api/ops/indices", op, &indices); code != http.StatusOK || len(indices) != 2 {
+			t.Fatalf("indices: %d %+v", code, indices)
+		}
+		done := false
+		for _, ix := range indices {
+			if ix.Kind == "education" && ix.Rebuild != nil && ix.Rebuild.Status != "running" {
+				done = true
+			}
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, ix := range indices {
+		if ix.Kind == "education" && (ix.Rebuild == nil || ix.Rebuild.Status != "completed") {
+			t.Errorf("the education index's rebuild: %+v", ix.Rebuild)
+		}
 	}
 }

@@ -44,6 +44,9 @@ the catalog (everything, published or not) for editors:
   POST /api/ops/harvests/{source}?set=&full=&from=&until=   start (202)
   POST /api/ops/harvests/{source}/cancel?set=     cancel (404 when none runs)
   GET /api/ops/quarantine?source=                 quarantined records
+  GET /api/ops/quarantine/{key}                   one, whole
+  GET /api/ops/indices                            aliases, indices, counts, rebuilds
+  POST /api/ops/indices/{kind}/rebuild            rebuild from S3 and swap (202)
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 

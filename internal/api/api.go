@@ -102,6 +102,9 @@ var OperatorRoutes = []Route{
 	{"POST", "/api/ops/harvests/{source}"},
 	{"POST", "/api/ops/harvests/{source}/cancel"},
 	{"GET", "/api/ops/quarantine"},
+	{"GET", "/api/ops/quarantine/{key}"},
+	{"GET", "/api/ops/indices"},
+	{"POST", "/api/ops/indices/{kind}/rebuild"},
 }
 
 // Routes lists the API's operations, the operator API's included.
@@ -144,7 +147,8 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(r.Method+" "+r.Path, h)
 	}
 	for _, r := range OperatorRoutes {
-		mux.HandleFunc(r.Method+" "+r.Path, s.operator)
+		// A quarantine key holds slashes: the pattern takes the rest of the path.
+		mux.HandleFunc(r.Method+" "+strings.Replace(r.Path, "{key}", "{key...}", 1), s.operator)
 	}
 	files := newStaticFiles()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
