@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
@@ -76,6 +77,7 @@ func TestEditorPublishesAsThemselves(t *testing.T) {
 		{"an empty window", "/api/items/dm01fiets01/publish", "editor-token-0123456789", `{"at":"2027-01-02","until":"2027-01-01"}`, http.StatusBadRequest, "at 2027-01-02 is not before until 2027-01-01: the publish window would be empty"},
 		{"a field it does not know", "/api/items/dm01fiets01/publish", "editor-token-0123456789", `{"by":"someone else"}`, http.StatusBadRequest, `body: json: unknown field "by"`},
 		{"depublish without a reason", "/api/items/dm01fiets01/depublish", "editor-token-0123456789", `{}`, http.StatusBadRequest, "depublish needs a reason"},
+		{"a body over the limit", "/api/items/dm01fiets01/depublish", "editor-token-0123456789", `{"reason":"` + strings.Repeat("x", 70_000) + `"}`, http.StatusRequestEntityTooLarge, "the body is over 65536 bytes"},
 	} {
 		if status, out := post(c.path, c.token, c.body); status != c.status || out["error"] != c.err {
 			t.Errorf("%s: %d %v, want %d %q", c.name, status, out, c.status, c.err)
