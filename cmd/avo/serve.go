@@ -137,7 +137,10 @@ func (a *app) serve(ctx context.Context, s *api.Server) error {
 // need Temporal: when it cannot be reached the API serves without the
 // operator routes (404), and says so.
 func (a *app) operatorAPI(ctx context.Context, c *clients) http.Handler {
-	tc, err := workflows.Dial(ctx, a.cfg.Temporal, a.log)
+	// The search API does not wait long for Temporal.
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tc, err := workflows.Dial(dctx, a.cfg.Temporal, a.log)
 	if err != nil {
 		a.log.Warn("serving without the operator API: Temporal cannot be reached", "address", a.cfg.Temporal.Address, "err", err)
 		return nil
