@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,22 +77,7 @@ func TestOperatorAPI(t *testing.T) {
 	defer srv.Close()
 	call := func(method, path, token string, out any) int {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, method, srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if out != nil {
-			if err := json.Unmarshal(b, out); err != nil {
-				t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-			}
-		}
-		return res.StatusCode
+		return testenv.Call(t, method, srv.URL+path, token, "", out).StatusCode
 	}
 	const op = "operator-token-0123456789"
 

@@ -81,20 +81,8 @@ func serverWith(t *testing.T, s *api.Server) *httptest.Server {
 // WWW-Authenticate header and the decoded body.
 func call(t *testing.T, url, token string) (int, string, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
-	}
+	res := testenv.Call(t, http.MethodGet, url, token, "", &out)
 	return res.StatusCode, res.Header.Get("WWW-Authenticate"), out
 }
 

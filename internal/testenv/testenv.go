@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -265,4 +267,33 @@ func Temporal(t testing.TB) *temporaltest.TestServer {
 		t.Cleanup(ts.Stop)
 	}
 	return ts
+}
+
+// Call sends method url with body (none when empty) and a bearer token
+// (none when empty), decodes a JSON answer into out (when not nil) and
+// returns the response, its body read.
+func Call(t testing.TB, method, url, token, body string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, b)
+		}
+	}
+	return res
 }

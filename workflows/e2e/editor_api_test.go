@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/testenv"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -41,21 +39,8 @@ func TestEditorPublishesAsThemselves(t *testing.T) {
 	t.Cleanup(srv.Close)
 	post := func(path, token, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewBufferString(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
 		var out map[string]any
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
-		}
-		return res.StatusCode, out
+		return testenv.Call(t, http.MethodPost, srv.URL+path, token, body, &out).StatusCode, out
 	}
 	kept := func() editorial.Editorial {
 		t.Helper()
