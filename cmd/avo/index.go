@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -293,13 +292,9 @@ func (a *app) decide(ctx context.Context, id string, d editorial.Decision) error
 
 // parseWhen reads an RFC 3339 date-time or a date (midnight UTC).
 func parseWhen(flag, v string) (*time.Time, error) {
-	if v == "" {
-		return nil, nil
+	t, err := editorial.ParseWhen(v)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s %s: %w", flag, v, err)}
 	}
-	for _, layout := range []string{time.RFC3339, time.DateOnly} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return &t, nil
-		}
-	}
-	return nil, usageError{errors.New(flag + " " + v + ": want a date (2026-09-01) or an RFC 3339 date-time")}
+	return t, nil
 }

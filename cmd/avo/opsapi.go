@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -25,7 +23,7 @@ func (a *app) opsHandler(c *clients) http.Handler {
 		if v := r.URL.Query().Get("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 1000 {
-				opsReply(w, nil, usagef("limit %q: want 1 to 1000", v))
+				opsReply(w, r, nil, usagef("limit %q: want 1 to 1000", v))
 				return
 			}
 			limit = n
@@ -34,11 +32,11 @@ func (a *app) opsHandler(c *clients) http.Handler {
 		if rows == nil {
 			rows = []workflows.HarvestListing{}
 		}
-		opsReply(w, rows, err)
+		opsReply(w, r, rows, err)
 	})
 	mux.HandleFunc("GET /api/ops/harvests/{source}", func(w http.ResponseWriter, r *http.Request) {
 		st, err := c.HarvestStatus(r.Context(), r.PathValue("source"), r.URL.Query().Get("set"))
-		opsReply(w, st, err)
+		opsReply(w, r, st, err)
 	})
 	mux.HandleFunc("POST /api/ops/harvests/{source}", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -48,19 +46,19 @@ func (a *app) opsHandler(c *clients) http.Handler {
 			err = o.check(r.Context(), src)
 		}
 		if err != nil {
-			opsReply(w, nil, err)
+			opsReply(w, r, nil, err)
 			return
 		}
 		run, err := c.StartHarvest(r.Context(), src, workflows.HarvestOptions{Set: o.set, From: o.from, Until: o.until, Full: o.full})
 		if err != nil {
-			opsReply(w, nil, err)
+			opsReply(w, r, nil, err)
 			return
 		}
-		writeOps(w, http.StatusAccepted, map[string]any{"source": src.ID, "sets": run.Sets, "workflow_id": run.GetID(), "run_id": run.GetRunID()})
+		api.WriteJSON(w, http.StatusAccepted, map[string]any{"source": src.ID, "sets": run.Sets, "workflow_id": run.GetID(), "run_id": run.GetRunID()})
 	})
 	mux.HandleFunc("POST /api/ops/harvests/{source}/cancel", func(w http.ResponseWriter, r *http.Request) {
 		id, err := c.CancelHarvest(r.Context(), r.PathValue("source"), r.URL.Query().Get("set"))
-		opsReply(w, map[string]string{"workflow_id": id, "requested": "cancel"}, err)
+		opsReply(w, r, map[string]string{"workflow_id": id, "requested": "cancel"}, err)
 	})
 	mux.HandleFunc("GET /api/ops/quarantine", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
@@ -69,55 +67,47 @@ func (a *app) opsHandler(c *clients) http.Handler {
 		if rows == nil {
 			rows = []bucket.QuarantinedRecord{}
 		}
-		opsReply(w, rows, err)
+		opsReply(w, r, rows, err)
 	})
 	mux.HandleFunc("GET /api/ops/quarantine/{key...}", func(w http.ResponseWriter, r *http.Request) {
 		q, err := bucket.ReadQuarantine(r.Context(), c.Store, r.PathValue("key"))
-		opsReply(w, q, err)
+		opsReply(w, r, q, err)
 	})
 	mux.HandleFunc("GET /api/ops/indices", func(w http.ResponseWriter, r *http.Request) {
 		st, err := c.indexStatus(r.Context())
 		if st == nil {
 			st = []indexState{}
 		}
-		opsReply(w, st, err)
+		opsReply(w, r, st, err)
 	})
 	mux.HandleFunc("POST /api/ops/indices/{kind}/rebuild", func(w http.ResponseWriter, r *http.Request) {
 		kind := r.PathValue("kind")
 		if !esindex.ValidKind(kind) {
-			opsReply(w, nil, usagef("no index kind %q: want catalog or education", kind))
+			opsReply(w, r, nil, usagef("no index kind %q: want catalog or education", kind))
 			return
 		}
 		run, err := c.StartRebuild(r.Context(), kind, workflows.RebuildOptions{})
 		if err != nil {
-			opsReply(w, nil, err)
+			opsReply(w, r, nil, err)
 			return
 		}
-		writeOps(w, http.StatusAccepted, map[string]string{"index": c.Indices.Alias(kind), "workflow_id": run.GetID(), "run_id": run.GetRunID()})
+		api.WriteJSON(w, http.StatusAccepted, map[string]string{"index": c.Indices.Alias(kind), "workflow_id": run.GetID(), "run_id": run.GetRunID()})
 	})
 	return mux
 }
 
-// opsReply answers v, or err with the status its exit code stands for.
-func opsReply(w http.ResponseWriter, v any, err error) {
-	var ue usageError
-	switch {
-	case err == nil:
-		writeOps(w, http.StatusOK, v)
-	case errors.As(err, &ue):
-		writeOps(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-	case errors.Is(err, notfound.Err):
-		writeOps(w, http.StatusNotFound, map[string]string{"error": err.Error()})
-	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning):
-		writeOps(w, http.StatusConflict, map[string]string{"error": err.Error()})
-	default:
-		writeOps(w, http.StatusBadGateway, map[string]string{"error": workflows.Brief(err)})
-	}
-}
+// httpStatus is the HTTP status of each of the CLI's exit codes.
+var httpStatus = map[int]int{exitUsage: http.StatusBadRequest, exitNotFound: http.StatusNotFound, exitConflict: http.StatusConflict}
 
-func writeOps(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// opsReply answers v, or err with the status its exit code stands for.
+func opsReply(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err == nil {
+		api.WriteJSON(w, http.StatusOK, v)
+		return
+	}
+	status, ok := httpStatus[exitCode(r.Context(), err)]
+	if !ok {
+		status = http.StatusBadGateway
+	}
+	api.WriteJSON(w, status, map[string]string{"error": workflows.Brief(err)})
 }

@@ -49,11 +49,11 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, err error)
 		// The provider could not be asked (discovery, keys): not the
 		// caller's fault.
 		s.log().Error("token check failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "sign-on is unavailable: " + err.Error()})
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "sign-on is unavailable: " + err.Error()})
 		return
 	}
 	w.Header().Set("WWW-Authenticate", ae.Challenge())
-	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized: " + ae.Reason})
+	WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized: " + ae.Reason})
 }
 
 // caller is the verified user of r, nil for an anonymous one.
@@ -150,10 +150,10 @@ type SignOn struct {
 
 func (s *Server) signOn(w http.ResponseWriter, r *http.Request) {
 	if s.SignOn == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server signs no one in"})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "this server signs no one in"})
 		return
 	}
-	writeJSON(w, http.StatusOK, s.SignOn)
+	WriteJSON(w, http.StatusOK, s.SignOn)
 }
 
 // me tells the caller who the server takes them for.
@@ -161,8 +161,8 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	u := caller(r)
 	view := s.view(r)
 	if u == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"signed_in": false, "view": view})
+		WriteJSON(w, http.StatusOK, map[string]any{"signed_in": false, "view": view})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"signed_in": true, "user": u, "view": view})
+	WriteJSON(w, http.StatusOK, map[string]any{"signed_in": true, "user": u, "view": view})
 }

@@ -121,7 +121,7 @@ func (s *Server) operator(w http.ResponseWriter, r *http.Request) {
 	u := caller(r)
 	switch {
 	case s.Operator == nil:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server has no operator API"})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "this server has no operator API"})
 	case u == nil:
 		s.unauthorized(w, r, &auth.Error{Reason: "the operator API needs a token", Missing: true})
 	case !slices.Contains(u.Roles, auth.Operator):
@@ -155,9 +155,9 @@ func (s *Server) Handler() http.Handler {
 		switch {
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed on " + r.URL.Path})
+			WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed on " + r.URL.Path})
 		case strings.HasPrefix(r.URL.Path, "/api/"):
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
+			WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
 		default:
 			files.ServeHTTP(w, r)
 		}
@@ -192,7 +192,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if allowed == "" {
-				writeJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
+				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
 				return
 			}
 			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
@@ -444,10 +444,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log().Warn("health check failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "index": s.Search.Index})
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "index": s.Search.Index})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "index": s.Search.Index})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "index": s.Search.Index})
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
@@ -456,7 +456,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error)
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	WriteJSON(w, http.StatusOK, v)
 }
 
 // fail answers an error: 400 for a request to change, 404 for an item
@@ -466,25 +466,26 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *search.RequestError
 	switch {
 	case errors.As(err, &re):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": re.Error()})
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": re.Error()})
 	case errors.As(err, new(errForbidden)):
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
+		WriteJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
 	case errors.Is(err, search.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
 	case errors.Is(err, errDown) || esindex.Unreachable(err):
 		s.log().Error("search index unreachable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", strconv.Itoa(int(downFor.Seconds())))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errDown.Error()})
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": errDown.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log().Error("search timed out", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"error": "the search took too long"})
+		WriteJSON(w, http.StatusGatewayTimeout, map[string]string{"error": "the search took too long"})
 	default:
 		s.log().Error("search failed", "path", r.URL.Path, "query", r.URL.RawQuery, "err", err)
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "the search index failed to answer"})
+		WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the search index failed to answer"})
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON with status, never cached.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -37,7 +37,7 @@ func (s *Server) editor(w http.ResponseWriter, r *http.Request) *auth.User {
 	u := caller(r)
 	switch {
 	case s.Editorial == nil:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "this server takes no editorial decisions"})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "this server takes no editorial decisions"})
 	case u == nil:
 		s.unauthorized(w, r, &auth.Error{Reason: "editors sign in to publish", Missing: true})
 	case !u.Is(auth.Editor):
@@ -68,8 +68,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	d := editorial.Decision{Publish: true, By: decidedBy(u)}
 	var err error
-	if d.At, err = when("at", body.At); err == nil {
-		d.Until, err = when("until", body.Until)
+	if d.At, err = editorial.ParseWhen(body.At); err != nil {
+		err = fmt.Errorf("at %q: %w", body.At, err)
+	} else if d.Until, err = editorial.ParseWhen(body.Until); err != nil {
+		err = fmt.Errorf("until %q: %w", body.Until, err)
 	}
 	if err == nil && d.At != nil && d.Until != nil && !d.At.Before(*d.Until) {
 		err = fmt.Errorf("at %s is not before until %s: the publish window would be empty", body.At, body.Until)
@@ -104,12 +106,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, d editorial.Deci
 	switch {
 	case err == nil:
 		s.log().Info("editorial decision", "id", st.ID, "publish", d.Publish, "by", d.By)
-		writeJSON(w, http.StatusOK, st)
+		WriteJSON(w, http.StatusOK, st)
 	case errors.Is(err, notfound.Err):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	default:
 		s.log().Error("editorial decision failed", "id", r.PathValue("id"), "err", err)
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "the decision could not be recorded: " + err.Error()})
+		WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the decision could not be recorded: " + err.Error()})
 	}
 }
 
@@ -124,22 +126,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, out any) bool 
 	case err == nil, errors.Is(err, io.EOF):
 		return true
 	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the body is over %d bytes", tooBig.Limit)})
+		WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("the body is over %d bytes", tooBig.Limit)})
 	default:
 		s.fail(w, r, &search.RequestError{Err: fmt.Errorf("body: %v", err)})
 	}
 	return false
-}
-
-// when reads an RFC 3339 date-time or a date (midnight UTC).
-func when(name, v string) (*time.Time, error) {
-	if v == "" {
-		return nil, nil
-	}
-	for _, layout := range []string{time.RFC3339, time.DateOnly} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return &t, nil
-		}
-	}
-	return nil, fmt.Errorf("%s %q: want a date (2026-12-01) or a date-time (RFC 3339)", name, v)
 }

@@ -105,7 +105,7 @@ func (s *Server) limited(next http.Handler) http.Handler {
 		}
 		if ok, retry := s.limits.take(key, rt, burst, time.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests: try again in " + retry.Round(100*time.Millisecond).String()})
+			WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests: try again in " + retry.Round(100*time.Millisecond).String()})
 			return
 		}
 		next.ServeHTTP(w, r)

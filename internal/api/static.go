@@ -56,7 +56,7 @@ func (sf *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := sf.files[path.Clean(name)]
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such route: " + r.Method + " " + r.URL.Path})
 		return
 	}
 	w.Header().Set("ETag", f.etag)

@@ -136,3 +136,17 @@ func (d *Desk) Decide(ctx context.Context, id string, dec Decision) (*ItemState,
 	}
 	return st, nil
 }
+
+// ParseWhen reads the edge of a publish window: an RFC 3339 date-time or a
+// date (midnight UTC); empty is no edge.
+func ParseWhen(v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return &t, nil
+		}
+	}
+	return nil, errors.New("want a date (2026-09-01) or an RFC 3339 date-time")
+}
