@@ -39,22 +39,39 @@ type TemporalServer struct {
 }
 
 // StartTemporal starts avo-temporal and waits until it accepts clients.
+// The server binds ports of its own choosing besides the frontend's; when
+// another process takes one first, the server ends at once, and it is
+// started again on others (at most three times).
 func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, error) {
+	var err error
+	for range 3 {
+		var t *TemporalServer
+		var exited bool
+		if t, exited, err = startTemporalOnce(ctx, o); err == nil || !exited || o.Port != 0 {
+			return t, err
+		}
+	}
+	return nil, err
+}
+
+// startTemporalOnce starts avo-temporal once; exited says it ended before
+// it was ready.
+func startTemporalOnce(ctx context.Context, o TemporalOptions) (*TemporalServer, bool, error) {
 	if o.Namespace == "" {
 		o.Namespace = "default"
 	}
 	bin, err := findTool("avo-temporal", o.Binary, "run `make build`")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	port, err := pickPort(o.Port, "temporal frontend")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if o.LogFile == "" {
 		d, err := os.MkdirTemp("", "avo-temporal-")
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		o.LogFile = filepath.Join(d, "temporal.log")
 	}
@@ -77,7 +94,7 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 		marker: "avo-temporal",
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	t := &TemporalServer{Process: p, Address: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.URL = "grpc://" + t.Address
@@ -91,10 +108,12 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 		return err
 	})
 	if err != nil {
+		exited := p.Exited()
 		_ = p.Stop(10 * time.Second)
-		return nil, err
+		// Temporal reports a fatal start-up error in its own log.
+		return nil, exited, fmt.Errorf("%w\nlast lines of %s:\n%s", err, o.LogFile, logTail(o.LogFile, 15))
 	}
-	return t, nil
+	return t, false, nil
 }
 
 // shorthand is the name avo-temporal's --search-attribute takes (Keyword).
