@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 
 	"go.temporal.io/sdk/activity"
@@ -204,7 +205,11 @@ func (x *Indexing) project(ctx context.Context, key string, now time.Time) (cat,
 	if ed != nil {
 		ed.Apply(&rec)
 	}
-	cat, edu, err = esindex.Project(rec, x.Store.URI(key), now)
+	vocab, err := profile.Vocabularies()
+	if err != nil {
+		return cat, edu, false, err
+	}
+	cat, edu, err = esindex.Project(ed.Overlay(rec, vocab), x.Store.URI(key), now)
 	return cat, edu, err == nil, err
 }
 
@@ -320,7 +325,42 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 		out.Reloaded += len(chunk)
 		out.Rejected += len(res.Rejected)
 	}
+	if in.Kind == esindex.Education {
+		// Published curated sets are documents of the education index
+		// too, made from S3's sets.
+		n, err := x.loadSets(ctx, in.Index)
+		if err != nil {
+			return out, err
+		}
+		out.Expected += n
+	}
 	return out, nil
+}
+
+// loadSets writes the documents of the published curated sets into index.
+func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
+	ops, err := curation.NewDesk(x.Store, x.Index).Documents(ctx)
+	if err != nil {
+		return 0, err
+	}
+	w, err := x.Index.IndexWriter(index)
+	if err != nil {
+		return 0, err
+	}
+	for _, op := range ops {
+		if err := w.Add(ctx, op); err != nil {
+			_, _ = w.Close(ctx)
+			return 0, err
+		}
+	}
+	res, err := w.Close(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Rejected) > 0 || res.Retryable > 0 {
+		return 0, fmt.Errorf("curated sets into %s: %d refused, %d to retry", index, len(res.Rejected), res.Retryable)
+	}
+	return len(ops), nil
 }
 
 // editedSince returns the record keys of items whose editorial decisions
@@ -491,4 +531,17 @@ func (x *Indexing) log() *slog.Logger {
 		return x.Logger
 	}
 	return slog.Default()
+}
+
+// SyncSet brings a curated set's publication up to date (curation.Desk.Sync).
+func (x *Indexing) SyncSet(ctx context.Context, id string) (curation.Outcome, error) {
+	d := curation.NewDesk(x.Store, x.Index)
+	d.Now, d.Items.Now = x.Now, x.Now
+	out, err := d.Sync(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	x.log().Info("curated set synced", "set", id, "status", out.Status, "published", out.Published,
+		"depublished", out.Depublished, "refused", len(out.Refused), "held", out.Held, "wake", out.Wake)
+	return out, nil
 }

@@ -268,9 +268,10 @@ func (h *Harvest) claimant(ctx context.Context, k esindex.Known, pid string) (st
 // store writes a mapped record, with the editors' decisions on it, to S3
 // and to both indices.
 func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, readEditorial bool, catalog, education *esindex.Writer) error {
+	var ed *editorial.Editorial
 	if readEditorial {
-		ed, err := editorial.Read(ctx, h.Store, rec.ExternalID)
-		if err != nil {
+		var err error
+		if ed, err = editorial.Read(ctx, h.Store, rec.ExternalID); err != nil {
 			return err
 		}
 		if ed != nil {
@@ -284,7 +285,11 @@ func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, 
 	if err := h.Store.Put(ctx, recKey, body, "application/json"); err != nil {
 		return err
 	}
-	cat, edu, err := esindex.Project(rec, h.Store.URI(recKey), now)
+	vocab, err := profile.Vocabularies()
+	if err != nil {
+		return err
+	}
+	cat, edu, err := esindex.Project(ed.Overlay(rec, vocab), h.Store.URI(recKey), now)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,7 @@ func NewWorker(tc client.Client, taskQueue string, opts worker.Options, h *activ
 	w.RegisterWorkflow(Remap)
 	w.RegisterWorkflow(ProviderLock)
 	w.RegisterWorkflow(Rollback)
+	w.RegisterWorkflow(Publication)
 	w.RegisterActivity(h)
 	w.RegisterActivity(x)
 	return w

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -9,8 +10,10 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
@@ -158,6 +161,24 @@ func (c *clients) newWorker(opts worker.Options) worker.Worker {
 // desk records editors' decisions.
 func (c *clients) desk() *editorial.Desk {
 	return &editorial.Desk{Store: c.Store, Indices: c.Indices}
+}
+
+// sets returns the curated sets' desk; their publications are told of
+// changes through Temporal (an error says so when it cannot be reached).
+func (c *clients) sets() *curation.Desk {
+	d := curation.NewDesk(c.Store, c.Indices)
+	d.Notify = func(ctx context.Context, id string) error {
+		if c.Client == nil {
+			return errors.New("Temporal cannot be reached: the publication starts with the set's next change")
+		}
+		return c.Client.NotifySet(ctx, id)
+	}
+	return d
+}
+
+// itemHistory is the change log of the decisions about an item.
+func (c *clients) itemHistory(ctx context.Context, id string) ([]audit.Entry, error) {
+	return editorial.History(ctx, c.Store, id)
 }
 
 // validate checks that a source can be harvested.

@@ -91,7 +91,9 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 				if is := a.cfg.Serve.Auth.Issuers; len(is) > 0 {
 					signOn = &api.SignOn{Issuer: is[0].URL, ClientID: cmp.Or(is[0].PageClient, is[0].Audience)}
 				}
-				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: a.operatorAPI(cmd.Context(), c),
+				ops := a.operatorAPI(cmd.Context(), c)
+				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: ops,
+					Sets: c.sets(), ItemHistory: c.itemHistory,
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

@@ -44,6 +44,10 @@ type Server struct {
 	Operator http.Handler
 	// Editorial, when set, takes editors' publish and depublish decisions.
 	Editorial Decider
+	// Sets, when set, keeps editors' curated sets; ItemHistory reads the
+	// change log of an item's decisions.
+	Sets        Curator
+	ItemHistory ItemHistoryFunc
 	// SignOn is where the search page signs people in (nil: it does not).
 	SignOn *SignOn
 	// Limits bound each caller's request rate and body size.
@@ -88,6 +92,13 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 		{"GET", "/api/signon"}:                s.signOn,
 		{"POST", "/api/items/{id}/publish"}:   s.publish,
 		{"POST", "/api/items/{id}/depublish"}: s.depublish,
+		{"GET", "/api/items/{id}/history"}:    s.itemHistory,
+		{"GET", "/api/sets"}:                  s.listSets,
+		{"POST", "/api/sets"}:                 s.createSet,
+		{"GET", "/api/sets/{id}"}:             s.getSet,
+		{"PATCH", "/api/sets/{id}"}:           s.editSet,
+		{"POST", "/api/sets/{id}/{step}"}:     s.stepSet,
+		{"GET", "/api/sets/{id}/history"}:     s.setHistory,
 		{"GET", "/api/openapi.json"}:          s.openAPI,
 		{"GET", "/healthz"}:                   s.health,
 	}
@@ -188,6 +199,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		if origin != "" && allowed != "" {
 			w.Header().Set("Access-Control-Allow-Origin", allowed)
+			w.Header().Set("Access-Control-Expose-Headers", "ETag")
 			w.Header().Add("Vary", "Origin")
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
@@ -195,8 +207,8 @@ func (s *Server) cors(next http.Handler) http.Handler {
 				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
 				return
 			}
-			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Type, Authorization")
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Type, Authorization, If-Match")
 			w.Header().Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return

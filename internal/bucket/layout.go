@@ -4,6 +4,8 @@
 //
 //	records/SOURCE/ID.json                      mapped records (profile.Record), one per source record
 //	editorial/PID.json                          editors' decisions about an item
+//	sets/ID.json                                a curated set (curation.Set)
+//	audit/KIND/ID/NNNNNNNNNN.json               the change log of a set or an item's decisions, one object per revision
 //	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
 //	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN/  identifiers a page saw, a manifest (for the sweep)
 //	runs/SOURCE/SET/HARVEST/listing.json        a bucket run's listing: its manifest, work and removals
@@ -37,7 +39,36 @@ const (
 	EditorialPrefix  = "editorial/"
 	QuarantinePrefix = "quarantine/"
 	TombstonePrefix  = "tombstones/"
+	SetsPrefix       = "sets/"
+	AuditPrefix      = "audit/"
 )
+
+// SetKey is where a curated set is kept.
+func SetKey(id string) string { return SetsPrefix + id + ".json" }
+
+// SetID is the set a set key is about ("" when key is not one).
+func SetID(key string) string {
+	rest, ok := strings.CutPrefix(key, SetsPrefix)
+	if !ok || strings.Contains(rest, "/") {
+		return ""
+	}
+	id, _ := strings.CutSuffix(rest, ".json")
+	return id
+}
+
+// Kinds of things whose changes the audit log keeps.
+const (
+	AuditSets  = "sets"
+	AuditItems = "items"
+)
+
+// AuditLogPrefix holds the change log of one set or item.
+func AuditLogPrefix(kind, id string) string { return AuditPrefix + kind + "/" + id + "/" }
+
+// AuditKey is one revision's entry; zero-padded so a listing is in order.
+func AuditKey(kind, id string, revision int) string {
+	return fmt.Sprintf("%s%010d.json", AuditLogPrefix(kind, id), revision)
+}
 
 // TombstoneKey is where the deletion of a document is noted: an index
 // that missed it (a rollback's) replays it.

@@ -15,50 +15,53 @@ import (
 // sub-fields in the mapping), so its frontend can move over as is; code
 // that names a field in a query uses the Field constants below.
 type Doc struct {
-	ExternalID         string        `json:"external_id"`
-	AdministrativeType string        `json:"administrative_type,omitempty"`
-	Title              string        `json:"dc_title"`
-	Series             string        `json:"dc_titles_serie,omitempty"`
-	Season             string        `json:"dc_titles_seizoen,omitempty"`
-	Episode            string        `json:"dc_titles_episode,omitempty"`
-	Programme          string        `json:"dc_titles_programma,omitempty"`
-	Abstract           string        `json:"dcterms_abstract,omitempty"`
-	Issued             string        `json:"dcterms_issued,omitempty"`
-	IssuedEDTF         string        `json:"dcterms_issued_edtf,omitempty"`
-	Created            string        `json:"dcterms_created,omitempty"`
-	CreatedEDTF        string        `json:"dcterms_created_edtf,omitempty"`
-	DurationSeconds    int           `json:"duration_seconds,omitempty"`
-	Thumbnail          string        `json:"thumbnail_path,omitempty"`
-	OriginalCP         string        `json:"original_cp,omitempty"`
-	OriginalCPID       string        `json:"original_cp_id,omitempty"`
-	Languages          []string      `json:"lom_languages,omitempty"`
-	Keywords           []string      `json:"lom_keywords,omitempty"`
-	Subjects           []string      `json:"dc_subjects,omitempty"`
-	Creators           []string      `json:"dc_creators,omitempty"`
-	Contributors       []string      `json:"dc_contributors,omitempty"`
-	Publishers         []string      `json:"dc_publishers,omitempty"`
-	Context            []string      `json:"lom_context,omitempty"`
-	TypicalAgeRange    []string      `json:"lom_typical_age_range,omitempty"`
-	Classification     []string      `json:"lom_classification,omitempty"`
-	ThemeLabels        []string      `json:"lom_thema,omitempty"`
-	LevelIDs           []string      `json:"lom_education_level_ids,omitempty"`
-	DegreeIDs          []string      `json:"lom_education_degree_ids,omitempty"`
-	SubjectIDs         []string      `json:"lom_subject_ids,omitempty"`
-	ThemeIDs           []string      `json:"lom_theme_ids,omitempty"`
-	EndUserRoles       []string      `json:"lom_intended_enduser_role,omitempty"`
-	ResourceTypes      []string      `json:"lom_learning_resource_type,omitempty"`
-	Licenses           []string      `json:"licenses,omitempty"`
-	RightsHolder       string        `json:"rights_holder,omitempty"`
-	Published          bool          `json:"is_published"`
-	Deleted            bool          `json:"is_deleted"`
-	PublishAt          *time.Time    `json:"publish_at,omitempty"`
-	EditorialAt        *time.Time    `json:"editorial_at,omitempty"`
-	DepublishAt        *time.Time    `json:"depublish_at,omitempty"`
-	ExpiryDate         *time.Time    `json:"expiry_date,omitempty"`
-	SourceID           string        `json:"source_id"`
-	Provenance         DocProvenance `json:"provenance"`
-	Warnings           []string      `json:"validation_warnings,omitempty"`
-	UpdatedAt          time.Time     `json:"updated_at"`
+	ExternalID         string   `json:"external_id"`
+	AdministrativeType string   `json:"administrative_type,omitempty"`
+	Title              string   `json:"dc_title"`
+	Series             string   `json:"dc_titles_serie,omitempty"`
+	Season             string   `json:"dc_titles_seizoen,omitempty"`
+	Episode            string   `json:"dc_titles_episode,omitempty"`
+	Programme          string   `json:"dc_titles_programma,omitempty"`
+	Abstract           string   `json:"dcterms_abstract,omitempty"`
+	Issued             string   `json:"dcterms_issued,omitempty"`
+	IssuedEDTF         string   `json:"dcterms_issued_edtf,omitempty"`
+	Created            string   `json:"dcterms_created,omitempty"`
+	CreatedEDTF        string   `json:"dcterms_created_edtf,omitempty"`
+	DurationSeconds    int      `json:"duration_seconds,omitempty"`
+	Thumbnail          string   `json:"thumbnail_path,omitempty"`
+	OriginalCP         string   `json:"original_cp,omitempty"`
+	OriginalCPID       string   `json:"original_cp_id,omitempty"`
+	Languages          []string `json:"lom_languages,omitempty"`
+	Keywords           []string `json:"lom_keywords,omitempty"`
+	Subjects           []string `json:"dc_subjects,omitempty"`
+	Creators           []string `json:"dc_creators,omitempty"`
+	Contributors       []string `json:"dc_contributors,omitempty"`
+	Publishers         []string `json:"dc_publishers,omitempty"`
+	Context            []string `json:"lom_context,omitempty"`
+	TypicalAgeRange    []string `json:"lom_typical_age_range,omitempty"`
+	Classification     []string `json:"lom_classification,omitempty"`
+	ThemeLabels        []string `json:"lom_thema,omitempty"`
+	LevelIDs           []string `json:"lom_education_level_ids,omitempty"`
+	DegreeIDs          []string `json:"lom_education_degree_ids,omitempty"`
+	SubjectIDs         []string `json:"lom_subject_ids,omitempty"`
+	ThemeIDs           []string `json:"lom_theme_ids,omitempty"`
+	EndUserRoles       []string `json:"lom_intended_enduser_role,omitempty"`
+	ResourceTypes      []string `json:"lom_learning_resource_type,omitempty"`
+	CuratedSets        []string `json:"curated_sets,omitempty"`
+	// ItemCount is how many visible items a curated set holds.
+	ItemCount    int           `json:"item_count,omitempty"`
+	Licenses     []string      `json:"licenses,omitempty"`
+	RightsHolder string        `json:"rights_holder,omitempty"`
+	Published    bool          `json:"is_published"`
+	Deleted      bool          `json:"is_deleted"`
+	PublishAt    *time.Time    `json:"publish_at,omitempty"`
+	EditorialAt  *time.Time    `json:"editorial_at,omitempty"`
+	DepublishAt  *time.Time    `json:"depublish_at,omitempty"`
+	ExpiryDate   *time.Time    `json:"expiry_date,omitempty"`
+	SourceID     string        `json:"source_id"`
+	Provenance   DocProvenance `json:"provenance"`
+	Warnings     []string      `json:"validation_warnings,omitempty"`
+	UpdatedAt    time.Time     `json:"updated_at"`
 }
 
 // DocProvenance says where an item's document came from.
@@ -111,6 +114,8 @@ const (
 	FieldDatestamp     = "provenance.datestamp"
 	FieldHarvest       = "provenance.harvest"
 	FieldEditorialAt   = "editorial_at"
+	FieldCuratedSets   = "curated_sets"
+	FieldItemCount     = "item_count"
 	FieldUpdatedAt     = "updated_at"
 )
 
@@ -133,7 +138,7 @@ func NewDoc(r profile.Record, recordURI string) Doc {
 		Languages: r.Languages, Keywords: r.Keywords, Subjects: r.PartnerKeywords,
 		Creators: names(r.Creators), Contributors: names(r.Contributors), Publishers: names(r.Publishers),
 		EndUserRoles: r.Education.EndUserRoles, ResourceTypes: r.Education.ResourceTypes,
-		Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
+		CuratedSets: r.Rights.Sets, Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
 		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
 		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate, EditorialAt: r.Rights.EditorialAt,
 		SourceID: r.Provenance.Source,

@@ -442,3 +442,47 @@ func (ix Indices) Lookup(ctx context.Context, ids []string) (map[string]Known, e
 	}
 	return out, nil
 }
+
+// Docs reads the documents ids of kind in one request (_mget), only the
+// fields named (all when none); ids the index does not hold are missing
+// from the map.
+func (ix Indices) Docs(ctx context.Context, kind string, ids []string, fields ...string) (map[string]Doc, error) {
+	out := make(map[string]Doc, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var res struct {
+		Docs []struct {
+			ID     string `json:"_id"`
+			Found  bool   `json:"found"`
+			Source Doc    `json:"_source"`
+		} `json:"docs"`
+	}
+	path := "/" + ix.Alias(kind) + "/_mget"
+	if len(fields) > 0 {
+		path += "?_source_includes=" + url.QueryEscape(strings.Join(fields, ","))
+	}
+	if err := ix.do(ctx, http.MethodPost, path, map[string][]string{"ids": ids}, &res); err != nil {
+		return nil, fmt.Errorf("read %d documents of %s: %w", len(ids), ix.Alias(kind), err)
+	}
+	for _, d := range res.Docs {
+		if d.Found {
+			out[d.ID] = d.Source
+		}
+	}
+	return out, nil
+}
+
+// Holding returns the ids of the catalog's items that curated set holds.
+func (ix Indices) Holding(ctx context.Context, set string) ([]string, error) {
+	var res hits
+	q := map[string]any{"size": 10000, "_source": false, "query": map[string]any{"term": map[string]any{FieldCuratedSets: set}}}
+	if err := ix.do(ctx, http.MethodPost, "/"+ix.Alias(Catalog)+"/_search", q, &res); err != nil {
+		return nil, fmt.Errorf("items of set %s in %s: %w", set, ix.Alias(Catalog), err)
+	}
+	out := make([]string, 0, len(res.Hits.Hits))
+	for _, h := range res.Hits.Hits {
+		out = append(out, h.ID)
+	}
+	return out, nil
+}

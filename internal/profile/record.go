@@ -101,6 +101,9 @@ type Rights struct {
 	// EditorialAt is when editors last decided about the item: a harvest
 	// reads their decisions only for items that have one.
 	EditorialAt *time.Time `json:"editorial_at,omitempty"`
+	// Sets are the published curated sets that hold the item: while one
+	// does, the item is published whatever its own decision says.
+	Sets []string `json:"sets,omitempty"`
 }
 
 // Provenance says where a record came from and how it was made.

@@ -145,6 +145,39 @@ func (s *Store) PutReader(ctx context.Context, key string, body io.ReadSeeker, s
 	return nil
 }
 
+// PutIf writes an object only if it is still the version the writer
+// read: ifMatch is that version's ETag; "" means the object must not exist
+// yet. It returns the new ETag; IsConflict tells a write that lost to
+// another.
+func (s *Store) PutIf(ctx context.Context, key string, body []byte, contentType, ifMatch string) (string, error) {
+	in := &s3.PutObjectInput{
+		Bucket: &s.Bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentType: aws.String(contentType), ContentLength: aws.Int64(int64(len(body))),
+	}
+	if ifMatch == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	out, err := s.Client.PutObject(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("s3: put %s: %w", s.URI(key), err)
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// IsConflict reports a conditional write that found another version than
+// it expected (HTTP 412, or 409 while another conditional write of the
+// same key is under way).
+func IsConflict(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusPreconditionFailed || re.HTTPStatusCode() == http.StatusConflict) {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "ConditionalRequestConflict")
+}
+
 // PutJSON writes v as JSON.
 func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 	b, err := json.Marshal(v)

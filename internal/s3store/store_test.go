@@ -106,3 +106,26 @@ func TestListPaging(t *testing.T) {
 		t.Errorf("list all: %d, %v", len(all), err)
 	}
 }
+
+func TestPutIfHoldsOnlyForTheVersionRead(t *testing.T) {
+	st := testenv.Store(t, testenv.Config(t))
+	ctx := context.Background()
+	v1, err := st.PutIf(ctx, "cond/doc.json", []byte(`{"n":1}`), "application/json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutIf(ctx, "cond/doc.json", []byte(`{"n":0}`), "application/json", ""); !s3store.IsConflict(err) {
+		t.Fatalf("creating an object that exists: want a conflict, got %v", err)
+	}
+	v2, err := st.PutIf(ctx, "cond/doc.json", []byte(`{"n":2}`), "application/json", v1)
+	if err != nil || v2 == "" || v2 == v1 {
+		t.Fatalf("write over the version read: %q, %v", v2, err)
+	}
+	if _, err := st.PutIf(ctx, "cond/doc.json", []byte(`{"n":3}`), "application/json", v1); !s3store.IsConflict(err) {
+		t.Fatalf("write over a version no longer there: want a conflict, got %v", err)
+	}
+	obj, err := st.Get(ctx, "cond/doc.json", 0)
+	if err != nil || string(obj.Body) != `{"n":2}` || obj.ETag != v2 {
+		t.Fatalf("kept %s (%s), %v; want the second write (%s)", obj.Body, obj.ETag, err, v2)
+	}
+}
