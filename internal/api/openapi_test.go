@@ -76,6 +76,10 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 		{"GET", "/api/filters", "", "", 200},
 		{"POST", "/api/items/x/publish", "", "", 404}, // this server takes no decisions
 		{"POST", "/api/items/x/depublish", pupilToken, `{"reason":"r"}`, 404},
+		{"GET", "/api/sets", teacherToken, "", 404}, // this server keeps no sets
+		{"GET", "/api/sets/set-x", teacherToken, "", 404},
+		{"POST", "/api/sets", "", `{"title":"x"}`, 404},
+		{"GET", "/api/items/x/history", "", "", 404},
 		{"GET", "/healthz", "", "", 200},
 	} {
 		req, _ := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
