@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -85,8 +86,10 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, notfound.Err):
 		return exitNotFound
-	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning):
+	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning), errors.As(err, new(*curation.Conflict)):
 		return exitConflict
+	case curation.IsProblem(err):
+		return exitUsage
 	case ctx.Err() != nil:
 		return exitInterrupted
 	}
@@ -106,7 +109,7 @@ YAML file (--config, AVO_CONFIG or ./avo.yaml), then AVO_* environment
 variables, then flags. S3 credentials come from the standard AWS chain.
 
 Exit codes: 0 success, 1 failure, 2 usage or configuration error,
-3 not found, 4 already running, 130 interrupted.`,
+3 not found, 4 already running (or changed by someone else), 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
@@ -128,6 +131,8 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 		newIndexCmd(a),
 		newPublishCmd(a),
 		newDepublishCmd(a),
+		newItemHistoryCmd(a),
+		newSetsCmd(a),
 		newQuarantineCmd(a),
 		newSetupCmd(a),
 		newSourcesCmd(a),
