@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -360,5 +361,81 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 	}
 	if len(problems) != 2 || problems[1].ExternalID != "dm99nolic01" || !strings.Contains(problems[1].Why, "no education licence") {
 		t.Errorf("problems: %+v", problems)
+	}
+}
+
+// TestKilledWorkerPublishesOnce kills the only worker while a set's
+// publication waits for its date: nothing happens while no worker runs,
+// and the next worker publishes the set once (one publication in the
+// set's log, one hold in each item's).
+func TestKilledWorkerPublishesOnce(t *testing.T) {
+	f := newFixtureWorker(t, false)
+	first := startHelperWorker(t, f.clients.Config)
+	oai, _ := f.demoSources(t)
+	f.harvest(t, oai, workflows.HarvestOptions{})
+	s := newSetsAPI(t, f)
+
+	_, v, out := s.call(http.MethodPost, "/api/sets", editorToken, "", `{"id":"set-kill","title":"Getimed","items":[{"external_id":"dm04parl001"},{"external_id":"dm05wisk001"}]}`)
+	if v == "" {
+		t.Fatalf("create: %v", out)
+	}
+	v = s.step("set-kill", v, "review", "")
+	v = s.step("set-kill", v, "approve", "")
+	due := time.Now().Add(6 * time.Second)
+	s.step("set-kill", v, "publish", `{"publish_at":"`+due.UTC().Format(time.RFC3339)+`"}`)
+
+	// The publication looked at the set and now waits on its timer.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := f.clients.Temporal.QueryWorkflow(f.ctx, workflows.PublicationWorkflowID("set-kill"), "", workflows.StatusQuery)
+		var o curation.Outcome
+		if err == nil && resp.Get(&o) == nil && o.Wake != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the publication did not start waiting: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	time.Sleep(time.Until(due) + 2*time.Second)
+	if set := s.set("set-kill"); set.Status != curation.Approved || s.educationDoc("dm04parl001") != nil {
+		t.Fatalf("published without a worker: %s", set.Status)
+	}
+
+	startHelperWorker(t, f.clients.Config)
+	s.waitFor("set-kill", curation.Published, time.Minute)
+	run := f.clients.Temporal.GetWorkflow(f.ctx, workflows.PublicationWorkflowID("set-kill"), "")
+	var o curation.Outcome
+	if err := run.Get(f.ctx, &o); err != nil || o.Status != curation.Published || o.Pending {
+		t.Fatalf("the publication ended with %+v, %v; want the set published and nothing pending", o, err)
+	}
+	history, err := s.desk.History(f.ctx, "set-kill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := 0
+	for _, e := range history {
+		if e.By == "publication" && e.Action == "publish" {
+			published++
+		}
+	}
+	if published != 1 {
+		t.Errorf("%d publications in the set's log, want 1: %+v", published, history)
+	}
+	for _, id := range []string{"dm04parl001", "dm05wisk001"} {
+		if s.educationDoc(id) == nil {
+			t.Errorf("%s is not visible after the publication", id)
+		}
+		h, err := editorial.History(f.ctx, f.clients.Store, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 1 || h[0].Action != "hold" {
+			t.Errorf("%s's log: %+v, want one hold", id, h)
+		}
 	}
 }
