@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
@@ -26,6 +28,8 @@ type deletions struct {
 	orphans []string
 	// gone are the documents deleted, noted as tombstones.
 	gone []bucket.Tombstone
+	// sets are the curated sets that held a deleted item.
+	sets []string
 }
 
 // add notes the deletion of a source record: its documents are deleted
@@ -59,6 +63,18 @@ func (d *deletions) queue(ctx context.Context, catalog, education *esindex.Write
 			d.gone = append(d.gone, bucket.Tombstone{ID: doc.ID, Source: d.source, Identifier: doc.Identifier})
 		}
 		d.orphans = nil
+	}
+	// The curated sets that hold a deleted item, while the catalog still says.
+	ids := make([]string, len(d.gone))
+	for i, t := range d.gone {
+		ids[i] = t.ID
+	}
+	for chunk := range slices.Chunk(ids, 1000) {
+		sets, err := curation.NewDesk(d.h.Store, d.h.Index).Affected(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		d.sets = append(d.sets, sets...)
 	}
 	for _, t := range d.gone {
 		if err := catalog.Add(ctx, esindex.Op{ID: t.ID, Ref: t.Identifier}); err != nil {
@@ -94,5 +110,7 @@ func (d *deletions) removeRecords(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// Curated sets that held a deleted item count their items anew.
+	slices.Sort(d.sets)
+	return curation.NewDesk(d.h.Store, d.h.Index).Refresh(ctx, slices.Compact(d.sets))
 }

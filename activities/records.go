@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
@@ -38,6 +40,8 @@ type pageWriter struct {
 	in     PageInput
 	rawKey string
 	now    time.Time
+	// sets are the curated sets holding an item the page wrote.
+	sets []string
 	// catalog and education write the page's records to the two indices.
 	catalog, education *esindex.Writer
 	puts               errgroup.Group
@@ -229,7 +233,15 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 				w.count(func(c *bucket.Counts) { c.Warnings++ })
 			}
 			// What editors decided about the item outlives its re-harvest.
-			return w.h.store(ctx, s.rec, s.recKey, w.now, !found || k.Editorial, w.catalog, w.education)
+			ed, err := w.h.store(ctx, s.rec, s.recKey, w.now, !found || k.Editorial, w.catalog, w.education)
+			if ed != nil && len(ed.Sets) > 0 {
+				w.mu.Lock()
+				for id := range ed.Sets {
+					w.sets = append(w.sets, id)
+				}
+				w.mu.Unlock()
+			}
+			return err
 		})
 	}
 	return nil
@@ -266,13 +278,13 @@ func (h *Harvest) claimant(ctx context.Context, k esindex.Known, pid string) (st
 }
 
 // store writes a mapped record, with the editors' decisions on it, to S3
-// and to both indices.
-func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, readEditorial bool, catalog, education *esindex.Writer) error {
+// and to both indices, and returns those decisions (nil when none).
+func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, now time.Time, readEditorial bool, catalog, education *esindex.Writer) (*editorial.Editorial, error) {
 	var ed *editorial.Editorial
 	if readEditorial {
 		var err error
 		if ed, err = editorial.Read(ctx, h.Store, rec.ExternalID); err != nil {
-			return err
+			return nil, err
 		}
 		if ed != nil {
 			ed.Apply(&rec)
@@ -280,23 +292,23 @@ func (h *Harvest) store(ctx context.Context, rec profile.Record, recKey string, 
 	}
 	body, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return ed, err
 	}
 	if err := h.Store.Put(ctx, recKey, body, "application/json"); err != nil {
-		return err
+		return ed, err
 	}
 	vocab, err := profile.Vocabularies()
 	if err != nil {
-		return err
+		return ed, err
 	}
 	cat, edu, err := esindex.Project(ed.Overlay(rec, vocab), h.Store.URI(recKey), now)
 	if err != nil {
-		return err
+		return ed, err
 	}
 	if err := catalog.Add(ctx, cat); err != nil {
-		return err
+		return ed, err
 	}
-	return education.Add(ctx, edu)
+	return ed, education.Add(ctx, edu)
 }
 
 func (w *pageWriter) count(f func(*bucket.Counts)) {
@@ -355,6 +367,14 @@ func (w *pageWriter) finish(ctx context.Context) error {
 	// Every index write holds: the deleted records may leave S3.
 	if err := w.deletes.removeRecords(ctx); err != nil {
 		return err
+	}
+	// Curated sets that hold an item the page changed count their
+	// visible items anew (removeRecords did so for deleted ones).
+	if len(w.sets) > 0 {
+		slices.Sort(w.sets)
+		if err := curation.NewDesk(w.h.Store, w.h.Index).Refresh(ctx, slices.Compact(w.sets)); err != nil {
+			return err
+		}
 	}
 	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {

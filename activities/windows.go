@@ -3,12 +3,15 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/s3store"
 )
 
 // WindowsInput names a span of time.
@@ -38,6 +41,7 @@ func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsRe
 	now := x.now().UTC()
 	prefix := x.Store.URI("")
 	after := ""
+	var changed []string
 	for {
 		items, err := x.Index.WindowEdges(ctx, in.From, in.To, after, 500)
 		if err != nil {
@@ -67,6 +71,7 @@ func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsRe
 			} else {
 				out.Hidden++
 			}
+			changed = append(changed, it.ID)
 			if err := w.Add(ctx, edu); err != nil {
 				_, _ = w.Close(ctx)
 				return out, err
@@ -88,7 +93,29 @@ func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsRe
 		}
 	}
 	if out.Checked > 0 {
-		return out, x.Index.Refresh(ctx, esindex.Education)
+		if err := x.Index.Refresh(ctx, esindex.Education); err != nil {
+			return out, err
+		}
 	}
-	return out, nil
+	// The curated sets holding an item that came or went count its items anew.
+	return out, refreshSets(ctx, x.Store, x.Index, changed)
+}
+
+// refreshSets writes again the documents of the published curated sets
+// that hold any of the items ids.
+func refreshSets(ctx context.Context, store *s3store.Store, ix esindex.Indices, ids []string) error {
+	d := curation.NewDesk(store, ix)
+	var sets []string
+	for chunk := range slices.Chunk(ids, 1000) {
+		got, err := d.Affected(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, id := range got {
+			if !slices.Contains(sets, id) {
+				sets = append(sets, id)
+			}
+		}
+	}
+	return d.Refresh(ctx, sets)
 }

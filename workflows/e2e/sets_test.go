@@ -439,3 +439,53 @@ func TestKilledWorkerPublishesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishedSetFollowsItsItems: an item of a published set that its
+// partner deletes leaves the set's view and its document's count, and the
+// set is listed with the problem.
+func TestPublishedSetFollowsItsItems(t *testing.T) {
+	f := newFixture(t)
+	_, bucketSource := f.demoSources(t)
+	f.harvest(t, bucketSource, workflows.HarvestOptions{})
+	s := newSetsAPI(t, f)
+
+	_, v, out := s.call(http.MethodPost, "/api/sets", editorToken, "", `{"id":"set-volgt","title":"Volgt","items":[{"external_id":"dm21wk0001"},{"external_id":"dm22karre01"},{"external_id":"dm24dieren"}]}`)
+	if v == "" {
+		t.Fatalf("create: %v", out)
+	}
+	v = s.step("set-volgt", v, "review", "")
+	v = s.step("set-volgt", v, "approve", "")
+	s.step("set-volgt", v, "publish", "")
+	s.waitFor("set-volgt", curation.Published, 30*time.Second)
+	if doc := s.educationDoc("set-volgt"); doc == nil || doc.ItemCount != 3 {
+		t.Fatalf("the published set's document: %+v", doc)
+	}
+
+	if err := f.partner.Delete(f.ctx, "sidecars/dm22karre01.xml"); err != nil {
+		t.Fatal(err)
+	}
+	// One of six is over the mass-delete guard: the operator confirms it.
+	res := f.harvest(t, bucketSource, workflows.HarvestOptions{Full: true, AllowMassDelete: true})
+	if res.Counts.Swept != 1 {
+		t.Fatalf("the harvest after the partner's delete: %+v", res.Counts)
+	}
+	if doc := s.educationDoc("set-volgt"); doc == nil || doc.ItemCount != 2 {
+		t.Errorf("the set's document after its item was deleted: %+v", doc)
+	}
+	var view curation.View
+	if resp := testenv.Call(t, http.MethodGet, s.url+"/api/sets/set-volgt", teacherToken, "", &view); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a teacher reading the set: %d", resp.StatusCode)
+	}
+	var ids []string
+	for _, it := range view.Items {
+		ids = append(ids, it.ExternalID)
+	}
+	if !slices.Equal(ids, []string{"dm21wk0001", "dm24dieren"}) || view.Unavailable != 1 {
+		t.Errorf("the set as teachers see it: %v, %d unavailable", ids, view.Unavailable)
+	}
+	var listed []map[string]any
+	testenv.Call(t, http.MethodGet, s.url+"/api/sets?problems=true", editorToken, "", &listed)
+	if len(listed) != 1 || listed[0]["id"] != "set-volgt" || fmt.Sprint(listed[0]["problems"]) != "[map[external_id:dm22karre01 why:not in the catalog (deleted by its partner)]]" {
+		t.Errorf("sets with problems: %v", listed)
+	}
+}
