@@ -38,7 +38,9 @@ type demoReport struct {
 	Again *harvestOutcome `json:"again,omitempty"`
 	// SignedIn: a teacher and a pupil search after signing in.
 	SignedIn []signedInSearch `json:"signed_in"`
-	Seconds  float64          `json:"seconds"`
+	// Set is a curated set published through the API.
+	Set     *demoSetReport `json:"set,omitempty"`
+	Seconds float64        `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -129,6 +131,9 @@ func (a *app) demo(ctx context.Context) error {
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoSignOn(ctx, l, base, &rep)...)
+	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoSet(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
@@ -251,6 +256,7 @@ func printDemo(w io.Writer, rep demoReport) {
 		printHits(w, search.Request{Text: demoQueries[0]}, rep.Teachers, false)
 	}
 	printSignOn(w, rep)
+	printSet(w, rep)
 	if rep.Again != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")

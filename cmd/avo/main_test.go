@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
@@ -222,6 +224,50 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	} else {
 		checkShape(t, "depublish", out)
 	}
+	code, out, _ = avo(ctx, with("history", "dm01fiets01", "-o", "json")...)
+	checkShape(t, "history", out)
+	var decisions []audit.Entry
+	if code != exitOK || json.Unmarshal([]byte(out), &decisions) != nil || len(decisions) != 2 || decisions[0].Action != "publish" || decisions[1].Action != "depublish" {
+		t.Errorf("history of an item: exit %d\n%s", code, out)
+	}
+
+	// Curated sets: made, reviewed and approved; a change on a version
+	// that is gone is refused with exit code 4; the log has every step.
+	code, out, _ = avo(ctx, with("sets", "create", "--id", "set-cli", "--title", "Fietsen", "--item", "dm01fiets01@5-20", "--item", "dm09fiets02", "-o", "json")...)
+	checkShape(t, "sets-create", out)
+	var created struct {
+		Set     curation.Set `json:"set"`
+		Version string       `json:"version"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &created) != nil || len(created.Set.Items) != 2 || *created.Set.Items[0].End != 20 {
+		t.Errorf("sets create: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := avo(ctx, with("sets", "create", "--title", "x", "--item", "nosuchitem")...); code != exitUsage || !strings.Contains(errOut, "item nosuchitem is not in the catalog") {
+		t.Errorf("sets create with an unknown item: exit %d\n%s", code, errOut)
+	}
+	for _, step := range [][]string{{"review", "set-cli"}, {"approve", "set-cli", "--comment", "goed"}} {
+		if code, out, _ := avo(ctx, with(append([]string{"sets"}, step...)...)...); code != exitOK {
+			t.Errorf("sets %s: exit %d\n%s", step[0], code, out)
+		}
+	}
+	if code, _, errOut := avo(ctx, with("sets", "edit", "set-cli", "--title", "Oud", "--if-match", created.Version)...); code != exitConflict || !strings.Contains(errOut, "set set-cli was changed by") {
+		t.Errorf("sets edit on an old version: exit %d\n%s", code, errOut)
+	}
+	code, out, _ = avo(ctx, with("sets", "history", "set-cli", "-o", "json")...)
+	checkShape(t, "sets-history", out)
+	var log []audit.Entry
+	if code != exitOK || json.Unmarshal([]byte(out), &log) != nil || len(log) != 3 || log[2].Action != "approve" || log[2].Comment != "goed" {
+		t.Errorf("sets history: exit %d\n%s", code, out)
+	}
+	code, out, _ = avo(ctx, with("sets", "list", "-o", "json")...)
+	checkShape(t, "sets-list", out)
+	if code != exitOK || !strings.Contains(out, `"status": "approved"`) {
+		t.Errorf("sets list: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("sets", "list", "--problems", "-o", "json")...); code != exitOK || strings.TrimSpace(out) != "[]" {
+		t.Errorf("sets list --problems: exit %d\n%s", code, out)
+	}
+
 	// Rebuild, status, rollback.
 	code, out, _ = avo(ctx, with("index", "rebuild", "catalog", "-o", "json")...)
 	checkShape(t, "index-rebuild", out)

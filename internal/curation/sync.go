@@ -281,7 +281,8 @@ type ItemProblem struct {
 	Why        string `json:"why"`
 }
 
-// Problems returns the items of a set that teachers cannot see now.
+// Problems returns the items of a set that teachers cannot see now, or,
+// for a set not yet published, could not see once it is.
 func (d *Desk) Problems(ctx context.Context, s *Set) ([]ItemProblem, error) {
 	cat, err := d.Indices.Docs(ctx, esindex.Catalog, s.IDs())
 	if err != nil {
@@ -300,13 +301,16 @@ func (d *Desk) Problems(ctx context.Context, s *Set) ([]ItemProblem, error) {
 		case !inCatalog:
 			out = append(out, ItemProblem{id, "not in the catalog (deleted by its partner)"})
 		case !visible:
-			r := profile.Record{Rights: profile.Rights{Licenses: doc.Licenses, Published: doc.Published || s.Status == Published,
-				Deleted: doc.Deleted, PublishAt: doc.PublishAt, DepublishAt: doc.DepublishAt, ExpiryDate: doc.ExpiryDate}}
+			// The set publishes its items whatever their own decisions say:
+			// what keeps one from teachers is its licence, a deletion, an expiry.
+			r := profile.Record{Rights: profile.Rights{Licenses: doc.Licenses, Published: true, Deleted: doc.Deleted, ExpiryDate: doc.ExpiryDate}}
 			why := r.Invisibility(now)
-			if why == "" {
+			if why == "" && s.Status == Published {
 				why = "not in the education index"
 			}
-			out = append(out, ItemProblem{id, why})
+			if why != "" {
+				out = append(out, ItemProblem{id, why})
+			}
 		}
 	}
 	return out, nil
