@@ -223,4 +223,3 @@ func (s *Server) setFailed(w http.ResponseWriter, r *http.Request, err error) {
 // ItemHistoryFunc reads the change log of an item's decisions
 // (editorial.History).
 type ItemHistoryFunc func(ctx context.Context, id string) ([]audit.Entry, error)
-
