@@ -255,11 +255,11 @@ func (st Step) take(s *Set, who string, now time.Time) ([]string, error) {
 		if from != InReview {
 			return refuse()
 		}
+		if st.Action == ActionReject && strings.TrimSpace(st.Comment) == "" {
+			return nil, problemf("a rejection needs a comment saying what to fix")
+		}
 		s.Status, s.Review = Approved, &Review{Verdict: "approved", By: who, At: now, Comment: st.Comment}
 		if st.Action == ActionReject {
-			if strings.TrimSpace(st.Comment) == "" {
-				return nil, problemf("a rejection needs a comment saying what to fix")
-			}
 			s.Status, s.Review.Verdict = Draft, "rejected"
 		}
 	case ActionPublish:
@@ -279,12 +279,13 @@ func (st Step) take(s *Set, who string, now time.Time) ([]string, error) {
 			s.Status = Draft // a set comes back through review
 		}
 	case ActionWithdraw:
-		if from == Published || s.PublishAt == nil {
+		if from == Published || from == Depublished || s.PublishAt == nil {
 			return refuse()
 		}
 		s.PublishAt, s.DepublishAt = nil, nil
 	case ActionDepublish:
-		if from != Published && s.PublishAt == nil {
+		// A published set, or one whose publication is planned.
+		if from == Depublished || from != Published && s.PublishAt == nil {
 			return refuse()
 		}
 		if strings.TrimSpace(st.Reason) == "" {

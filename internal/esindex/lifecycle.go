@@ -418,27 +418,15 @@ type Known struct {
 // Lookup reads what the catalog holds of the documents ids, in one
 // request (_mget); ids the catalog does not hold are missing from the map.
 func (ix Indices) Lookup(ctx context.Context, ids []string) (map[string]Known, error) {
-	out := make(map[string]Known, len(ids))
-	if len(ids) == 0 {
-		return out, nil
+	docs, err := ix.Docs(ctx, Catalog, ids, FieldSource, FieldIdentifier, FieldContentHash, FieldEditorialAt, FieldHarvest, FieldDatestamp)
+	if err != nil {
+		return nil, err
 	}
-	var res struct {
-		Docs []struct {
-			ID     string `json:"_id"`
-			Found  bool   `json:"found"`
-			Source Doc    `json:"_source"`
-		} `json:"docs"`
-	}
-	path := "/" + ix.Alias(Catalog) + "/_mget?_source_includes=" + strings.Join([]string{FieldSource, FieldIdentifier, FieldContentHash, FieldEditorialAt, FieldHarvest, FieldDatestamp}, ",")
-	if err := ix.do(ctx, http.MethodPost, path, map[string][]string{"ids": ids}, &res); err != nil {
-		return nil, fmt.Errorf("look up %d documents in %s: %w", len(ids), ix.Alias(Catalog), err)
-	}
-	for _, d := range res.Docs {
-		if d.Found {
-			out[d.ID] = Known{Source: d.Source.SourceID, Identifier: d.Source.Provenance.Identifier,
-				ContentHash: d.Source.Provenance.ContentHash, Editorial: d.Source.EditorialAt != nil,
-				Harvest: d.Source.Provenance.Harvest, Datestamp: d.Source.Provenance.Datestamp}
-		}
+	out := make(map[string]Known, len(docs))
+	for id, d := range docs {
+		out[id] = Known{Source: d.SourceID, Identifier: d.Provenance.Identifier,
+			ContentHash: d.Provenance.ContentHash, Editorial: d.EditorialAt != nil,
+			Harvest: d.Provenance.Harvest, Datestamp: d.Provenance.Datestamp}
 	}
 	return out, nil
 }

@@ -219,6 +219,10 @@ func TestCuratedSetFromDraftToTeachers(t *testing.T) {
 	if s.educationDoc("dm01fiets01") != nil {
 		t.Fatal("an item of a set waiting for its date is visible")
 	}
+	v = s.step("set-verkeer", v, "withdraw", "")
+	if set := s.set("set-verkeer"); set.PublishAt != nil || set.Pending() {
+		t.Fatalf("a withdrawn publication is still planned: %v", set.PublishAt)
+	}
 	s.step("set-verkeer", v, "publish", `{"publish_at":"`+time.Now().Add(2*time.Second).UTC().Format(time.RFC3339)+`"}`)
 	s.waitFor("set-verkeer", curation.Published, 30*time.Second)
 
@@ -293,7 +297,7 @@ func TestCuratedSetFromDraftToTeachers(t *testing.T) {
 			t.Errorf("audit entry without author or version: %v", e)
 		}
 	}
-	want := []string{"create", "review", "reject", "edit", "review", "approve", "publish", "publish", "publish", "depublish", "depublish"}
+	want := []string{"create", "review", "reject", "edit", "review", "approve", "publish", "withdraw", "publish", "publish", "depublish", "depublish"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("audit log actions %v, want %v", actions, want)
 	}
@@ -354,12 +358,14 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 		t.Error("a refused publication made something visible")
 	}
 
-	// Problems list what teachers cannot see.
+	// Problems list what teachers could not see once the set is published.
 	problems, err := s.desk.Problems(f.ctx, s.set("set-samen"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 2 || problems[1].ExternalID != "dm99nolic01" || !strings.Contains(problems[1].Why, "no education licence") {
+	// dm03klim001 is not published, but the set would publish it: only
+	// the unlicensed item is a problem.
+	if len(problems) != 1 || problems[0].ExternalID != "dm99nolic01" || !strings.Contains(problems[0].Why, "no education licence") {
 		t.Errorf("problems: %+v", problems)
 	}
 }
