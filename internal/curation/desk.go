@@ -141,18 +141,21 @@ func (d *Desk) Create(ctx context.Context, s Set, by string) (*Set, string, erro
 // is what goes live. A published set's changes go live at once.
 func (d *Desk) Edit(ctx context.Context, id, version string, e Edit, by string) (*Set, string, error) {
 	return d.change(ctx, id, version, by, "edit", "", func(s *Set) ([]string, error) {
-		before := s.IDs()
+		before := slices.Clone(s.Items)
 		what, err := e.apply(s)
 		if err != nil || len(what) == 0 {
 			return what, err
 		}
-		var added []string
-		for _, id := range s.IDs() {
-			if !slices.Contains(before, id) {
-				added = append(added, id)
+		// Items added, or whose fragment changed, are checked against
+		// the catalog (those already there may since have been deleted:
+		// the set is still edited, and its problems list them).
+		var touched []string
+		for _, it := range s.Items {
+			if !slices.ContainsFunc(before, func(b Item) bool { return sameSpan(b, it) }) {
+				touched = append(touched, it.ExternalID)
 			}
 		}
-		if err := d.checkItems(ctx, s, added); err != nil {
+		if err := d.checkItems(ctx, s, touched); err != nil {
 			return nil, err
 		}
 		if s.Status == InReview || s.Status == Approved {
@@ -175,8 +178,8 @@ func (d *Desk) Take(ctx context.Context, id, version string, st Step, by string)
 			// Refuse at once what the publication would refuse.
 			if bad, err := d.unlicensed(ctx, s); err != nil || len(bad) > 0 {
 				if err == nil {
-					err = problemf("set %s cannot be published: %d items lack the education licence (%s): %s",
-						s.ID, len(bad), profile.EducationLicence, strings.Join(bad, ", "))
+					err = problemf("set %s cannot be published: %d items lack the education licence (%s, or %s for a fragment): %s",
+						s.ID, len(bad), profile.EducationLicence, profile.FragmentLicence, strings.Join(bad, ", "))
 				}
 				return nil, err
 			}
@@ -293,20 +296,33 @@ func (d *Desk) checkItems(ctx context.Context, s *Set, ids []string) error {
 }
 
 // unlicensed returns the set's items whose licences do not allow education
-// use (or that the catalog no longer holds).
+// use (ONDERWIJS-FRAGMENT allows a fragment only), or that the catalog no
+// longer holds.
 func (d *Desk) unlicensed(ctx context.Context, s *Set) ([]string, error) {
 	docs, err := d.Indices.Docs(ctx, esindex.Catalog, s.IDs(), "licenses", "is_deleted")
 	if err != nil {
 		return nil, err
 	}
 	var bad []string
-	for _, id := range s.IDs() {
-		doc, ok := docs[id]
-		if !ok || doc.Deleted || !slices.Contains(doc.Licenses, profile.EducationLicence) && !slices.Contains(doc.Licenses, profile.FragmentLicence) {
-			bad = append(bad, id)
+	for _, it := range s.Items {
+		doc, ok := docs[it.ExternalID]
+		fragment := it.Start != nil || it.End != nil
+		switch {
+		case !ok || doc.Deleted:
+		case slices.Contains(doc.Licenses, profile.EducationLicence):
+			continue
+		case fragment && slices.Contains(doc.Licenses, profile.FragmentLicence):
+			continue // the licence allows fragments only, and this is one
 		}
+		bad = append(bad, it.ExternalID)
 	}
 	return bad, nil
+}
+
+// sameSpan reports whether a and b are the same item and fragment.
+func sameSpan(a, b Item) bool {
+	eq := func(x, y *float64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return a.ExternalID == b.ExternalID && eq(a.Start, b.Start) && eq(a.End, b.End)
 }
 
 func newID() string {

@@ -69,8 +69,8 @@ func (d *Desk) Sync(ctx context.Context, id string) (Outcome, error) {
 			if len(bad) > 0 {
 				s.Refused, s.PublishAt = bad, nil
 				out.Refused = bad
-				what = []string{fmt.Sprintf("publication refused: %d items lack the education licence (%s): %s",
-					len(bad), profile.EducationLicence, strings.Join(bad, ", "))}
+				what = []string{fmt.Sprintf("publication refused: %d items lack the education licence (%s, or %s for a fragment): %s",
+					len(bad), profile.EducationLicence, profile.FragmentLicence, strings.Join(bad, ", "))}
 			} else {
 				s.Status, s.PublishedAt, s.Refused = Published, &now, nil
 				out.Published = true

@@ -322,18 +322,21 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 	f.harvest(t, oai, workflows.HarvestOptions{})
 	s := newSetsAPI(t, f)
 
-	// An item whose licence does not allow education use.
-	doc := esindex.Doc{ExternalID: "dm99nolic01", Title: "Zonder licentie", Licenses: []string{"BEZOEKERTOOL-CONTENT"},
-		SourceID: "test", Provenance: esindex.DocProvenance{Format: "oai_dc", Identifier: "dm99nolic01", Raw: "s3://x/y", Harvest: "h", MappingVersion: "1"}}
-	b, _ := json.Marshal(doc)
-	if _, err := f.clients.Indices.Write(f.ctx, esindex.Catalog, []esindex.Op{{ID: doc.ExternalID, Doc: b}}); err != nil {
-		t.Fatal(err)
+	// An item whose licence does not allow education use, and one whose
+	// licence allows fragments only.
+	for id, licence := range map[string]string{"dm99nolic01": "BEZOEKERTOOL-CONTENT", "dm98frag001": "ONDERWIJS-FRAGMENT"} {
+		doc := esindex.Doc{ExternalID: id, Title: id, Licenses: []string{licence}, DurationSeconds: 300,
+			SourceID: "test", Provenance: esindex.DocProvenance{Format: "oai_dc", Identifier: id, Raw: "s3://x/y", Harvest: "h", MappingVersion: "1"}}
+		b, _ := json.Marshal(doc)
+		if _, err := f.clients.Indices.Write(f.ctx, esindex.Catalog, []esindex.Op{{ID: doc.ExternalID, Doc: b}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := f.clients.Indices.Refresh(f.ctx, esindex.Catalog); err != nil {
 		t.Fatal(err)
 	}
 
-	_, v, out := s.call(http.MethodPost, "/api/sets", editorToken, "", `{"id":"set-samen","title":"Samen","items":[{"external_id":"dm03klim001"},{"external_id":"dm99nolic01"}]}`)
+	_, v, out := s.call(http.MethodPost, "/api/sets", editorToken, "", `{"id":"set-samen","title":"Samen","items":[{"external_id":"dm03klim001"},{"external_id":"dm99nolic01"},{"external_id":"dm98frag001"}]}`)
 	if v == "" {
 		t.Fatalf("create: %v", out)
 	}
@@ -351,11 +354,22 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 
 	// The publication is refused, naming the item.
 	status, _, out = s.call(http.MethodPost, "/api/sets/set-samen/publish", editorToken, v1, "")
-	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "lack the education licence (VIAA-ONDERWIJS): dm99nolic01") {
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "2 items lack the education licence (VIAA-ONDERWIJS, or ONDERWIJS-FRAGMENT for a fragment): dm99nolic01, dm98frag001") {
 		t.Errorf("publishing a set with an unlicensed item: %d %v", status, out)
 	}
 	if s.educationDoc("dm03klim001") != nil || s.educationDoc("set-samen") != nil {
 		t.Error("a refused publication made something visible")
+	}
+	// A fragment past the item's end is refused; within it, it may be published.
+	if status, _, out := s.call(http.MethodPatch, "/api/sets/set-samen", editorToken, v1, `{"items":[{"external_id":"dm03klim001"},{"external_id":"dm98frag001","start":0,"end":400}]}`); status != http.StatusBadRequest || out["error"] != "item dm98frag001: the fragment ends at 400s, after the item's end (300s)" {
+		t.Errorf("a fragment past the end: %d %v", status, out)
+	}
+	status, v2, out := s.call(http.MethodPatch, "/api/sets/set-samen", editorToken, v1, `{"items":[{"external_id":"dm03klim001"},{"external_id":"dm98frag001","start":0,"end":30}]}`)
+	if status != http.StatusOK {
+		t.Fatalf("keeping a fragment of the fragment-only item: %d %v", status, out)
+	}
+	if status, _, out := s.call(http.MethodPost, "/api/sets/set-samen/publish", editorToken, v2, ""); status != http.StatusOK {
+		t.Errorf("publishing licensed items and a fragment of a fragment-only item: %d %v", status, out)
 	}
 
 	// Problems list what teachers could not see once the set is published.
@@ -365,6 +379,12 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 	}
 	// dm03klim001 is not published, but the set would publish it: only
 	// the unlicensed item is a problem.
+	problems = problems[:0]
+	set := s.set("set-samen")
+	set.Items = append(set.Items, curation.Item{ExternalID: "dm99nolic01"})
+	if problems, err = s.desk.Problems(f.ctx, set); err != nil {
+		t.Fatal(err)
+	}
 	if len(problems) != 1 || problems[0].ExternalID != "dm99nolic01" || !strings.Contains(problems[0].Why, "no education licence") {
 		t.Errorf("problems: %+v", problems)
 	}
