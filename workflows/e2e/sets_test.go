@@ -352,6 +352,25 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 		t.Errorf("after the conflict: %+v", set)
 	}
 
+	// Two editors saving at the same moment on the same version: one wins.
+	statuses := make(chan int, 2)
+	for i, token := range []string{editorToken, editor2Token} {
+		go func() {
+			status, _, _ := s.call(http.MethodPatch, "/api/sets/set-samen", token, v1, fmt.Sprintf(`{"description":"gelijktijdig %d"}`, i))
+			statuses <- status
+		}()
+	}
+	got := []int{<-statuses, <-statuses}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{http.StatusOK, http.StatusConflict}) {
+		t.Fatalf("two saves at once on one version: %v, want one 200 and one 409", got)
+	}
+	set := s.set("set-samen")
+	if set.Revision != 3 || !strings.HasPrefix(set.Description, "gelijktijdig ") {
+		t.Fatalf("after two saves at once: revision %d, %q", set.Revision, set.Description)
+	}
+	_, v1, _ = s.call(http.MethodGet, "/api/sets/set-samen", editorToken, "", "")
+
 	// The publication is refused, naming the item.
 	status, _, out = s.call(http.MethodPost, "/api/sets/set-samen/publish", editorToken, v1, "")
 	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "2 items lack the education licence (VIAA-ONDERWIJS, or ONDERWIJS-FRAGMENT for a fragment): dm99nolic01, dm98frag001") {
@@ -373,16 +392,12 @@ func TestCuratedSetConflictsAndRefusals(t *testing.T) {
 	}
 
 	// Problems list what teachers could not see once the set is published.
-	problems, err := s.desk.Problems(f.ctx, s.set("set-samen"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// dm03klim001 is not published, but the set would publish it: only
 	// the unlicensed item is a problem.
-	problems = problems[:0]
-	set := s.set("set-samen")
+	set = s.set("set-samen")
 	set.Items = append(set.Items, curation.Item{ExternalID: "dm99nolic01"})
-	if problems, err = s.desk.Problems(f.ctx, set); err != nil {
+	problems, err := s.desk.Problems(f.ctx, set)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(problems) != 1 || problems[0].ExternalID != "dm99nolic01" || !strings.Contains(problems[0].Why, "no education licence") {
