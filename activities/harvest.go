@@ -125,6 +125,7 @@ func (h *Harvest) pageOutcome(ctx context.Context, in PageInput, res PageResult,
 		}
 		return PageResult{}, withBackoff(ctx, err, in.RetryBase, partial)
 	}
+	recordPage(ctx, in.Source.ID, res)
 	h.log().Info("page harvested", "source", in.Source.ID, "set", in.Set, "page", in.Page,
 		"records", res.Counts.Records, "indexed", res.Counts.Indexed, "deleted", res.Counts.Deleted,
 		"quarantined", res.Counts.Quarantined, "repaired", res.Counts.Repaired, "next", res.Next != "")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
+	"go.opentelemetry.io/otel/attribute"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -35,7 +37,9 @@ func (h *Harvest) oaiClient(src sources.Source) (*oaipmh.Client, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	c := &oaipmh.Client{BaseURL: o.URL, HTTP: oaipmh.NewHTTPClient(10*time.Second, timeout), UserAgent: h.UserAgent}
+	hc := oaipmh.NewHTTPClient(10*time.Second, timeout)
+	hc.Transport = telemetry.Transport(hc.Transport, providerLatency, attribute.String("source", src.ID))
+	c := &oaipmh.Client{BaseURL: o.URL, HTTP: hc, UserAgent: h.UserAgent}
 	if o.AuthHeader != "" {
 		v, ok := os.LookupEnv(o.AuthEnv)
 		if !ok {

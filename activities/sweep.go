@@ -394,5 +394,6 @@ func (h *Harvest) deleteAll(ctx context.Context, source, set string, ids []strin
 	if err := dels.removeRecords(ctx); err != nil {
 		return 0, err
 	}
+	recordSwept(ctx, source, len(ids))
 	return len(ids), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 )
 
 // Client starts, follows and cancels avo's workflows, and keeps their
@@ -60,6 +61,8 @@ func Dial(ctx context.Context, t config.Temporal, logger *slog.Logger) (client.C
 		Namespace: t.Namespace,
 		Logger:    sdklog.NewStructuredLogger(logger),
 		Identity:  "avo@" + hostname(),
+		// The SDK's metrics join avo's on /metrics of processes that serve them.
+		MetricsHandler: telemetry.Temporal(),
 	}
 	if t.TLS.Enabled || t.TLS.CertFile != "" || t.TLS.CAFile != "" || t.APIKey != "" {
 		tc, err := tlsConfig(t.TLS)

@@ -18,6 +18,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 	"github.com/archiefvooronderwijs/avo/mappings"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -119,6 +120,33 @@ func (c *clients) setup(ctx context.Context) error {
 // ready fails, naming what is missing, when avo's own bucket, indices or
 // namespace are not there: a worker that started anyway would fail every
 // page instead.
+// checks are what /readyz asks of the clients a process holds.
+func (c *clients) checks() []telemetry.Check {
+	var out []telemetry.Check
+	if c.Client != nil {
+		out = append(out, telemetry.Check{Name: "temporal " + c.cfg.Temporal.Address, Probe: c.CheckNamespace})
+	}
+	if c.Store != nil {
+		out = append(out, telemetry.Check{Name: "s3 " + c.Store.Bucket, Probe: func(ctx context.Context) error {
+			ok, err := c.Store.BucketExists(ctx)
+			if err == nil && !ok {
+				err = fmt.Errorf("bucket %s does not exist", c.Store.Bucket)
+			}
+			return err
+		}})
+	}
+	if c.Indices.ES != nil {
+		out = append(out, telemetry.Check{Name: "elasticsearch", Probe: func(ctx context.Context) error {
+			missing, err := c.Indices.Missing(ctx, esindex.Kinds...)
+			if err == nil && len(missing) > 0 {
+				err = fmt.Errorf("no alias %s", strings.Join(missing, ", "))
+			}
+			return err
+		}})
+	}
+	return out
+}
+
 func (c *clients) ready(ctx context.Context) error {
 	var missing []string
 	if c.Client != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -92,8 +93,12 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 					signOn = &api.SignOn{Issuer: is[0].URL, ClientID: cmp.Or(is[0].PageClient, is[0].Audience)}
 				}
 				ops := a.operatorAPI(cmd.Context(), c)
+				m, err := telemetry.Start()
+				if err != nil {
+					return err
+				}
 				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: ops,
-					Sets: c.sets(), ItemHistory: c.itemHistory,
+					Sets: c.sets(), ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

@@ -23,6 +23,9 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 //go:embed static
@@ -48,6 +51,10 @@ type Server struct {
 	// change log of an item's decisions.
 	Sets        Curator
 	ItemHistory ItemHistoryFunc
+	// Ready are the dependencies /readyz checks beside the search index;
+	// Metrics serves /metrics (nil: 404).
+	Ready   []telemetry.Check
+	Metrics http.Handler
 	// SignOn is where the search page signs people in (nil: it does not).
 	SignOn *SignOn
 	// Limits bound each caller's request rate and body size.
@@ -101,6 +108,8 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 		{"GET", "/api/sets/{id}/history"}:     s.setHistory,
 		{"GET", "/api/openapi.json"}:          s.openAPI,
 		{"GET", "/healthz"}:                   s.health,
+		{"GET", "/readyz"}:                    s.ready,
+		{"GET", "/metrics"}:                   s.metrics,
 	}
 }
 
@@ -173,16 +182,48 @@ func (s *Server) Handler() http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
-	return s.logged(s.cors(s.authenticate(s.limited(gzipped(mux)))))
+	return s.logged(s.cors(s.authenticate(s.limited(gzipped(routed(mux))))))
 }
+
+// requestLatency times the API's answers by route (the pattern, never the
+// path with its ids), method and status.
+var requestLatency = telemetry.Histogram("avo.http.server.request.duration", "Latency of avo serve's answers, by route, method and status")
+
+// routeKey carries a request's route from the router to logged.
+type routeKey struct{}
 
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
+		route := new(string)
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), routeKey{}, route)))
+		if *route == "" {
+			*route = "unmatched"
+		}
+		requestLatency.Record(r.Context(), telemetry.Since(start), metric.WithAttributes(attribute.String("route", *route),
+			attribute.String("method", r.Method), attribute.String("status", strconv.Itoa(sw.status))))
 		s.log().Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
 	})
+}
+
+// routed notes the route the router chose, for logged.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if route, ok := r.Context().Value(routeKey{}).(*string); ok && r.Pattern != "" {
+			_, path, _ := strings.Cut(r.Pattern, " ")
+			*route = path
+		}
+	})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.Metrics == nil {
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "this server keeps no metrics"})
+		return
+	}
+	s.Metrics.ServeHTTP(w, r)
 }
 
 // cors lets the configured origins call the API from a browser, and
@@ -446,20 +487,34 @@ func (s *Server) filters(w http.ResponseWriter, r *http.Request) {
 	}, nil)
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	err := s.unavailable()
-	if err == nil {
-		_, err = s.Search.Search(ctx, search.Request{Size: 1})
-		s.noteReach(err)
+// health answers that the process serves (a liveness probe: it asks
+// nothing of what the process depends on).
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready answers whether the search index answers, and every other
+// dependency (S3, Temporal) the server was given; a 503 names the ones
+// that do not.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	checks := append([]telemetry.Check{{Name: "elasticsearch " + s.Search.Index, Probe: func(ctx context.Context) error {
+		err := s.unavailable()
+		if err == nil {
+			_, err = s.Search.Search(ctx, search.Request{Size: 1})
+			s.noteReach(err)
+		}
+		return err
+	}}}, s.Ready...)
+	results := telemetry.Probe(r.Context(), checks)
+	out := map[string]any{"status": "ready", "checks": results}
+	status := http.StatusOK
+	for name, result := range results {
+		if result != "ok" {
+			s.log().Warn("readiness check failed", "check", name, "err", result)
+			out["status"], status = "unavailable", http.StatusServiceUnavailable
+		}
 	}
-	if err != nil {
-		s.log().Warn("health check failed", "err", err)
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "index": s.Search.Index})
-		return
-	}
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "index": s.Search.Index})
+	WriteJSON(w, status, out)
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {

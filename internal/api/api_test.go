@@ -153,8 +153,8 @@ func TestAPI(t *testing.T) {
 	if code := get(t, bsrv.URL+"/api/search?q=x", &e); code != http.StatusBadGateway || strings.Contains(e.Error, "index_not_found") {
 		t.Errorf("broken index: %d %q", code, e.Error)
 	}
-	if code := get(t, bsrv.URL+"/healthz", nil); code != http.StatusServiceUnavailable {
-		t.Errorf("healthz of a broken index: %d", code)
+	if code := get(t, bsrv.URL+"/readyz", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz of a broken index: %d", code)
 	}
 }
 
@@ -411,7 +411,7 @@ func TestAPIFailsWell(t *testing.T) {
 	ds, _ := search.NewSearcher(down, "x")
 	dsrv := httptest.NewServer((&api.Server{Search: ds, Anonymous: auth.Teacher}).Handler())
 	defer dsrv.Close()
-	for _, path := range []string{"/healthz", "/api/search?q=x", "/api/search?q=y"} {
+	for _, path := range []string{"/readyz", "/api/search?q=x", "/api/search?q=y"} {
 		start := time.Now()
 		req, _ := http.NewRequest(http.MethodGet, dsrv.URL+path, nil)
 		res, body := do(t, req)

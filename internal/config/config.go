@@ -28,6 +28,14 @@ type Config struct {
 	Log     Log     `yaml:"log" json:"log"`
 	Serve   Serve   `yaml:"serve" json:"serve"`
 	Harvest Harvest `yaml:"harvest" json:"harvest"`
+	Worker  Worker  `yaml:"worker" json:"worker"`
+}
+
+// Worker configures what a worker serves beside its work.
+type Worker struct {
+	// Listen is the host:port of the worker's /metrics, /healthz and
+	// /readyz ("" serves none).
+	Listen string `yaml:"listen" json:"listen"`
 }
 
 // Harvest tunes the workers' harvests.
@@ -142,6 +150,7 @@ func Default() Config {
 			KeepIndices: 2,
 		},
 		Serve:   Serve{Listen: "127.0.0.1:8080", Origins: []string{"*"}, Anonymous: auth.Pupil},
+		Worker:  Worker{Listen: "127.0.0.1:9464"},
 		Sources: "sources.yaml",
 		Log:     Log{Level: "info", Format: "text"},
 		Harvest: Harvest{Writers: 32},
@@ -189,6 +198,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
 		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
 		{Key: "serve.anonymous", Env: "AVO_SERVE_ANONYMOUS", Flag: "anonymous", Help: "what callers without a token get: pupil, teacher or none", str: &c.Serve.Anonymous},
+		{Key: "worker.listen", Env: "AVO_WORKER_LISTEN", Flag: "worker-listen", Help: "host:port of the worker's /metrics, /healthz and /readyz (empty: none)", str: &c.Worker.Listen},
 		{Key: "harvest.writers", Env: "AVO_HARVEST_WRITERS", Flag: "harvest-writers", Help: "records one page writes to S3 at once", num: &c.Harvest.Writers},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},
 		{Key: "log.level", Env: "AVO_LOG_LEVEL", Flag: "log-level", Help: "log level: debug, info, warn, error", str: &c.Log.Level},

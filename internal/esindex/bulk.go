@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Op is one write: index Doc under ID, or delete ID when Doc is nil. Ref
@@ -40,6 +44,10 @@ type Rejection struct {
 	Reason string `json:"reason"`
 	Doc    []byte `json:"-"`
 }
+
+// bulkFailures counts the items of bulk requests that failed.
+var bulkFailures = telemetry.Counter("avo.elasticsearch.bulk.failures", "{item}",
+	"Items of bulk requests Elasticsearch did not take, by status (429 and 5xx are retried; others are quarantined)")
 
 // target is a bulk indexer on one alias and the outcome of its items.
 type target struct {
@@ -99,7 +107,12 @@ func (t *target) add(ctx context.Context, op Op) error {
 				t.out.Indexed++
 			}
 		},
-		OnFailure: func(_ context.Context, it esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+		OnFailure: func(ctx context.Context, it esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
+			status := "error"
+			if err == nil {
+				status = strconv.Itoa(res.Status)
+			}
+			bulkFailures.Add(ctx, 1, metric.WithAttributes(attribute.String("status", status)))
 			t.mu.Lock()
 			defer t.mu.Unlock()
 			switch {

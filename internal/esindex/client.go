@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,16 +20,30 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 	"github.com/archiefvooronderwijs/avo/schemas"
 )
 
 // NewClient builds a client that retries 429 and 5xx responses of whole
 // requests with jittered exponential back-off.
 func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
+	tr := NewTransport()
+	if c.CACert != "" {
+		pem, err := os.ReadFile(c.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("elasticsearch CA certificate: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("elasticsearch CA certificate %s: no certificate found", c.CACert)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
 	cfg := elasticsearch.Config{
-		Transport:     NewTransport(),
+		Transport:     telemetry.TransportBy(tr, requestLatency, operation),
 		Addresses:     c.URLs,
 		Username:      c.Username,
 		Password:      c.Password,
@@ -44,18 +59,32 @@ func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
 			return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 		},
 	}
-	if c.CACert != "" {
-		pem, err := os.ReadFile(c.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("elasticsearch CA certificate: %w", err)
-		}
-		cfg.CACert = pem
-	}
 	es, err := elasticsearch.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch client: %w", err)
 	}
 	return es, nil
+}
+
+// requestLatency times every request to Elasticsearch, by operation.
+var requestLatency = telemetry.Histogram("avo.elasticsearch.request.duration",
+	"Latency of requests to Elasticsearch, by operation (_bulk, _search, _mget, ...) and HTTP status")
+
+// operation names a request by the API it calls: the first path segment
+// that starts with an underscore (_bulk, _search, _doc), never an index or
+// a document id.
+func operation(r *http.Request) []attribute.KeyValue {
+	op := "other"
+	for seg := range strings.SplitSeq(strings.Trim(r.URL.Path, "/"), "/") {
+		if strings.HasPrefix(seg, "_") {
+			op = seg
+			break
+		}
+	}
+	if op == "other" && r.URL.Path == "/" {
+		op = "info"
+	}
+	return []attribute.KeyValue{attribute.String("operation", op), attribute.String("method", r.Method)}
 }
 
 // Unreachable reports an error of a node that could not be reached at

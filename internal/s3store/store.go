@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,8 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 )
 
 // ErrTooLarge is returned for an object over the caller's size limit.
@@ -53,6 +57,9 @@ func New(ctx context.Context, c config.S3) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: load AWS configuration: %w", err)
 	}
+	// Timed once loaded: the loader adds a CA bundle (AWS_CA_BUNDLE) to
+	// the SDK's own client type only.
+	cfg.HTTPClient = timedClient{cfg.HTTPClient}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
@@ -143,6 +150,24 @@ func (s *Store) PutReader(ctx context.Context, key string, body io.ReadSeeker, s
 		return fmt.Errorf("s3: put %s: %w", s.URI(key), err)
 	}
 	return nil
+}
+
+// requestLatency times every S3 request, by method.
+var requestLatency = telemetry.Histogram("avo.s3.request.duration", "Latency of S3 requests, by HTTP method and status")
+
+// timedClient times the requests of the SDK's HTTP client.
+type timedClient struct{ next aws.HTTPClient }
+
+func (t timedClient) Do(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	res, err := t.next.Do(r)
+	status := "error"
+	if err == nil {
+		status = strconv.Itoa(res.StatusCode)
+	}
+	requestLatency.Record(r.Context(), telemetry.Since(start), metric.WithAttributes(
+		attribute.String("method", r.Method), attribute.String("status", status)))
+	return res, err
 }
 
 // PutIf writes an object only if it is still the version the writer

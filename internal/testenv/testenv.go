@@ -184,6 +184,8 @@ func Config(t testing.TB) config.Config {
 	c := config.Default()
 	c.S3 = config.S3{Endpoint: s3URL, Region: devstack.S3Region, Bucket: name, PathStyle: true}
 	c.Elasticsearch.URLs, c.Elasticsearch.IndexPrefix = []string{esURL}, name
+	// Tests that run a worker process choose its metrics port.
+	c.Worker.Listen = ""
 	t.Cleanup(func() { deleteIndices(esURL, name) })
 	return c
 }
