@@ -256,12 +256,10 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 		res, err = run.Result(ctx)
 		done <- err
 	}()
-	interactive := a.interactive() && !a.json()
+	prog := a.newProgress()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	start := time.Now()
-	last := ""
-	lastPrint := time.Time{}
 	set := ""
 	if len(run.Sets) == 1 {
 		set = run.Sets[0]
@@ -269,9 +267,7 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 	for {
 		select {
 		case err := <-done:
-			if interactive {
-				fmt.Fprint(a.out, "\r\033[K")
-			}
+			prog.done()
 			out := harvestOutcome{Source: run.Source, Set: set, WorkflowID: run.GetID(), Status: res.Status, Counts: res.Counts, Seconds: res.Seconds, ReportKey: res.ReportKey}
 			if err != nil && (ctx.Err() != nil || interrupted(err)) {
 				out.detached = true
@@ -292,22 +288,12 @@ func (a *app) follow(ctx context.Context, c *clients, run *workflows.HarvestRun)
 			}
 			return out
 		case <-tick.C:
-			if a.json() {
-				continue
-			}
 			p := a.running(ctx, c, run)
 			if p == nil {
 				continue
 			}
-			line := progressLine(p, time.Now())
-			switch {
-			case interactive:
-				fmt.Fprintf(a.out, "\r\033[K%s", line)
-			case line != last && time.Since(lastPrint) >= 3*time.Second:
-				fmt.Fprintln(a.out, line)
-				lastPrint = time.Now()
-			}
-			last = line
+			now := time.Now()
+			prog.update(now, "harvest", progressKey(p), progressLine(p, now), measure(p, now))
 		}
 	}
 }
@@ -321,35 +307,6 @@ func (a *app) running(ctx context.Context, c *clients, run *workflows.HarvestRun
 		}
 	}
 	return nil
-}
-
-// progressLine is a running harvest in one line: where it is, what it
-// counted, how fast, how far along and how long still when the provider
-// says how long its list is, and the step it is trying again, if any.
-func progressLine(st *workflows.HarvestState, now time.Time) string {
-	p := st.Progress
-	elapsed := now.Sub(p.StartedAt)
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(p.Counts.Records) / s
-	}
-	size := ""
-	if p.ListSize > 0 {
-		size = fmt.Sprintf("/%d", p.ListSize)
-	}
-	line := fmt.Sprintf("%s%s: page %d, %d%s records, %d indexed, %d deleted, %d quarantined, %d repaired, %.0f records/s",
-		p.Source, bucket.SetLabel(p.Set), p.Page, p.Counts.Records, size, p.Counts.Indexed, p.Counts.Deleted, p.Counts.Quarantined, p.Counts.Repaired, rate)
-	if p.ListSize > 0 && p.Counts.Records > 0 && p.Counts.Records <= p.ListSize {
-		line += fmt.Sprintf(", %d%%", 100*p.Counts.Records/p.ListSize)
-		if rate > 0 {
-			left := time.Duration(float64(p.ListSize-p.Counts.Records)/rate) * time.Second
-			line += ", about " + left.Round(time.Second).String() + " to go"
-		}
-	}
-	if r := st.Retry; r != nil {
-		line += " — " + retryLine(r, now)
-	}
-	return line
 }
 
 // retryLine says what is being tried again, how often, and when next.
@@ -386,12 +343,30 @@ func printOutcomes(w io.Writer, outs []harvestOutcome) {
 
 func newHarvestStatusCmd(a *app) *cobra.Command {
 	var set string
+	var watch bool
 	cmd := &cobra.Command{
 		Use:   "status SOURCE",
-		Short: "Show a harvest's progress, or its report once it ended",
-		Args:  exactArgs(1, "SOURCE"),
+		Short: "Show a harvest's progress, or its report once it ended (--watch: follow it to its end)",
+		Long: `Show the progress of SOURCE's running harvest, or the report of its last
+one. With --watch a running harvest is followed to its end as 'harvest
+watch' does: its progress on stderr (a line redrawn on a terminal, a line
+every few seconds otherwise, JSON lines with --output json), then how it
+ended.`,
+		Example: "  avo harvest status vrt\n  avo harvest status vrt --watch -o json",
+		Args:    exactArgs(1, "SOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.with(cmd.Context(), need{temporal: true, s3: true}, func(c *clients) error {
+				if watch {
+					if src, err := a.loadSource(args[0]); err == nil {
+						run, err := c.RunningHarvest(cmd.Context(), src, set)
+						if err == nil {
+							return a.followToEnd(cmd.Context(), c, run)
+						}
+						if !errors.Is(err, notfound.Err) {
+							return err
+						}
+					}
+				}
 				sets := []string{set}
 				if set == "" {
 					// A source of several sets: each set's harvest.
@@ -427,6 +402,7 @@ func newHarvestStatusCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&set, "set", "", "the set of the harvest")
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow a running harvest to its end")
 	return cmd
 }
 

@@ -165,7 +165,7 @@ func printRebuild(w io.Writer, alias string, res workflows.RebuildResult) {
 	}
 }
 
-// followRebuild waits for a rebuild, reporting progress on stderr.
+// followRebuild waits for a rebuild, showing its progress.
 func (a *app) followRebuild(ctx context.Context, c *clients, id string, wait func() (workflows.RebuildResult, error)) (workflows.RebuildResult, error) {
 	type result struct {
 		r   workflows.RebuildResult
@@ -176,21 +176,42 @@ func (a *app) followRebuild(ctx context.Context, c *clients, id string, wait fun
 		r, err := wait()
 		done <- result{r, err}
 	}()
-	tick := time.NewTicker(5 * time.Second)
+	prog := a.newProgress()
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case r := <-done:
+			prog.done()
 			return r.r, r.err
 		case <-tick.C:
-			if q, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery); err == nil {
-				var p workflows.RebuildInput
-				if q.Get(&p) == nil {
-					fmt.Fprintf(a.errOut, "rebuild %s: %d pages, %d records read\n", p.Index, p.Pages, p.Loaded.Read)
-				}
+			q, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery)
+			if err != nil {
+				continue
+			}
+			var p workflows.RebuildInput
+			if q.Get(&p) == nil && p.Index != "" {
+				now := time.Now()
+				key := fmt.Sprintf("%d %+v", p.Pages, p.Loaded)
+				prog.update(now, "rebuild", key, rebuildLine(p, now), p)
 			}
 		}
 	}
+}
+
+// rebuildLine is a rebuild under way in one line.
+func rebuildLine(p workflows.RebuildInput, now time.Time) string {
+	step := "loading"
+	if p.Loaded.Done {
+		step = "catching up and checking"
+	}
+	elapsed := now.Sub(p.StartedAt).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(p.Loaded.Read) / elapsed
+	}
+	return fmt.Sprintf("rebuild %s: %s, %d pages, %d records read, %d indexed, %d skipped, %d refused, %.0f records/s, %s",
+		p.Index, step, p.Pages, p.Loaded.Read, p.Loaded.Indexed, p.Loaded.Skipped, p.Loaded.Rejected, rate, seconds(elapsed))
 }
 
 func newIndexRollbackCmd(a *app) *cobra.Command {

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
@@ -206,10 +205,4 @@ func (a *app) emit(v any, text func(w io.Writer)) error {
 	}
 	text(a.out)
 	return nil
-}
-
-// interactive reports whether stdout is a terminal (progress redraws a line).
-func (a *app) interactive() bool {
-	f, ok := a.out.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

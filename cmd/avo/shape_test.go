@@ -113,7 +113,7 @@ func TestProgressLine(t *testing.T) {
 		Retry: &workflows.Retry{Activity: "FetchPages", Attempt: 3, LastError: "source vrt page 4: HTTP 503 (2 attempts over 5 s)", NextAttempt: &next},
 	}
 	got := progressLine(st, now)
-	want := "vrt set kunst: page 3, 100/400 records, 98 indexed, 0 deleted, 2 quarantined, 0 repaired, 10 records/s, 25%, about 30s to go" +
+	want := "vrt set kunst: page 3, 100/400 records, 98 indexed, 0 deleted, 2 quarantined, 0 repaired, 10 records/s, 10s, 25%, about 30s to go" +
 		" — retrying FetchPages (attempt 3, next try in 8s): source vrt page 4: HTTP 503 (2 attempts over 5 s)"
 	if got != want {
 		t.Errorf("progress line\n got %s\nwant %s", got, want)
