@@ -79,9 +79,10 @@ S3_PORT       ?= 7070
 TEMPORAL_PORT ?= 7233
 OAI_PORT      ?= 7080
 IDP_PORT      ?= 8180
+UI_PORT       ?= 8233
 
-dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C (ES_PORT, S3_PORT, TEMPORAL_PORT, OAI_PORT, IDP_PORT)
-	$(BIN)/avo dev --es-port $(ES_PORT) --s3-port $(S3_PORT) --temporal-port $(TEMPORAL_PORT) --oai-port $(OAI_PORT) --idp-port $(IDP_PORT)
+dev: deps tools build ## run the local stack, a worker and the sample sources until Ctrl-C (ES_PORT, S3_PORT, TEMPORAL_PORT, OAI_PORT, IDP_PORT, UI_PORT)
+	$(BIN)/avo dev --es-port $(ES_PORT) --s3-port $(S3_PORT) --temporal-port $(TEMPORAL_PORT) --oai-port $(OAI_PORT) --idp-port $(IDP_PORT) --ui-port $(UI_PORT)
 
 # Every parser entry point has a fuzz target; make test runs each briefly,
 # make fuzz longer (FUZZTIME=10m make fuzz).

@@ -40,6 +40,7 @@ func main() {
 	flag.StringVar(&o.Namespace, "namespace", "default", "namespace to create")
 	flag.StringVar(&o.LogFile, "log", "", "file for the server's warnings and errors")
 	flag.Var(attributes(o.SearchAttributes), "search-attribute", "NAME=TYPE registered on the namespace (repeatable)")
+	uiPort := flag.Int("ui-port", 0, "serve the Temporal Web UI on this port of 127.0.0.1 (0: none)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -48,6 +49,16 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "avo-temporal:", err)
 		os.Exit(1)
+	}
+	if *uiPort > 0 {
+		stopUI, err := startUI(srv.Address, o.Namespace, *uiPort)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "avo-temporal:", err)
+			_ = srv.Stop()
+			os.Exit(1)
+		}
+		defer stopUI()
+		fmt.Printf("temporal web UI on http://127.0.0.1:%d\n", *uiPort)
 	}
 	fmt.Println("temporal ready on", srv.Address)
 	<-ctx.Done()

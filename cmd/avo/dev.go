@@ -28,14 +28,14 @@ const (
 )
 
 func newDevCmd(a *app) *cobra.Command {
-	o := localOptions{name: "dev"}
+	o := localOptions{name: "dev", ui: true}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole stack locally until interrupted: Elasticsearch, S3, Temporal, a worker, sample sources",
 		Long: `Run avo on this machine with real servers and no Docker: Elasticsearch
 (downloaded once from Maven Central), versitygw as S3, a Temporal server
 (avo-temporal, beside avo; state kept in SQLite under the cache folder), a worker, and the
-sample OAI-PMH provider and partner bucket. Other avo commands reach it
+sample OAI-PMH provider and partner bucket, and the Temporal Web UI. Other avo commands reach it
 with their defaults; it prints the settings to use from another shell.
 Ctrl-C stops everything it started.`,
 		Args: cobra.NoArgs,
@@ -47,6 +47,7 @@ Ctrl-C stops everything it started.`,
 	f.IntVar(&o.temporalPort, "temporal-port", config.LocalTemporalPort, "Temporal frontend port")
 	f.IntVar(&o.oaiPort, "oai-port", 7080, "port of the sample OAI-PMH provider")
 	f.IntVar(&o.idpPort, "idp-port", 8180, "port of the identity provider (Keycloak)")
+	f.IntVar(&o.uiPort, "ui-port", 8233, "port of the Temporal Web UI")
 	f.BoolVar(&o.fresh, "fresh", false, "start from empty Elasticsearch, S3 and Temporal data")
 	cmd.AddCommand(newDevUpCmd(a), newDevDownCmd(a), newDevRunCmd(a))
 	return cmd
@@ -70,6 +71,7 @@ func (a *app) dev(ctx context.Context, o localOptions) error {
 	}
 	fmt.Fprintf(a.out, `avo dev is running (Ctrl-C stops it):
   temporal       %s (namespace %s, task queue %s)
+  temporal UI    %s (every harvest, rebuild and publication; search AvoSource="demo-oai")
   s3             %s (bucket %s)
   elasticsearch  %s
   sample OAI-PMH %s
@@ -85,7 +87,7 @@ From another shell:
   avo harvest start demo-s3 --wait
   avo search fietsen
   avo serve     (then: curl -H "Authorization: Bearer TOKEN" http://%s/api/me)
-`, l.cfg.Temporal.Address, l.cfg.Temporal.Namespace, l.cfg.Temporal.TaskQueue, l.cfg.S3.Endpoint, l.cfg.S3.Bucket,
+`, l.cfg.Temporal.Address, l.cfg.Temporal.Namespace, l.cfg.Temporal.TaskQueue, l.stack.Temporal.UIURL, l.cfg.S3.Endpoint, l.cfg.S3.Bucket,
 		l.stack.ElasticsearchURL, l.provider.URL, l.stack.Keycloak.Issuer, l.cfg.Serve.Auth.Static[1].Token,
 		cfgPath, devstack.S3AccessKey, devstack.S3SecretKey, l.cfg.Serve.Listen)
 	select {

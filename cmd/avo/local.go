@@ -27,6 +27,9 @@ type localOptions struct {
 	name                                           string
 	esPort, s3Port, temporalPort, oaiPort, idpPort int
 	persistTemporal, fresh                         bool
+	// ui serves the Temporal Web UI on uiPort.
+	ui     bool
+	uiPort int
 }
 
 // local is the whole pipeline running on this machine: the servers, the
@@ -60,7 +63,7 @@ func (a *app) startLocal(ctx context.Context, o localOptions) (l *local, err err
 	l.stack, err = devstack.StartStack(ctx, devstack.StackOptions{
 		CacheDir: cache, Name: o.name, Fresh: o.fresh, Logger: a.log,
 		ElasticsearchPort: o.esPort, S3Port: o.s3Port, TemporalPort: o.temporalPort,
-		Temporal: true, TemporalFile: temporalFile,
+		Temporal: true, TemporalFile: temporalFile, TemporalUI: o.ui, TemporalUIPort: o.uiPort,
 		IdentityProvider: true, KeycloakPort: o.idpPort,
 		Namespace: a.cfg.Temporal.Namespace, SearchAttributes: workflows.SearchAttributes,
 	})

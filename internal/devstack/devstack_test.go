@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 // Resolved before any test changes directory.
@@ -237,4 +243,56 @@ func TestStackNameIsLockedWhileInUse(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	again.Close()
+}
+
+// The local Temporal server serves its Web UI when asked: the UI answers
+// and lists a workflow started on the server, found by its search
+// attribute as an operator would.
+func TestTemporalWebUIListsWorkflows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ts, err := StartTemporal(ctx, TemporalOptions{Namespace: "avo-ui", UI: true,
+		SearchAttributes: map[string]enumspb.IndexedValueType{"AvoSource": enumspb.INDEXED_VALUE_TYPE_KEYWORD}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Stop()
+	if ts.UIURL == "" {
+		t.Fatal("no UI address")
+	}
+	c, err := client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: "avo-ui", Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// No worker runs it: it waits, listed as running.
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "harvest:ui-test/*", TaskQueue: "nobody",
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyKeyword("AvoSource").ValueSet("ui-test"))}, "Harvest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(ts.UIURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), "<html") {
+		t.Fatalf("the UI's page: %d %.200s", res.StatusCode, page)
+	}
+	q := url.Values{"query": {`AvoSource="ui-test"`}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		res, err := http.Get(ts.UIURL + "/api/v1/namespaces/avo-ui/workflows?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK && strings.Contains(string(body), `"harvest:ui-test/*"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the UI does not list the workflow: %d %.300s", res.StatusCode, body)
+		}
+	}
 }

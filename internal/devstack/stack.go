@@ -25,8 +25,11 @@ type StackOptions struct {
 	ElasticsearchPort, S3Port, TemporalPort int
 	// Temporal also starts a Temporal server (avo-temporal), keeping its state
 	// in TemporalFile (SQLite) or, when that is empty, in memory.
-	Temporal         bool
-	TemporalFile     string
+	Temporal     bool
+	TemporalFile string
+	// TemporalUI serves the Temporal Web UI on TemporalUIPort (0: a free one).
+	TemporalUI       bool
+	TemporalUIPort   int
 	SearchAttributes map[string]enumspb.IndexedValueType
 	Namespace        string
 	// Detached servers outlive this process (avo dev up); attached ones
@@ -162,6 +165,7 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 			DatabaseFile: o.TemporalFile, Port: o.TemporalPort, Namespace: o.Namespace,
 			SearchAttributes: o.SearchAttributes,
 			LogFile:          filepath.Join(o.CacheDir, "temporal", o.Name+".log"),
+			UI:               o.TemporalUI, UIPort: o.TemporalUIPort,
 		})
 		if err != nil {
 			s.Stop()

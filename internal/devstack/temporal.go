@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,9 @@ type TemporalOptions struct {
 	// LogFile receives the server's own log (warnings and errors) and its
 	// output.
 	LogFile string
+	// UI serves the Temporal Web UI on UIPort (0 picks a free one).
+	UI     bool
+	UIPort int
 }
 
 // TemporalServer is the local Temporal server (frontend, history, matching
@@ -36,6 +40,8 @@ type TemporalOptions struct {
 type TemporalServer struct {
 	*Process
 	Address string
+	// UIURL is the Temporal Web UI's address, when it was asked for.
+	UIURL string
 }
 
 // StartTemporal starts avo-temporal and waits until it accepts clients.
@@ -76,6 +82,15 @@ func startTemporalOnce(ctx context.Context, o TemporalOptions) (*TemporalServer,
 		o.LogFile = filepath.Join(d, "temporal.log")
 	}
 	args := []string{"--port", fmt.Sprint(port), "--namespace", o.Namespace, "--db", o.DatabaseFile}
+	uiURL := ""
+	if o.UI {
+		uiPort, err := pickPort(o.UIPort, "temporal web UI")
+		if err != nil {
+			return nil, false, err
+		}
+		args = append(args, "--ui-port", fmt.Sprint(uiPort))
+		uiURL = fmt.Sprintf("http://127.0.0.1:%d", uiPort)
+	}
 	names := make([]string, 0, len(o.SearchAttributes))
 	for name := range o.SearchAttributes {
 		names = append(names, name)
@@ -96,7 +111,7 @@ func startTemporalOnce(ctx context.Context, o TemporalOptions) (*TemporalServer,
 	if err != nil {
 		return nil, false, err
 	}
-	t := &TemporalServer{Process: p, Address: fmt.Sprintf("127.0.0.1:%d", port)}
+	t := &TemporalServer{Process: p, Address: fmt.Sprintf("127.0.0.1:%d", port), UIURL: uiURL}
 	p.URL = "grpc://" + t.Address
 	err = waitFor(ctx, p, 2*time.Minute, "temporal on "+t.Address, func(ctx context.Context) error {
 		c, err := client.DialContext(ctx, client.Options{HostPort: t.Address, Namespace: o.Namespace, Logger: quietLogger{}})
@@ -104,8 +119,23 @@ func startTemporalOnce(ctx context.Context, o TemporalOptions) (*TemporalServer,
 			return err
 		}
 		defer c.Close()
-		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
+		if _, err = c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil || uiURL == "" {
+			return err
+		}
+		// The UI starts after the server: it is ready when it answers.
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uiURL+"/healthz", nil)
+		if err != nil {
+			return err
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("temporal web UI: %s", res.Status)
+		}
+		return nil
 	})
 	if err != nil {
 		exited := p.Exited()
