@@ -69,7 +69,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		"--temporal-address", ts.GetFrontendHostPort(), "--temporal-namespace", ts.GetDefaultNamespace(),
 		"--task-queue", testenv.Name(t), "--s3-endpoint", cfg.S3.Endpoint, "--s3-bucket", cfg.S3.Bucket,
 		"--es-url", cfg.Elasticsearch.URLs[0], "--es-index-prefix", cfg.Elasticsearch.IndexPrefix,
-		"--sources", srcFile, "--log-level", "error",
+		"--sources", srcFile, "--log-level", "error", "--worker-listen", "127.0.0.1:0",
 	}
 	with := func(args ...string) []string { return append(args, common...) }
 

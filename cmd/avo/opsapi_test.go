@@ -42,7 +42,7 @@ func TestOperatorAPI(t *testing.T) {
 		"--temporal-address", cfg.Temporal.Address, "--temporal-namespace", cfg.Temporal.Namespace,
 		"--task-queue", cfg.Temporal.TaskQueue, "--s3-endpoint", cfg.S3.Endpoint, "--s3-bucket", cfg.S3.Bucket,
 		"--es-url", cfg.Elasticsearch.URLs[0], "--es-index-prefix", cfg.Elasticsearch.IndexPrefix,
-		"--sources", srcFile, "--log-level", "error",
+		"--sources", srcFile, "--log-level", "error", "--worker-listen", "127.0.0.1:0",
 	}
 	if code, _, errOut := avo(ctx, append([]string{"setup"}, common...)...); code != exitOK {
 		t.Fatalf("setup: exit %d: %s", code, errOut)
