@@ -38,7 +38,9 @@ func (h *Harvest) oaiClient(src sources.Source) (*oaipmh.Client, error) {
 		timeout = 60 * time.Second
 	}
 	hc := oaipmh.NewHTTPClient(10*time.Second, timeout)
-	hc.Transport = telemetry.Transport(hc.Transport, providerLatency, attribute.String("source", src.ID))
+	hc.Transport = telemetry.TransportBy(hc.Transport, providerLatency, "oai-pmh", func(r *http.Request) []attribute.KeyValue {
+		return []attribute.KeyValue{attribute.String("verb", r.URL.Query().Get("verb")), attribute.String("source", src.ID)}
+	})
 	c := &oaipmh.Client{BaseURL: o.URL, HTTP: hc, UserAgent: h.UserAgent}
 	if o.AuthHeader != "" {
 		v, ok := os.LookupEnv(o.AuthEnv)

@@ -64,6 +64,13 @@ func Dial(ctx context.Context, t config.Temporal, logger *slog.Logger) (client.C
 		// The SDK's metrics join avo's on /metrics of processes that serve them.
 		MetricsHandler: telemetry.Temporal(),
 	}
+	if telemetry.TracingEnabled() {
+		tr, err := telemetry.TemporalTracing()
+		if err != nil {
+			return nil, err
+		}
+		opts.Interceptors = append(opts.Interceptors, tr)
+	}
 	if t.TLS.Enabled || t.TLS.CertFile != "" || t.TLS.CAFile != "" || t.APIKey != "" {
 		tc, err := tlsConfig(t.TLS)
 		if err != nil {

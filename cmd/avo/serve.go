@@ -76,6 +76,11 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
+			stopTracing, err := telemetry.StartTracing(cmd.Context(), "avo-serve")
+			if err != nil {
+				return err
+			}
+			defer func() { _ = stopTracing(context.WithoutCancel(cmd.Context())) }()
 			return a.with(cmd.Context(), need{elasticsearch: true, s3: true}, func(c *clients) error {
 				educ, err := search.NewSearcher(c.Indices.ES, c.Indices.Alias(esindex.Education))
 				if err != nil {

@@ -25,10 +25,20 @@ On worker.listen (default 127.0.0.1:9464; empty serves none) it serves
 /metrics (Prometheus: records per source and outcome, quarantines per kind,
 provider, S3 and Elasticsearch latency, the Temporal SDK's workflow and
 activity metrics), /healthz (alive) and /readyz (Temporal, S3 and
-Elasticsearch reachable, each named when not).`,
+Elasticsearch reachable, each named when not).
+
+Traces go by OTLP (gRPC) when OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: workflows and activities
+(Temporal's tracing interceptor), and within them every provider, S3 and
+Elasticsearch request.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			stopTracing, err := telemetry.StartTracing(ctx, "avo-worker")
+			if err != nil {
+				return err
+			}
+			defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 			return a.with(ctx, allClients, func(c *clients) error {
 				if err := c.ready(ctx); err != nil {
 					return fmt.Errorf("the worker does not start: %w", err)

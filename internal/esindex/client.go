@@ -43,7 +43,7 @@ func NewClient(c config.Elasticsearch) (*elasticsearch.Client, error) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	cfg := elasticsearch.Config{
-		Transport:     telemetry.TransportBy(tr, requestLatency, operation),
+		Transport:     telemetry.TransportBy(tr, requestLatency, "elasticsearch", operation),
 		Addresses:     c.URLs,
 		Username:      c.Username,
 		Password:      c.Password,

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
 	"github.com/archiefvooronderwijs/avo/internal/telemetry"
@@ -159,14 +157,13 @@ var requestLatency = telemetry.Histogram("avo.s3.request.duration", "Latency of 
 type timedClient struct{ next aws.HTTPClient }
 
 func (t timedClient) Do(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	res, err := t.next.Do(r)
-	status := "error"
+	ctx, done := telemetry.Timed(r.Context(), requestLatency, "s3 "+r.Method, attribute.String("method", r.Method))
+	res, err := t.next.Do(r.WithContext(ctx))
+	code := 0
 	if err == nil {
-		status = strconv.Itoa(res.StatusCode)
+		code = res.StatusCode
 	}
-	requestLatency.Record(r.Context(), telemetry.Since(start), metric.WithAttributes(
-		attribute.String("method", r.Method), attribute.String("status", status)))
+	done(code, err)
 	return res, err
 }
 

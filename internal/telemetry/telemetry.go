@@ -147,40 +147,62 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Transport times the requests of next (http.DefaultTransport when nil)
-// in hist, with attrs and the answer's status ("error" when none came).
-func Transport(next http.RoundTripper, hist metric.Float64Histogram, attrs ...attribute.KeyValue) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return &timed{next: next, hist: hist, attrs: attrs, op: func(*http.Request) []attribute.KeyValue { return nil }}
+// in hist, with attrs and the answer's status ("error" when none came),
+// and traces each as a span called name.
+func Transport(next http.RoundTripper, hist metric.Float64Histogram, name string, attrs ...attribute.KeyValue) http.RoundTripper {
+	return TransportBy(next, hist, name, func(*http.Request) []attribute.KeyValue { return attrs })
 }
 
 // TransportBy is Transport with attributes drawn from each request (a
-// bounded set: an operation, never an identifier).
-func TransportBy(next http.RoundTripper, hist metric.Float64Histogram, op func(*http.Request) []attribute.KeyValue) http.RoundTripper {
+// bounded set: an operation, never an identifier); the span is called
+// name and the first attribute's value.
+func TransportBy(next http.RoundTripper, hist metric.Float64Histogram, name string, op func(*http.Request) []attribute.KeyValue) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return &timed{next: next, hist: hist, op: op}
+	return &timed{next: next, hist: hist, name: name, op: op}
 }
 
 type timed struct {
-	next  http.RoundTripper
-	hist  metric.Float64Histogram
-	attrs []attribute.KeyValue
-	op    func(*http.Request) []attribute.KeyValue
+	next http.RoundTripper
+	hist metric.Float64Histogram
+	name string
+	op   func(*http.Request) []attribute.KeyValue
 }
 
 func (t *timed) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	res, err := t.next.RoundTrip(r)
-	status := "error"
-	if err == nil {
-		status = strconv.Itoa(res.StatusCode)
+	attrs := slices.Clip(t.op(r))
+	name := t.name + " " + r.Method
+	if len(attrs) > 0 {
+		name = t.name + " " + attrs[0].Value.Emit()
 	}
-	attrs := append(append(slices.Clip(t.attrs), t.op(r)...), attribute.String("status", status))
-	t.hist.Record(r.Context(), Since(start), metric.WithAttributes(attrs...))
+	ctx, end := span(r.Context(), name, append(attrs, attribute.String("http.request.method", r.Method)))
+	start := time.Now()
+	res, err := t.next.RoundTrip(r.WithContext(ctx))
+	status, code := "error", 0
+	if err == nil {
+		code = res.StatusCode
+		status = strconv.Itoa(code)
+	}
+	end(code, err)
+	t.hist.Record(r.Context(), Since(start), metric.WithAttributes(append(attrs, attribute.String("status", status))...))
 	return res, err
+}
+
+// Timed times and traces one request made by other means than a
+// RoundTripper (the AWS SDK's client): call the returned function with
+// its status code (0 when no answer came) and error.
+func Timed(ctx context.Context, hist metric.Float64Histogram, name string, attrs ...attribute.KeyValue) (context.Context, func(code int, err error)) {
+	ctx, end := span(ctx, name, attrs)
+	start := time.Now()
+	return ctx, func(code int, err error) {
+		end(code, err)
+		status := "error"
+		if err == nil {
+			status = strconv.Itoa(code)
+		}
+		hist.Record(ctx, Since(start), metric.WithAttributes(append(slices.Clip(attrs), attribute.String("status", status))...))
+	}
 }
 
 // Histogram makes a latency histogram in seconds on avo's meter.
