@@ -21,7 +21,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 VERSITYGW     := $(BIN)/.versitygw-$(VERSITYGW_VERSION)
 WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help build tools deps browser xsltproc demo dev test fuzz lint fmt bench clean distclean
+.PHONY: help build tools deps browser xsltproc demo dev test fuzz lint fmt bench image clean distclean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,13 @@ help: ## show the targets
 build: ## build bin/avo and bin/avo-temporal
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/avo ./cmd/avo
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/avo-temporal ./cmd/avo-temporal
+
+# The image is built without a container engine: a static avo on an empty
+# base (internal/image), written as an OCI layout and a tarball.
+IMAGE ?= avo:$(VERSION)
+image: ## build the container image: bin/image (OCI layout) and bin/avo-image.tar (podman/docker load)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-amd64/avo ./cmd/avo
+	$(GO) run ./cmd/avo-image -binary $(BIN)/linux-amd64/avo -version $(VERSION) -tag $(IMAGE) -oci $(BIN)/image -tar $(BIN)/avo-image.tar
 
 tools: $(VERSITYGW) $(WORKFLOWCHECK) ## install versitygw and workflowcheck into bin/
 
