@@ -11,7 +11,9 @@ const Module = "github.com/archiefvooronderwijs/avo"
 
 // Tiers are the top-level folders from the highest to the lowest: a
 // package may import its own tier and those below it, never one above.
-var Tiers = []string{"cmd", "workflows", "activities", "mappings", "internal", "schemas"}
+// deploy holds the cluster's manifests and the test that checks them
+// against avo's own config and sources readers.
+var Tiers = []string{"deploy", "cmd", "workflows", "activities", "mappings", "internal", "schemas"}
 
 // MaxFileBytes bounds a tracked file: builds and data dumps stay out.
 const MaxFileBytes = 5 << 20

@@ -111,8 +111,8 @@ func trackedFiles(t *testing.T, root string) []string {
 
 func TestTier(t *testing.T) {
 	for path, want := range map[string]int{
-		Module + "/cmd/avo": 0, Module + "/workflows/e2e": 1, Module + "/activities": 2,
-		Module + "/mappings": 3, Module + "/internal/profile": 4, Module + "/schemas": 5,
+		Module + "/deploy": 0, Module + "/cmd/avo": 1, Module + "/workflows/e2e": 2, Module + "/activities": 3,
+		Module + "/mappings": 4, Module + "/internal/profile": 5, Module + "/schemas": 6,
 	} {
 		if got, ok := Tier(path); !ok || got != want {
 			t.Errorf("Tier(%s) = %d, %v; want %d", path, got, ok, want)
