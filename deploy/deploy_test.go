@@ -77,9 +77,9 @@ func TestManifestsValidate(t *testing.T) {
 	var configMaps = map[string]corev1.ConfigMap{}
 	var monitors []map[string]any
 	var kustomization struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Labels     []any  `json:"labels"`
+		APIVersion string   `json:"apiVersion"`
+		Kind       string   `json:"kind"`
+		Labels     []any    `json:"labels"`
 		Resources  []string `json:"resources"`
 		Images     []struct {
 			Name    string `json:"name"`
