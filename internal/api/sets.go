@@ -115,16 +115,9 @@ func (s *Server) getSet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editSet(w http.ResponseWriter, r *http.Request) {
-	u := s.setEditor(w, r)
-	if u == nil {
-		return
-	}
-	ver, ok := s.ifMatch(w, r)
-	if !ok {
-		return
-	}
 	var body curation.Edit
-	if !s.readBody(w, r, &body) {
+	u, ver, ok := s.setChange(w, r, &body)
+	if !ok {
 		return
 	}
 	set, ver, err := s.Sets.Edit(r.Context(), r.PathValue("id"), ver, body, decidedBy(u))
@@ -132,16 +125,9 @@ func (s *Server) editSet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stepSet(w http.ResponseWriter, r *http.Request) {
-	u := s.setEditor(w, r)
-	if u == nil {
-		return
-	}
-	ver, ok := s.ifMatch(w, r)
-	if !ok {
-		return
-	}
 	var body curation.Step
-	if !s.readBody(w, r, &body) {
+	u, ver, ok := s.setChange(w, r, &body)
+	if !ok {
 		return
 	}
 	body.Action = r.PathValue("step")
@@ -150,6 +136,21 @@ func (s *Server) stepSet(w http.ResponseWriter, r *http.Request) {
 		s.log().Info("curated set", "set", set.ID, "step", body.Action, "status", set.Status, "by", decidedBy(u))
 	}
 	s.answerSet(w, r, http.StatusOK, set, ver, err)
+}
+
+// setChange reads a change of a set: the signed-in editor, the version it
+// was made on and its body; it answers and returns false when one is
+// missing.
+func (s *Server) setChange(w http.ResponseWriter, r *http.Request, body any) (*auth.User, string, bool) {
+	u := s.setEditor(w, r)
+	if u == nil {
+		return nil, "", false
+	}
+	ver, ok := s.ifMatch(w, r)
+	if !ok || !s.readBody(w, r, body) {
+		return nil, "", false
+	}
+	return u, ver, true
 }
 
 func (s *Server) setHistory(w http.ResponseWriter, r *http.Request) {

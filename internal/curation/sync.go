@@ -191,19 +191,26 @@ func sameHold(a, b editorial.Hold) bool {
 // education index as a document of type collectie, and takes any other
 // set out of it.
 func (d *Desk) writeDocument(ctx context.Context, s *Set) error {
-	op := esindex.Op{ID: s.ID, Ref: s.ID}
-	if s.Status == Published {
-		doc, err := d.Document(ctx, s)
-		if err != nil {
-			return err
-		}
-		if doc.ItemCount > 0 {
-			if op.Doc, err = jsonDoc(doc); err != nil {
-				return err
-			}
-		}
+	op, err := d.documentOp(ctx, s)
+	if err != nil {
+		return err
 	}
 	return d.Items.Write(ctx, nil, []esindex.Op{op})
+}
+
+// documentOp is the education index's write of a set: its document when
+// it is published and teachers see an item of it, else its deletion.
+func (d *Desk) documentOp(ctx context.Context, s *Set) (esindex.Op, error) {
+	op := esindex.Op{ID: s.ID, Ref: s.ID}
+	if s.Status != Published {
+		return op, nil
+	}
+	doc, err := d.Document(ctx, s)
+	if err != nil || doc.ItemCount == 0 {
+		return op, err
+	}
+	op.Doc, err = json.Marshal(doc)
+	return op, err
 }
 
 // Document is a published set as the education index holds it: its own
@@ -218,7 +225,7 @@ func (d *Desk) Document(ctx context.Context, s *Set) (esindex.Doc, error) {
 		ExternalID: s.ID, AdministrativeType: Type, Title: s.Title, Abstract: s.Description, Thumbnail: s.Thumbnail,
 		Published: true, PublishAt: s.PublishAt, DepublishAt: s.DepublishAt, SourceID: SourceID,
 		Provenance: esindex.DocProvenance{
-			Format: "curated-set", Identifier: s.ID, Raw: d.Store.URI(setKey(s.ID)), Record: d.Store.URI(setKey(s.ID)),
+			Format: "curated-set", Identifier: s.ID, Raw: d.Store.URI(bucket.SetKey(s.ID)), Record: d.Store.URI(bucket.SetKey(s.ID)),
 			Harvest: fmt.Sprintf("revision %d", s.Revision), MappingVersion: profile.MappingVersion,
 		},
 		UpdatedAt: s.UpdatedAt,
@@ -399,10 +406,6 @@ func (d *Desk) Refresh(ctx context.Context, sets []string) error {
 	return nil
 }
 
-func setKey(id string) string { return bucket.SetKey(id) }
-
-func jsonDoc(doc esindex.Doc) ([]byte, error) { return json.Marshal(doc) }
-
 // Documents returns the education index's documents of every published
 // set, for an index being rebuilt.
 func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
@@ -412,21 +415,13 @@ func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
 	}
 	var ops []esindex.Op
 	for _, s := range sets {
-		if s.Status != Published {
-			continue
-		}
-		doc, err := d.Document(ctx, &s)
+		op, err := d.documentOp(ctx, &s)
 		if err != nil {
 			return nil, err
 		}
-		if doc.ItemCount == 0 {
-			continue
+		if op.Doc != nil {
+			ops = append(ops, op)
 		}
-		b, err := jsonDoc(doc)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, esindex.Op{ID: s.ID, Ref: s.ID, Doc: b})
 	}
 	return ops, nil
 }
