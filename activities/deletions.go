@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
@@ -110,7 +111,16 @@ func (d *deletions) removeRecords(ctx context.Context) error {
 			return err
 		}
 	}
-	// Curated sets that held a deleted item count their items anew.
+	// Curated sets and teachers' pieces that held a deleted item count
+	// their items anew.
 	slices.Sort(d.sets)
-	return curation.NewDesk(d.h.Store, d.h.Index).Refresh(ctx, slices.Compact(d.sets))
+	if err := curation.NewDesk(d.h.Store, d.h.Index).Refresh(ctx, slices.Compact(d.sets)); err != nil {
+		return err
+	}
+	ids := make([]string, len(d.gone))
+	for i, t := range d.gone {
+		ids[i] = t.ID
+	}
+	_, err := content.NewDesk(d.h.Store, d.h.Index).Refresh(ctx, ids)
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 
@@ -326,8 +327,8 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 		out.Rejected += len(res.Rejected)
 	}
 	if in.Kind == esindex.Education {
-		// Published curated sets are documents of the education index
-		// too, made from S3's sets.
+		// Published curated sets and public teachers' pieces are
+		// documents of the education index too, made from S3.
 		n, err := x.loadSets(ctx, in.Index)
 		if err != nil {
 			return out, err
@@ -337,12 +338,18 @@ func (x *Indexing) CatchUp(ctx context.Context, in CatchUpInput) (CatchUpResult,
 	return out, nil
 }
 
-// loadSets writes the documents of the published curated sets into index.
+// loadSets writes the documents of the published curated sets and the
+// public teachers' pieces into index.
 func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
 	ops, err := curation.NewDesk(x.Store, x.Index).Documents(ctx)
 	if err != nil {
 		return 0, err
 	}
+	pieces, err := content.NewDesk(x.Store, x.Index).Documents(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ops = append(ops, pieces...)
 	w, err := x.Index.IndexWriter(index)
 	if err != nil {
 		return 0, err
@@ -358,7 +365,7 @@ func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
 		return 0, err
 	}
 	if len(res.Rejected) > 0 || res.Retryable > 0 {
-		return 0, fmt.Errorf("curated sets into %s: %d refused, %d to retry", index, len(res.Rejected), res.Retryable)
+		return 0, fmt.Errorf("curated sets and teachers' pieces into %s: %d refused, %d to retry", index, len(res.Rejected), res.Retryable)
 	}
 	return len(ops), nil
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
@@ -40,8 +41,10 @@ type pageWriter struct {
 	in     PageInput
 	rawKey string
 	now    time.Time
-	// sets are the curated sets holding an item the page wrote.
-	sets []string
+	// sets are the curated sets holding an item the page wrote; stored
+	// the items it wrote, for the teachers' pieces that hold them.
+	sets   []string
+	stored []string
 	// catalog and education write the page's records to the two indices.
 	catalog, education *esindex.Writer
 	puts               errgroup.Group
@@ -234,13 +237,14 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 			}
 			// What editors decided about the item outlives its re-harvest.
 			ed, err := w.h.store(ctx, s.rec, s.recKey, w.now, !found || k.Editorial, w.catalog, w.education)
-			if ed != nil && len(ed.Sets) > 0 {
-				w.mu.Lock()
+			w.mu.Lock()
+			w.stored = append(w.stored, s.rec.ExternalID)
+			if ed != nil {
 				for id := range ed.Sets {
 					w.sets = append(w.sets, id)
 				}
-				w.mu.Unlock()
 			}
+			w.mu.Unlock()
 			return err
 		})
 	}
@@ -375,6 +379,11 @@ func (w *pageWriter) finish(ctx context.Context) error {
 		if err := curation.NewDesk(w.h.Store, w.h.Index).Refresh(ctx, slices.Compact(w.sets)); err != nil {
 			return err
 		}
+	}
+	// So do the public teachers' pieces holding one (an item that came
+	// back, changed its duration or left the education index).
+	if _, err := content.NewDesk(w.h.Store, w.h.Index).Refresh(ctx, w.stored); err != nil {
+		return err
 	}
 	w.res.Counts.IndexRejected = len(out.Rejected)
 	if w.in.TrackSeen {

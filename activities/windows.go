@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
@@ -97,13 +98,17 @@ func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsRe
 			return out, err
 		}
 	}
-	// The curated sets holding an item that came or went count its items anew.
-	return out, refreshSets(ctx, x.Store, x.Index, changed)
+	// The curated sets and teachers' pieces holding an item that came or
+	// went count its items anew.
+	return out, refreshHolders(ctx, x.Store, x.Index, changed)
 }
 
-// refreshSets writes again the documents of the published curated sets
-// that hold any of the items ids.
-func refreshSets(ctx context.Context, store *s3store.Store, ix esindex.Indices, ids []string) error {
+// refreshHolders writes again the documents of the published curated
+// sets and public teachers' pieces that hold any of the items ids.
+func refreshHolders(ctx context.Context, store *s3store.Store, ix esindex.Indices, ids []string) error {
+	if _, err := content.NewDesk(store, ix).Refresh(ctx, ids); err != nil {
+		return err
+	}
 	d := curation.NewDesk(store, ix)
 	var sets []string
 	for chunk := range slices.Chunk(ids, 1000) {

@@ -13,6 +13,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
@@ -186,9 +187,18 @@ func (c *clients) newWorker(opts worker.Options) worker.Worker {
 	return workflows.NewWorker(c.Temporal, c.TaskQueue, opts, h, x)
 }
 
-// desk records editors' decisions.
+// desk records editors' decisions; teachers' pieces holding an item
+// follow a decision about it.
 func (c *clients) desk() *editorial.Desk {
-	return &editorial.Desk{Store: c.Store, Indices: c.Indices}
+	return &editorial.Desk{Store: c.Store, Indices: c.Indices, Changed: func(ctx context.Context, ids []string) error {
+		_, err := c.content().Refresh(ctx, ids)
+		return err
+	}}
+}
+
+// content returns the desk of teachers' collections, bundles and assignments.
+func (c *clients) content() *content.Desk {
+	return content.NewDesk(c.Store, c.Indices)
 }
 
 // sets returns the curated sets' desk; their publications are told of

@@ -42,7 +42,7 @@ func (a *app) demoServe(l *local) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Sets: l.clients.sets(), Logger: a.log}
+	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Sets: l.clients.sets(), Content: l.clients.content(), Logger: a.log}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil

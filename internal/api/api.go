@@ -51,6 +51,9 @@ type Server struct {
 	// change log of an item's decisions.
 	Sets        Curator
 	ItemHistory ItemHistoryFunc
+	// Content, when set, keeps teachers' collections, bundles and
+	// assignments.
+	Content Library
 	// Ready are the dependencies /readyz checks beside the search index;
 	// Metrics serves /metrics (nil: 404).
 	Ready   []telemetry.Check
@@ -89,27 +92,37 @@ type Route struct{ Method, Path string }
 // document describes exactly these (a test holds them together).
 func (s *Server) routes() map[Route]http.HandlerFunc {
 	return map[Route]http.HandlerFunc{
-		{"GET", "/api/search"}:                s.search,
-		{"GET", "/api/facets/{name}"}:         s.facet,
-		{"GET", "/api/suggest"}:               s.suggest,
-		{"GET", "/api/items/{id}"}:            s.item,
-		{"GET", "/api/items/{id}/related"}:    s.related,
-		{"GET", "/api/filters"}:               s.filters,
-		{"GET", "/api/me"}:                    s.me,
-		{"GET", "/api/signon"}:                s.signOn,
-		{"POST", "/api/items/{id}/publish"}:   s.publish,
-		{"POST", "/api/items/{id}/depublish"}: s.depublish,
-		{"GET", "/api/items/{id}/history"}:    s.itemHistory,
-		{"GET", "/api/sets"}:                  s.listSets,
-		{"POST", "/api/sets"}:                 s.createSet,
-		{"GET", "/api/sets/{id}"}:             s.getSet,
-		{"PATCH", "/api/sets/{id}"}:           s.editSet,
-		{"POST", "/api/sets/{id}/{step}"}:     s.stepSet,
-		{"GET", "/api/sets/{id}/history"}:     s.setHistory,
-		{"GET", "/api/openapi.json"}:          s.openAPI,
-		{"GET", "/healthz"}:                   s.health,
-		{"GET", "/readyz"}:                    s.ready,
-		{"GET", "/metrics"}:                   s.metrics,
+		{"GET", "/api/search"}:                               s.search,
+		{"GET", "/api/facets/{name}"}:                        s.facet,
+		{"GET", "/api/suggest"}:                              s.suggest,
+		{"GET", "/api/items/{id}"}:                           s.item,
+		{"GET", "/api/items/{id}/related"}:                   s.related,
+		{"GET", "/api/filters"}:                              s.filters,
+		{"GET", "/api/me"}:                                   s.me,
+		{"GET", "/api/signon"}:                               s.signOn,
+		{"POST", "/api/items/{id}/publish"}:                  s.publish,
+		{"POST", "/api/items/{id}/depublish"}:                s.depublish,
+		{"GET", "/api/items/{id}/history"}:                   s.itemHistory,
+		{"GET", "/api/sets"}:                                 s.listSets,
+		{"POST", "/api/sets"}:                                s.createSet,
+		{"GET", "/api/sets/{id}"}:                            s.getSet,
+		{"PATCH", "/api/sets/{id}"}:                          s.editSet,
+		{"POST", "/api/sets/{id}/{step}"}:                    s.stepSet,
+		{"GET", "/api/sets/{id}/history"}:                    s.setHistory,
+		{"GET", "/api/me/content"}:                           s.myContent,
+		{"POST", "/api/content"}:                             s.createContent,
+		{"GET", "/api/content/{id}"}:                         s.getContent,
+		{"PATCH", "/api/content/{id}"}:                       s.editContent,
+		{"DELETE", "/api/content/{id}"}:                      s.deleteContent,
+		{"POST", "/api/content/{id}/contributors"}:           s.shareContent,
+		{"DELETE", "/api/content/{id}/contributors/{email}"}: s.unshareContent,
+		{"POST", "/api/content/{id}/invitation"}:             s.answerInvitation,
+		{"POST", "/api/content/{id}/copy"}:                   s.copyContent,
+		{"GET", "/api/content/{id}/history"}:                 s.contentHistory,
+		{"GET", "/api/openapi.json"}:                         s.openAPI,
+		{"GET", "/healthz"}:                                  s.health,
+		{"GET", "/readyz"}:                                   s.ready,
+		{"GET", "/metrics"}:                                  s.metrics,
 	}
 }
 
@@ -248,7 +261,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "origin " + origin + " may not call this API"})
 				return
 			}
-			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
 			w.Header().Set("Access-Control-Allow-Headers", "Accept, Accept-Language, Content-Type, Authorization, If-Match")
 			w.Header().Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)

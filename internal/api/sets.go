@@ -187,7 +187,7 @@ func (s *Server) ifMatch(w http.ResponseWriter, r *http.Request) (string, bool) 
 	v := r.Header.Get("If-Match")
 	if v == "" {
 		WriteJSON(w, http.StatusPreconditionRequired, map[string]string{
-			"error": "send If-Match with the set's version (the ETag of GET /api/sets/{id}) so that no change is overwritten unseen"})
+			"error": "send If-Match with the version you read (the ETag of the GET) so that no change is overwritten unseen"})
 		return "", false
 	}
 	return v, true

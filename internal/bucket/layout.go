@@ -5,7 +5,10 @@
 //	records/SOURCE/ID.json                      mapped records (profile.Record), one per source record
 //	editorial/PID.json                          editors' decisions about an item
 //	sets/ID.json                                a curated set (curation.Set)
-//	audit/KIND/ID/NNNNNNNNNN.json               the change log of a set or an item's decisions, one object per revision
+//	content/ID.json                             a teacher's collection, bundle or assignment (content.Piece)
+//	people/USER/content/ID                      marks a piece a teacher owns or shares (USER: a hash of the user id)
+//	invitations/EMAIL/ID                        marks an invitation to a piece (EMAIL: a hash of the address)
+//	audit/KIND/ID/NNNNNNNNNN.json               the change log of a set, a piece or an item's decisions, one object per revision
 //	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
 //	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN/  identifiers a page saw, a manifest (for the sweep)
 //	runs/SOURCE/SET/HARVEST/listing.json        a bucket run's listing: its manifest, work and removals
@@ -41,7 +44,34 @@ const (
 	TombstonePrefix  = "tombstones/"
 	SetsPrefix       = "sets/"
 	AuditPrefix      = "audit/"
+	ContentPrefix    = "content/"
 )
+
+// ContentKey is where a teacher's piece (collection, bundle, assignment) is kept.
+func ContentKey(id string) string { return ContentPrefix + id + ".json" }
+
+// ContentID is the piece a content key is about ("" when key is not one).
+func ContentID(key string) string {
+	rest, ok := strings.CutPrefix(key, ContentPrefix)
+	if !ok || strings.Contains(rest, "/") {
+		return ""
+	}
+	id, _ := strings.CutSuffix(rest, ".json")
+	return id
+}
+
+// PersonContentPrefix holds the marks of the pieces a person owns or
+// shares: one empty object per piece, so a teacher's own are listed
+// without reading every piece. person is a hash of the user id (ids are
+// any string an identity provider chooses).
+func PersonContentPrefix(person string) string { return "people/" + person + "/content/" }
+
+// InvitationPrefix holds the marks of the invitations sent to an e-mail
+// address (a hash of it).
+func InvitationPrefix(email string) string { return "invitations/" + email + "/" }
+
+// MarkID is the piece a person's or an invitation's mark is about.
+func MarkID(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
 
 // SetKey is where a curated set is kept.
 func SetKey(id string) string { return SetsPrefix + id + ".json" }
@@ -58,8 +88,9 @@ func SetID(key string) string {
 
 // Kinds of things whose changes the audit log keeps.
 const (
-	AuditSets  = "sets"
-	AuditItems = "items"
+	AuditSets    = "sets"
+	AuditItems   = "items"
+	AuditContent = "content"
 )
 
 // AuditLogPrefix holds the change log of one set or item.

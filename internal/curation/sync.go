@@ -239,7 +239,7 @@ func (d *Desk) Document(ctx context.Context, s *Set) (esindex.Doc, error) {
 		if doc.Thumbnail == "" {
 			doc.Thumbnail = item.Thumbnail
 		}
-		doc.DurationSeconds += fragmentSeconds(it, item.DurationSeconds)
+		doc.DurationSeconds += profile.PlayedSeconds(it.Start, it.End, item.DurationSeconds)
 		doc.Languages = joinAll(doc.Languages, item.Languages)
 		doc.Keywords = joinAll(doc.Keywords, item.Keywords)
 		doc.Context = joinAll(doc.Context, item.Context)
@@ -256,21 +256,6 @@ func (d *Desk) Document(ctx context.Context, s *Set) (esindex.Doc, error) {
 		}
 	}
 	return doc, nil
-}
-
-// fragmentSeconds is how long an item plays in a set.
-func fragmentSeconds(it Item, duration int) int {
-	start, end := 0.0, float64(duration)
-	if it.Start != nil {
-		start = *it.Start
-	}
-	if it.End != nil && (duration == 0 || *it.End < end) {
-		end = *it.End
-	}
-	if end <= start {
-		return 0
-	}
-	return int(end - start + 0.5)
 }
 
 func joinAll(a, b []string) []string {

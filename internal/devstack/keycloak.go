@@ -32,8 +32,12 @@ const (
 )
 
 // LocalUsers are the realm's people, by role: user name and password.
+// teacher2 and teacher3 are colleagues of the first teacher (another
+// school's for teacher3), for sharing.
 var LocalUsers = map[string][2]string{
 	"teacher":  {"leerkracht", "leerkracht"},
+	"teacher2": {"collega", "collega"},
+	"teacher3": {"vakgenoot", "vakgenoot"},
 	"pupil":    {"leerling", "leerling"},
 	"editor":   {"redacteur", "redacteur"},
 	"operator": {"beheerder", "beheerder"},

@@ -255,6 +255,9 @@ type Desk struct {
 	Indices esindex.Indices
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+	// Changed hears of items a decision changed, for what holds them
+	// (teachers' collections count their items anew); nil: nothing does.
+	Changed func(ctx context.Context, ids []string) error
 }
 
 // Decision is an editor's publish or depublish of one item.
@@ -317,7 +320,14 @@ func (d *Desk) Decide(ctx context.Context, id string, dec Decision) (*ItemState,
 	if err != nil {
 		return nil, err
 	}
-	return d.Reproject(ctx, id, &ed)
+	st, err := d.Reproject(ctx, id, &ed)
+	if err != nil || d.Changed == nil {
+		return st, err
+	}
+	if err := d.Changed(ctx, []string{id}); err != nil {
+		return st, fmt.Errorf("the decision about %s is made, but what holds the item did not follow: %w", id, err)
+	}
+	return st, nil
 }
 
 func when(t *time.Time) string {

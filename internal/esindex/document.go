@@ -48,20 +48,28 @@ type Doc struct {
 	EndUserRoles       []string `json:"lom_intended_enduser_role,omitempty"`
 	ResourceTypes      []string `json:"lom_learning_resource_type,omitempty"`
 	CuratedSets        []string `json:"curated_sets,omitempty"`
-	// ItemCount is how many visible items a curated set holds.
-	ItemCount    int           `json:"item_count,omitempty"`
-	Licenses     []string      `json:"licenses,omitempty"`
-	RightsHolder string        `json:"rights_holder,omitempty"`
-	Published    bool          `json:"is_published"`
-	Deleted      bool          `json:"is_deleted"`
-	PublishAt    *time.Time    `json:"publish_at,omitempty"`
-	EditorialAt  *time.Time    `json:"editorial_at,omitempty"`
-	DepublishAt  *time.Time    `json:"depublish_at,omitempty"`
-	ExpiryDate   *time.Time    `json:"expiry_date,omitempty"`
-	SourceID     string        `json:"source_id"`
-	Provenance   DocProvenance `json:"provenance"`
-	Warnings     []string      `json:"validation_warnings,omitempty"`
-	UpdatedAt    time.Time     `json:"updated_at"`
+	// ItemCount is how many visible items a curated set or a teacher's
+	// collection or assignment holds (a bundle: its visible collections
+	// and assignments).
+	ItemCount int `json:"item_count,omitempty"`
+	// A teacher's piece: its owner's name, what its blocks point at (items,
+	// and a bundle's collections and assignments), its questions.
+	OwnerName     string        `json:"owner_name,omitempty"`
+	ContentRefs   []string      `json:"content_refs,omitempty"`
+	HasQuestions  bool          `json:"has_questions,omitempty"`
+	QuestionCount int           `json:"question_count,omitempty"`
+	Licenses      []string      `json:"licenses,omitempty"`
+	RightsHolder  string        `json:"rights_holder,omitempty"`
+	Published     bool          `json:"is_published"`
+	Deleted       bool          `json:"is_deleted"`
+	PublishAt     *time.Time    `json:"publish_at,omitempty"`
+	EditorialAt   *time.Time    `json:"editorial_at,omitempty"`
+	DepublishAt   *time.Time    `json:"depublish_at,omitempty"`
+	ExpiryDate    *time.Time    `json:"expiry_date,omitempty"`
+	SourceID      string        `json:"source_id"`
+	Provenance    DocProvenance `json:"provenance"`
+	Warnings      []string      `json:"validation_warnings,omitempty"`
+	UpdatedAt     time.Time     `json:"updated_at"`
 }
 
 // DocProvenance says where an item's document came from.
@@ -116,6 +124,8 @@ const (
 	FieldEditorialAt   = "editorial_at"
 	FieldCuratedSets   = "curated_sets"
 	FieldItemCount     = "item_count"
+	FieldOwnerName     = "owner_name"
+	FieldContentRefs   = "content_refs"
 	FieldUpdatedAt     = "updated_at"
 )
 

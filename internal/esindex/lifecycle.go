@@ -474,3 +474,36 @@ func (ix Indices) Holding(ctx context.Context, set string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Referring returns the ids of the education index's documents whose
+// content_refs name any of ids: the public teachers' pieces that hold
+// those items, or the bundles that hold those pieces.
+func (ix Indices) Referring(ctx context.Context, ids []string) ([]string, error) {
+	var out []string
+	if len(ids) == 0 {
+		return out, nil
+	}
+	after := ""
+	for {
+		body := map[string]any{
+			"query":   map[string]any{"terms": map[string]any{FieldContentRefs: ids}},
+			"sort":    []any{map[string]any{FieldExternalID: "asc"}},
+			"size":    1000,
+			"_source": false,
+		}
+		if after != "" {
+			body["search_after"] = []string{after}
+		}
+		var res hits
+		if err := ix.do(ctx, http.MethodPost, "/"+ix.Alias(Education)+"/_search", body, &res); err != nil {
+			return nil, fmt.Errorf("pieces holding %d documents in %s: %w", len(ids), ix.Alias(Education), err)
+		}
+		for _, h := range res.Hits.Hits {
+			out = append(out, h.ID)
+		}
+		if len(res.Hits.Hits) < 1000 {
+			return out, nil
+		}
+		after = res.Hits.Hits[len(res.Hits.Hits)-1].ID
+	}
+}

@@ -157,3 +157,19 @@ func (r Record) ContentHash() string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
+
+// PlayedSeconds is how long an item of duration seconds plays from start
+// to end (either nil: its beginning, its end), rounded to the second.
+func PlayedSeconds(start, end *float64, duration int) int {
+	from, to := 0.0, float64(duration)
+	if start != nil {
+		from = *start
+	}
+	if end != nil && (duration == 0 || *end < to) {
+		to = *end
+	}
+	if to <= from {
+		return 0
+	}
+	return int(to - from + 0.5)
+}

@@ -27,7 +27,7 @@ var sourceFields = []string{
 	esindex.FieldExternalID, esindex.FieldTitle, esindex.FieldSeries, esindex.FieldType, esindex.FieldProvider,
 	esindex.FieldIssued, esindex.FieldIssuedEDTF, esindex.FieldDuration, esindex.FieldThumbnail, esindex.FieldAbstract,
 	esindex.FieldKeywords, esindex.FieldLevelLabels, esindex.FieldDegreeLabels, esindex.FieldSubjectLabels,
-	esindex.FieldThemeLabels, esindex.FieldLanguages, esindex.FieldSource,
+	esindex.FieldThemeLabels, esindex.FieldLanguages, esindex.FieldSource, esindex.FieldOwnerName, esindex.FieldItemCount,
 }
 
 // textQuery scores documents on the search text: a phrase (words close

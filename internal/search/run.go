@@ -52,6 +52,10 @@ type Hit struct {
 	Subjects []string `json:"subjects,omitempty"`
 	Themes   []string `json:"themes,omitempty"`
 	Source   string   `json:"source,omitempty"`
+	// A curated set's or teacher's piece: its owner's name, and how many
+	// items (a bundle: collections and assignments) teachers can see.
+	Owner     string `json:"owner,omitempty"`
+	ItemCount int    `json:"item_count,omitempty"`
 	// Highlight holds HTML: the text escaped, the matches in <mark>.
 	Highlight *Highlight `json:"highlight,omitempty"`
 }
@@ -96,7 +100,7 @@ func hitOf(d esindex.Doc, full bool) Hit {
 	h := Hit{
 		ID: d.ExternalID, Title: d.Title, Series: d.Series, Type: d.AdministrativeType, Provider: d.OriginalCP,
 		Broadcast: d.Issued, Duration: d.DurationSeconds, Thumbnail: d.Thumbnail, Description: d.Abstract,
-		Keywords: d.Keywords, Languages: d.Languages, Source: d.SourceID,
+		Keywords: d.Keywords, Languages: d.Languages, Source: d.SourceID, Owner: d.OwnerName, ItemCount: d.ItemCount,
 		Levels: dedupe(d.Context), Degrees: dedupe(d.TypicalAgeRange), Subjects: dedupe(d.Classification), Themes: dedupe(d.ThemeLabels),
 	}
 	if d.IssuedEDTF != "" {
