@@ -13,6 +13,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/demo"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
@@ -268,6 +269,54 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 		t.Errorf("sets list --problems: exit %d\n%s", code, out)
 	}
 
+	// Teachers' content, as operators see and repair it.
+	pieceFile := filepath.Join(t.TempDir(), "piece.json")
+	if err := os.WriteFile(pieceFile, []byte(`{"kind":"collectie","title":"Verkeer","blocks":[{"type":"text","text":"Kijk links en rechts."}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = avo(ctx, with("content", "create", "--owner", "u1", "--owner-name", "Leen Leerkracht", "--owner-email", "leen@school.example", "--file", pieceFile, "-o", "json")...)
+	checkShape(t, "content-create", out)
+	var piece struct {
+		Piece   content.Piece `json:"piece"`
+		Version string        `json:"version"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &piece) != nil || piece.Piece.Owner.ID != "u1" || piece.Piece.Public {
+		t.Fatalf("content create: exit %d\n%s", code, out)
+	}
+	pid := piece.Piece.ID
+	if code, out, _ := avo(ctx, with("content", "share", pid, "cas@school.example", "contributor", "-o", "json")...); code != exitOK || !strings.Contains(out, `"status": "invited"`) {
+		t.Errorf("content share: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("content", "edit", pid, "--public", "-o", "json")...); code != exitOK || !strings.Contains(out, `"is_public": true`) {
+		t.Errorf("content edit --public: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := avo(ctx, with("content", "edit", pid, "--private", "--if-match", piece.Version)...); code != exitConflict || !strings.Contains(errOut, "collectie "+pid+" was changed by") {
+		t.Errorf("content edit on an old version: exit %d\n%s", code, errOut)
+	}
+	code, out, _ = avo(ctx, with("content", "list", "--public", "-o", "json")...)
+	checkShape(t, "content-list", out)
+	if code != exitOK || !strings.Contains(out, pid) {
+		t.Errorf("content list --public: exit %d\n%s", code, out)
+	}
+	code, out, _ = avo(ctx, with("content", "show", pid, "-o", "json")...)
+	checkShape(t, "content-show", out)
+	if code != exitOK || !strings.Contains(out, `"right": "OWNER"`) {
+		t.Errorf("content show: exit %d\n%s", code, out)
+	}
+	code, out, _ = avo(ctx, with("content", "history", pid, "-o", "json")...)
+	if code != exitOK || json.Unmarshal([]byte(out), &log) != nil || len(log) != 3 || log[1].Action != "share" || !strings.HasPrefix(log[2].By, "operator ") {
+		t.Errorf("content history: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("content", "sync", "-o", "json")...); code != exitOK || strings.TrimSpace(out) != "{\n  \"synced\": 1\n}" {
+		t.Errorf("content sync: exit %d\n%s", code, out)
+	}
+	if code, out, _ := avo(ctx, with("content", "delete", pid)...); code != exitOK {
+		t.Errorf("content delete: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := avo(ctx, with("content", "show", pid)...); code != exitNotFound {
+		t.Errorf("content show after delete: exit %d\n%s", code, errOut)
+	}
+
 	// Rebuild, status, rollback.
 	code, out, _ = avo(ctx, with("index", "rebuild", "catalog", "-o", "json")...)
 	checkShape(t, "index-rebuild", out)
@@ -297,6 +346,7 @@ func TestCommandsAgainstRealServers(t *testing.T) {
 	for name, args := range map[string][]string{
 		"harvest list":    {"harvest", "list", "--source", "no-such-source", "-o", "json"},
 		"quarantine list": {"quarantine", "list", "--source", "no-such-source", "-o", "json"},
+		"content list":    {"content", "list", "--owner", "nobody", "-o", "json"},
 	} {
 		if code, out, _ := avo(ctx, with(args...)...); code != exitOK || strings.TrimSpace(out) != "[]" {
 			t.Errorf("%s with nothing to list: exit %d, %q; want []", name, code, out)

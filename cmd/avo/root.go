@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/archiefvooronderwijs/avo/internal/config"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
 	"github.com/archiefvooronderwijs/avo/workflows"
@@ -85,9 +86,9 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, notfound.Err):
 		return exitNotFound
-	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning), errors.As(err, new(*curation.Conflict)):
+	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning), errors.As(err, new(*curation.Conflict)), errors.As(err, new(*content.Conflict)):
 		return exitConflict
-	case curation.IsProblem(err):
+	case curation.IsProblem(err), content.IsProblem(err):
 		return exitUsage
 	case ctx.Err() != nil:
 		return exitInterrupted
@@ -132,6 +133,7 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error,
 		newDepublishCmd(a),
 		newItemHistoryCmd(a),
 		newSetsCmd(a),
+		newContentCmd(a),
 		newQuarantineCmd(a),
 		newSetupCmd(a),
 		newSourcesCmd(a),

@@ -256,12 +256,18 @@ func join(a, b []string) []string {
 	return a
 }
 
-// Documents returns the education index's documents of every public
-// piece, for an index being rebuilt.
-func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
+// List returns every piece, by id (an operator's view).
+func (d *Desk) List(ctx context.Context) ([]*Piece, error) {
+	_, pieces, err := d.all(ctx)
+	return slices.DeleteFunc(pieces, func(p *Piece) bool { return p == nil }), err
+}
+
+// all reads every piece: ids, and the pieces (nil where one was deleted
+// while listed).
+func (d *Desk) all(ctx context.Context) ([]string, []*Piece, error) {
 	objs, err := d.Store.List(ctx, bucket.ContentPrefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ids []string
 	for _, o := range objs {
@@ -276,13 +282,20 @@ func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
 		g.Go(func() error {
 			p, _, err := d.Get(gctx, id)
 			if errors.Is(err, notfound.Err) {
-				return nil // deleted while listed
+				return nil
 			}
 			pieces[i] = p
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return ids, pieces, g.Wait()
+}
+
+// Documents returns the education index's documents of every public
+// piece, for an index being rebuilt.
+func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
+	ids, pieces, err := d.all(ctx)
+	if err != nil {
 		return nil, err
 	}
 	ops, err := d.documentOps(ctx, ids, pieces)
@@ -290,4 +303,34 @@ func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
 		return nil, err
 	}
 	return slices.DeleteFunc(ops, func(op esindex.Op) bool { return op.Doc == nil }), nil
+}
+
+// Sync writes the documents of pieces ids (every piece when none) as S3
+// holds them: after the search index missed a change. It returns how many
+// pieces it looked at.
+func (d *Desk) Sync(ctx context.Context, ids []string) (int, error) {
+	if len(ids) == 0 {
+		all, _, err := d.all(ctx)
+		if err != nil {
+			return 0, err
+		}
+		ids = all
+	}
+	for _, id := range ids {
+		if !ValidID(id) {
+			return 0, notfound.Errorf("no collection, bundle or assignment %s", id)
+		}
+	}
+	if err := d.publish(ctx, ids); err != nil {
+		return 0, err
+	}
+	// Bundles last: they count what the others now show.
+	var bundles []string
+	for _, id := range ids {
+		if KindOf(id) != Bundle {
+			continue
+		}
+		bundles = append(bundles, id)
+	}
+	return len(ids), d.publish(ctx, bundles)
 }

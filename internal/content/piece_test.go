@@ -41,7 +41,7 @@ func TestRightsOfPeople(t *testing.T) {
 		t.Errorf("invitees %v", got)
 	}
 	// A hand-over makes the contributor the owner and the owner a contributor.
-	handOver(p, 0, Caller{ID: "leen", Email: "leen@school.example"}, now)
+	handOver(p, 0, "leen", now)
 	if p.Owner.ID != "cas" || p.RightOf("leen", "") != Contributor || p.RightOf("cas", "") != OwnerRight {
 		t.Errorf("after the hand-over: owner %s, leen %s", p.Owner.ID, p.RightOf("leen", ""))
 	}

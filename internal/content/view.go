@@ -80,7 +80,7 @@ func (d *Desk) Show(ctx context.Context, id string, c Caller) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	right := p.RightOf(c.ID, c.Email)
+	right := c.rightOn(p)
 	switch {
 	case c.Pupil && !right.CanRead():
 		if !p.Available(d.now()) {
@@ -174,7 +174,7 @@ func (d *Desk) blocks(ctx context.Context, p *Piece, c Caller, out []ViewBlock) 
 			why[ref] = "deleted by its owner"
 		case err != nil:
 			return nil, err
-		case !q.RightOf(c.ID, c.Email).CanRead() && !(q.Public && !c.Pupil):
+		case !c.rightOn(q).CanRead() && !(q.Public && !c.Pupil):
 			why[ref] = "private to its owner"
 		default:
 			s := summary(q, "")
@@ -265,7 +265,7 @@ func (d *Desk) Mine(ctx context.Context, c Caller, problems bool) (*Overview, er
 			if err != nil {
 				return err
 			}
-			right := p.RightOf(c.ID, c.Email)
+			right := c.rightOn(p)
 			if !right.CanRead() {
 				return nil // a mark left from a right taken away
 			}
