@@ -120,15 +120,18 @@ test: deps browser tools lint build fuzz ## lint, fuzz briefly, then unit and in
 # AVO_BENCH_RECORDS (default 50,000 and 200,000) beside bare PUT+_bulk and
 # _bulk loops, with an unchanged re-harvest and two workers, a partner bucket of AVO_BENCH_KEYS
 # (default 1,000,000) by manifest beside bare listing and GET loops, bulk indexing of AVO_BENCH_DOCS
-# (default 50,000) beside a bare _bulk loop, and the search API beside
+# (default 50,000) beside a bare _bulk loop, AVO_BENCH_COLLECTIONS (default
+# 10,000) teachers' collections beside bare S3 GETs and _bulk with a
+# depublication reaching 1,000 of them, and the search API beside
 # Elasticsearch over 100,000 items. Parsing and mapping run as Go
 # benchmarks do; the oai_dc step beside xsltproc.
 SERVER_BENCH = $(GO) test -run '^$$' -benchtime 1x -timeout 120m
-bench: deps tools build xsltproc ## benchmarks: parsing, mapping, harvest, bulk indexing and search API on the real servers
+bench: deps tools build xsltproc ## benchmarks: parsing, mapping, harvest, bulk indexing, teachers' collections and search API on the real servers
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/oaipmh ./internal/turtle ./mappings 2>&1 | tee .cache/bench.log
 	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench 'Harvest|S3Manifest' ./workflows/e2e && \
 	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
+	  $(SERVER_BENCH) -bench ContentIndexing ./internal/content && \
 	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 
 # The layout check: imports run cmd → workflows → activities → mappings →

@@ -345,11 +345,6 @@ func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pieces, err := content.NewDesk(x.Store, x.Index).Documents(ctx)
-	if err != nil {
-		return 0, err
-	}
-	ops = append(ops, pieces...)
 	w, err := x.Index.IndexWriter(index)
 	if err != nil {
 		return 0, err
@@ -360,6 +355,11 @@ func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
 			return 0, err
 		}
 	}
+	pieces, err := content.NewDesk(x.Store, x.Index).Documents(ctx, func(op esindex.Op) error { return w.Add(ctx, op) })
+	if err != nil {
+		_, _ = w.Close(ctx)
+		return 0, err
+	}
 	res, err := w.Close(ctx)
 	if err != nil {
 		return 0, err
@@ -367,7 +367,7 @@ func (x *Indexing) loadSets(ctx context.Context, index string) (int, error) {
 	if len(res.Rejected) > 0 || res.Retryable > 0 {
 		return 0, fmt.Errorf("curated sets and teachers' pieces into %s: %d refused, %d to retry", index, len(res.Rejected), res.Retryable)
 	}
-	return len(ops), nil
+	return len(ops) + pieces, nil
 }
 
 // editedSince returns the record keys of items whose editorial decisions

@@ -20,8 +20,13 @@ import (
 // SourceID marks the education index's documents of teachers' pieces.
 const SourceID = "content"
 
-// parallel bounds the S3 reads of a refresh.
-const parallel = 16
+// readers bounds the S3 requests of a refresh or a rebuild in flight (S3
+// answers in tens of milliseconds); parallel the pieces a teacher's
+// overview reads at once.
+const (
+	parallel = 16
+	readers  = 64
+)
 
 // Publish brings the education index's document of a piece up to date:
 // a public piece has one, a private or deleted one none. It reads the
@@ -76,7 +81,7 @@ func (d *Desk) publish(ctx context.Context, ids []string) error {
 		read := make([]*Piece, len(ids))
 		versions := make([]string, len(ids))
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(parallel)
+		g.SetLimit(readers)
 		for i, id := range ids {
 			g.Go(func() error {
 				p, ver, err := d.Get(gctx, id)
@@ -90,7 +95,7 @@ func (d *Desk) publish(ctx context.Context, ids []string) error {
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		ops, err := d.documentOps(ctx, ids, read)
+		ops, err := d.documentOps(ctx, ids, read, nil)
 		if err != nil {
 			return err
 		}
@@ -102,7 +107,7 @@ func (d *Desk) publish(ctx context.Context, ids []string) error {
 		var again []string
 		var mu sync.Mutex
 		g, gctx = errgroup.WithContext(ctx)
-		g.SetLimit(parallel)
+		g.SetLimit(readers)
 		for i, id := range ids {
 			g.Go(func() error {
 				ver, err := d.Store.Head(gctx, bucket.ContentKey(id))
@@ -145,7 +150,10 @@ func (d *Desk) index(ctx context.Context, ops []esindex.Op) error {
 
 // documentOps are the education index's writes of pieces (nil: gone):
 // the document of a public one, the deletion of any other.
-func (d *Desk) documentOps(ctx context.Context, ids []string, pieces []*Piece) ([]esindex.Op, error) {
+func (d *Desk) documentOps(ctx context.Context, ids []string, pieces []*Piece, known *lookup) ([]esindex.Op, error) {
+	if known == nil {
+		known = &lookup{}
+	}
 	var items []string
 	for _, p := range pieces {
 		if p != nil && p.Public {
@@ -153,8 +161,7 @@ func (d *Desk) documentOps(ctx context.Context, ids []string, pieces []*Piece) (
 			items = append(items, p.Refs()...)
 		}
 	}
-	slices.Sort(items)
-	docs, err := d.docs(ctx, slices.Compact(items))
+	docs, err := known.fetch(ctx, d, items)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +180,44 @@ func (d *Desk) documentOps(ctx context.Context, ids []string, pieces []*Piece) (
 		}
 	}
 	return ops, nil
+}
+
+// lookup keeps the education index's documents of items (and pieces)
+// that one run of documents has read: pieces share popular items, so a
+// rebuild asks for each once. It forgets all past maxKnown.
+type lookup struct {
+	docs    map[string]esindex.Doc
+	missing map[string]bool
+}
+
+const maxKnown = 200_000
+
+// fetch returns the documents of ids teachers see, reading those not
+// known yet.
+func (l *lookup) fetch(ctx context.Context, d *Desk, ids []string) (map[string]esindex.Doc, error) {
+	if l.docs == nil || len(l.docs)+len(l.missing) > maxKnown {
+		l.docs, l.missing = map[string]esindex.Doc{}, map[string]bool{}
+	}
+	var unknown []string
+	for _, id := range ids {
+		if _, ok := l.docs[id]; !ok && !l.missing[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	slices.Sort(unknown)
+	unknown = slices.Compact(unknown)
+	got, err := d.docs(ctx, unknown)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range unknown {
+		if doc, ok := got[id]; ok {
+			l.docs[id] = doc
+		} else {
+			l.missing[id] = true
+		}
+	}
+	return l.docs, nil
 }
 
 // docs reads the education index's documents of ids (what teachers see).
@@ -275,34 +320,117 @@ func (d *Desk) all(ctx context.Context) ([]string, []*Piece, error) {
 			ids = append(ids, id)
 		}
 	}
+	pieces, err := d.readAll(ctx, ids)
+	return ids, pieces, err
+}
+
+// Documents streams the education index's documents of every public
+// piece to add, for an index being rebuilt, and returns how many it gave.
+// Readers keep S3 busy while the documents of the pieces read are made
+// and indexed a batch at a time, so memory stays bounded and S3 and
+// Elasticsearch work at once.
+func (d *Desk) Documents(ctx context.Context, add func(esindex.Op) error) (int, error) {
+	objs, err := d.Store.List(ctx, bucket.ContentPrefix)
+	if err != nil {
+		return 0, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	keys := make(chan string)
+	g.Go(func() error {
+		defer close(keys)
+		for _, o := range objs {
+			if id := bucket.ContentID(o.Key); ValidID(id) {
+				select {
+				case keys <- id:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+		}
+		return nil
+	})
+	read := make(chan *Piece, 2*readers)
+	rg, rctx := errgroup.WithContext(gctx)
+	for range readers {
+		rg.Go(func() error {
+			for id := range keys {
+				p, _, err := d.Get(rctx, id)
+				if errors.Is(err, notfound.Err) {
+					continue // deleted while listed
+				}
+				if err != nil {
+					return err
+				}
+				select {
+				case read <- p:
+				case <-rctx.Done():
+					return rctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		err := rg.Wait()
+		close(read)
+		return err
+	})
+	n := 0
+	known := &lookup{}
+	flush := func(batch []*Piece) error {
+		ids := make([]string, len(batch))
+		for i, p := range batch {
+			ids[i] = p.ID
+		}
+		ops, err := d.documentOps(gctx, ids, batch, known)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if op.Doc == nil {
+				continue
+			}
+			if err := add(op); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	g.Go(func() error {
+		var batch []*Piece
+		for p := range read {
+			if batch = append(batch, p); len(batch) == 500 {
+				if err := flush(batch); err != nil {
+					return err
+				}
+				batch = nil
+			}
+		}
+		if gctx.Err() != nil {
+			return gctx.Err()
+		}
+		return flush(batch)
+	})
+	return n, g.Wait()
+}
+
+// readAll reads pieces ids at once (nil where one is gone).
+func (d *Desk) readAll(ctx context.Context, ids []string) ([]*Piece, error) {
 	pieces := make([]*Piece, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(parallel)
+	g.SetLimit(readers)
 	for i, id := range ids {
 		g.Go(func() error {
 			p, _, err := d.Get(gctx, id)
 			if errors.Is(err, notfound.Err) {
-				return nil
+				return nil // deleted while listed
 			}
 			pieces[i] = p
 			return err
 		})
 	}
-	return ids, pieces, g.Wait()
-}
-
-// Documents returns the education index's documents of every public
-// piece, for an index being rebuilt.
-func (d *Desk) Documents(ctx context.Context) ([]esindex.Op, error) {
-	ids, pieces, err := d.all(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ops, err := d.documentOps(ctx, ids, pieces)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(ops, func(op esindex.Op) bool { return op.Doc == nil }), nil
+	return pieces, g.Wait()
 }
 
 // Sync writes the documents of pieces ids (every piece when none) as S3

@@ -1,12 +1,8 @@
 package esindex_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"testing"
@@ -63,7 +59,7 @@ func BenchmarkBulk(b *testing.B) {
 		for round := 0; round < 3; round++ {
 			name := fresh()
 			start := time.Now()
-			bareBulk(b, ctx, ix, name, docs)
+			testenv.BareBulk(b, ctx, ix, name, docs)
 			bestBare = max(bestBare, float64(n)/time.Since(start).Seconds())
 			drop(name)
 
@@ -90,38 +86,4 @@ func BenchmarkBulk(b *testing.B) {
 	b.ReportMetric(bestBare, "bare-docs/s")
 	b.ReportMetric(bestPipe/bestBare, "ratio")
 	b.Logf("%d documents: pipeline indexer %.0f docs/s, bare _bulk loop %.0f docs/s, ratio %.2f", n, bestPipe, bestBare, bestPipe/bestBare)
-}
-
-// bareBulk sends the documents in _bulk bodies of 5 MB, one after the
-// other, checking only the errors flag of each response.
-func bareBulk(b *testing.B, ctx context.Context, ix esindex.Indices, index string, docs []esindex.Op) {
-	var body bytes.Buffer
-	send := func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/"+index+"/_bulk", bytes.NewReader(body.Bytes()))
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		res, err := ix.ES.Perform(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		var out struct {
-			Errors bool `json:"errors"`
-		}
-		if res.StatusCode != 200 || json.Unmarshal(raw, &out) != nil || out.Errors {
-			b.Fatalf("bare bulk: %d %.300s", res.StatusCode, raw)
-		}
-		body.Reset()
-	}
-	for _, op := range docs {
-		fmt.Fprintf(&body, `{"index":{"_id":%q}}`+"\n", op.ID)
-		body.Write(op.Doc)
-		body.WriteByte('\n')
-		if body.Len() >= 5<<20 {
-			send()
-		}
-	}
-	if body.Len() > 0 {
-		send()
-	}
 }

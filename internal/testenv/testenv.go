@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -298,4 +299,39 @@ func Call(t testing.TB, method, url, token, body string, out any) *http.Response
 		}
 	}
 	return res
+}
+
+// BareBulk sends documents to index in _bulk bodies of 5 MB, one after
+// the other, checking only the errors flag of each response: the bare
+// operation benchmarks compare avo's indexing with.
+func BareBulk(tb testing.TB, ctx context.Context, ix esindex.Indices, index string, docs []esindex.Op) {
+	var body bytes.Buffer
+	send := func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/"+index+"/_bulk", bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		res, err := ix.ES.Perform(req)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var out struct {
+			Errors bool `json:"errors"`
+		}
+		if res.StatusCode != 200 || json.Unmarshal(raw, &out) != nil || out.Errors {
+			tb.Fatalf("bare bulk: %d %.300s", res.StatusCode, raw)
+		}
+		body.Reset()
+	}
+	for _, op := range docs {
+		fmt.Fprintf(&body, `{"index":{"_id":%q}}`+"\n", op.ID)
+		body.Write(op.Doc)
+		body.WriteByte('\n')
+		if body.Len() >= 5<<20 {
+			send()
+		}
+	}
+	if body.Len() > 0 {
+		send()
+	}
 }
