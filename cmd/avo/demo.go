@@ -39,8 +39,10 @@ type demoReport struct {
 	// SignedIn: a teacher and a pupil search after signing in.
 	SignedIn []signedInSearch `json:"signed_in"`
 	// Set is a curated set published through the API.
-	Set     *demoSetReport `json:"set,omitempty"`
-	Seconds float64        `json:"seconds"`
+	Set *demoSetReport `json:"set,omitempty"`
+	// Content is a teachers' collection, shared and made public.
+	Content *demoContentReport `json:"content,omitempty"`
+	Seconds float64            `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -134,6 +136,9 @@ func (a *app) demo(ctx context.Context) error {
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoSet(ctx, l, base, &rep)...)
+	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoContent(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
@@ -257,6 +262,7 @@ func printDemo(w io.Writer, rep demoReport) {
 	}
 	printSignOn(w, rep)
 	printSet(w, rep)
+	printContent(w, rep)
 	if rep.Again != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")

@@ -59,7 +59,7 @@ func (c Caller) rightOn(p *Piece) Right {
 	if c.Operator {
 		return OwnerRight
 	}
-	return c.rightOn(p)
+	return p.RightOf(c.ID, c.Email)
 }
 
 func (c Caller) person() Person {
