@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,26 +44,7 @@ func (a *app) demoSet(ctx context.Context, l *local, base string, rep *demoRepor
 		Version string        `json:"version"`
 	}
 	call := func(method, path, version string, body any) error {
-		b, _ := json.Marshal(body)
-		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(b))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		if version != "" {
-			req.Header.Set("If-Match", version)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		out, _ := io.ReadAll(res.Body)
-		if res.StatusCode >= 300 {
-			return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, out)
-		}
-		if err := json.Unmarshal(out, &written); err != nil {
+		if err := apiCall(ctx, method, base+path, tok, version, body, &written); err != nil {
 			return err
 		}
 		r.Set = written.Set

@@ -17,6 +17,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
 
@@ -88,7 +89,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitNotFound
 	case errors.Is(err, workflows.ErrAlreadyRunning), errors.Is(err, workflows.ErrRebuildRunning), errors.As(err, new(*curation.Conflict)), errors.As(err, new(*content.Conflict)):
 		return exitConflict
-	case curation.IsProblem(err), content.IsProblem(err):
+	case errors.Is(err, refused.Err):
 		return exitUsage
 	case ctx.Err() != nil:
 		return exitInterrupted

@@ -10,6 +10,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 )
 
 // Library keeps teachers' collections, bundles and assignments
@@ -161,7 +162,7 @@ func (s *Server) answerInvitation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Accept == nil {
-		s.contentFailed(w, r, &content.Problem{Msg: `say {"accept": true} or {"accept": false}`})
+		s.contentFailed(w, r, refused.Errorf(`say {"accept": true} or {"accept": false}`))
 		return
 	}
 	p, ver, err := s.Content.Answer(r.Context(), r.PathValue("id"), *body.Accept, c)
@@ -218,7 +219,7 @@ func (s *Server) contentFailed(w http.ResponseWriter, r *http.Request, err error
 	case errors.As(err, &conflict):
 		w.Header().Set("ETag", conflict.Version)
 		WriteJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "version": conflict.Version, "piece": conflict.Piece})
-	case content.IsProblem(err):
+	case errors.Is(err, refused.Err):
 		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 	case content.IsForbidden(err):
 		WriteJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})

@@ -11,6 +11,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/notfound"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 )
 
 // Curator keeps editors' curated sets (curation.Desk).
@@ -211,7 +212,7 @@ func (s *Server) setFailed(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &conflict):
 		w.Header().Set("ETag", conflict.Version)
 		WriteJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "version": conflict.Version, "set": conflict.Set})
-	case curation.IsProblem(err):
+	case errors.Is(err, refused.Err):
 		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 	case errors.Is(err, notfound.Err):
 		WriteJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/audit"
+	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 )
 
 // Kind is what a piece is, as the education index's administrative type
@@ -267,18 +269,7 @@ func KindOf(id string) Kind {
 	return ""
 }
 
-// Problem is an input a piece cannot take; the API answers 400 with it.
-type Problem struct{ Msg string }
-
-func (p *Problem) Error() string { return p.Msg }
-
-func problemf(format string, args ...any) error { return &Problem{Msg: fmt.Sprintf(format, args...)} }
-
-// IsProblem reports whether err is about the input.
-func IsProblem(err error) bool {
-	var p *Problem
-	return errors.As(err, &p)
-}
+func problemf(format string, args ...any) error { return refused.Errorf(format, args...) }
 
 // Forbidden is a change the caller's right does not allow.
 type Forbidden struct{ Msg string }
@@ -344,20 +335,10 @@ func (p *Piece) check(v *profile.Vocabulary) error {
 			}
 		}
 	}
-	for _, f := range []struct {
-		what, scheme string
-		uris         []string
-	}{
-		{"education level", profile.StructureScheme, p.Education.Levels},
-		{"education degree", profile.StructureScheme, p.Education.Degrees},
-		{"subject", profile.SubjectScheme, p.Education.Subjects},
-		{"theme", profile.ThemeScheme, p.Education.Themes},
-	} {
-		for _, u := range f.uris {
-			if c, ok := v.Concept(u); !ok || c.Scheme != f.scheme {
-				return problemf("%s %s is not in the vocabulary %s", f.what, u, f.scheme)
-			}
-		}
+	// The same vocabularies as editors' overrides of an item's fields.
+	e := editorial.Overrides{Levels: p.Education.Levels, Degrees: p.Education.Degrees, Subjects: p.Education.Subjects, Themes: p.Education.Themes}
+	if err := e.Check(v); err != nil {
+		return problemf("%v", err)
 	}
 	if p.Kind == Assignment {
 		if p.AssignmentKind != "" && !slices.Contains(assignmentKinds, p.AssignmentKind) {

@@ -1,11 +1,13 @@
 package content
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/profile"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 )
 
 func f(v float64) *float64 { return &v }
@@ -81,7 +83,7 @@ func TestWhatAPieceHolds(t *testing.T) {
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !IsProblem(err)):
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, refused.Err)):
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}
@@ -101,7 +103,7 @@ func TestEditsSayWhatChanged(t *testing.T) {
 		t.Errorf("the same title again changed %v", what)
 	}
 	bad := "next monday"
-	if _, err := (Edit{DeadlineAt: &bad}).apply(p); !IsProblem(err) {
+	if _, err := (Edit{DeadlineAt: &bad}).apply(p); !errors.Is(err, refused.Err) {
 		t.Errorf("a deadline that is no time: %v", err)
 	}
 	clear := ""

@@ -5,7 +5,6 @@
 package curation
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/profile"
+	"github.com/archiefvooronderwijs/avo/internal/refused"
 )
 
 // Status is where a set is on its way to teachers.
@@ -93,18 +93,7 @@ var idPattern = regexp.MustCompile(`^set-[a-z0-9][a-z0-9-]{0,62}$`)
 // letters, digits and dashes, so no set id is ever an item's PID.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
-// Problem is an input a set cannot take; the API answers 400 with it.
-type Problem struct{ Msg string }
-
-func (p *Problem) Error() string { return p.Msg }
-
-func problemf(format string, args ...any) error { return &Problem{Msg: fmt.Sprintf(format, args...)} }
-
-// IsProblem reports whether err is about the input.
-func IsProblem(err error) bool {
-	var p *Problem
-	return errors.As(err, &p)
-}
+func problemf(format string, args ...any) error { return refused.Errorf(format, args...) }
 
 // check validates what an editor can write: a title, items without
 // repeats, fragments that make sense, overrides from the vocabularies.
