@@ -15,6 +15,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/audit"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
@@ -481,9 +482,10 @@ func TestKilledWorkerPublishesOnce(t *testing.T) {
 	}
 }
 
-// TestPublishedSetFollowsItsItems: an item of a published set that its
-// partner deletes leaves the set's view and its document's count, and the
-// set is listed with the problem.
+// TestPublishedSetFollowsItsItems: an item of a published set and of a
+// teacher's public collection that its partner deletes leaves the set's view
+// and both documents' counts, the set is listed with the problem, and the
+// collection shows the block as unavailable.
 func TestPublishedSetFollowsItsItems(t *testing.T) {
 	f := newFixture(t)
 	_, bucketSource := f.demoSources(t)
@@ -501,6 +503,21 @@ func TestPublishedSetFollowsItsItems(t *testing.T) {
 	if doc := s.educationDoc("set-volgt"); doc == nil || doc.ItemCount != 3 {
 		t.Fatalf("the published set's document: %+v", doc)
 	}
+	// A teacher's public collection holds two of them.
+	teacher := content.Caller{ID: "t1", Name: "Leen Leerkracht", Email: "leen@school.example"}
+	pieces := content.NewDesk(f.clients.Store, f.clients.Indices)
+	col, ver, err := pieces.Create(f.ctx, content.Piece{Kind: content.Collection, Title: "Volgt ook",
+		Blocks: []content.Block{{Type: content.ItemBlock, ExternalID: "dm22karre01"}, {Type: content.ItemBlock, ExternalID: "dm24dieren"}}}, teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := true
+	if _, _, err := pieces.Edit(f.ctx, col.ID, ver, content.Edit{Public: &public}, teacher); err != nil {
+		t.Fatal(err)
+	}
+	if doc := s.educationDoc(col.ID); doc == nil || doc.ItemCount != 2 {
+		t.Fatalf("the collection's document: %+v", doc)
+	}
 
 	if err := f.partner.Delete(f.ctx, "sidecars/dm22karre01.xml"); err != nil {
 		t.Fatal(err)
@@ -512,6 +529,12 @@ func TestPublishedSetFollowsItsItems(t *testing.T) {
 	}
 	if doc := s.educationDoc("set-volgt"); doc == nil || doc.ItemCount != 2 {
 		t.Errorf("the set's document after its item was deleted: %+v", doc)
+	}
+	if doc := s.educationDoc(col.ID); doc == nil || doc.ItemCount != 1 {
+		t.Errorf("the teacher's collection after its item was deleted: %+v", doc)
+	}
+	if v, err := pieces.Show(f.ctx, col.ID, teacher); err != nil || v.Blocks[0].Available || v.Blocks[0].Why != "deleted from the archive" || !v.Blocks[1].Available {
+		t.Errorf("the teacher's collection as she sees it: %+v %v", v, err)
 	}
 	var view curation.View
 	if resp := testenv.Call(t, http.MethodGet, s.url+"/api/sets/set-volgt", teacherToken, "", &view); resp.StatusCode != http.StatusOK {
