@@ -27,6 +27,8 @@ type WindowsResult struct {
 	Checked int `json:"checked"`
 	Visible int `json:"visible"`
 	Hidden  int `json:"hidden"`
+	// Settled: teachers' pieces whose documents lagged behind, now written.
+	Settled int `json:"settled"`
 }
 
 // ApplyWindows brings the education index up to date with the clock: an
@@ -100,7 +102,13 @@ func (x *Indexing) ApplyWindows(ctx context.Context, in WindowsInput) (WindowsRe
 	}
 	// The curated sets and teachers' pieces holding an item that came or
 	// went count its items anew.
-	return out, refreshHolders(ctx, x.Store, x.Index, changed)
+	if err := refreshHolders(ctx, x.Store, x.Index, changed); err != nil {
+		return out, err
+	}
+	// Teachers' changes whose documents were not written (Elasticsearch
+	// was down, a server stopped) are written now.
+	out.Settled, err = content.NewDesk(x.Store, x.Index).Settle(ctx)
+	return out, err
 }
 
 // refreshHolders writes again the documents of the published curated

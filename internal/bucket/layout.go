@@ -8,6 +8,7 @@
 //	content/ID.json                             a teacher's collection, bundle or assignment (content.Piece)
 //	people/USER/content/ID                      marks a piece a teacher owns or shares (USER: a hash of the user id)
 //	invitations/EMAIL/ID                        marks an invitation to a piece (EMAIL: a hash of the address)
+//	state/content-pending/ID                    a piece whose search document may lag behind it (until written)
 //	audit/KIND/ID/NNNNNNNNNN.json               the change log of a set, a piece or an item's decisions, one object per revision
 //	raw/SOURCE/SET/HARVEST/page-NNNNNN.EXT.gz   pages as fetched
 //	runs/SOURCE/SET/HARVEST/seen/page-NNNNNN/  identifiers a page saw, a manifest (for the sweep)
@@ -69,6 +70,14 @@ func PersonContentPrefix(person string) string { return "people/" + person + "/c
 // InvitationPrefix holds the marks of the invitations sent to an e-mail
 // address (a hash of it).
 func InvitationPrefix(email string) string { return "invitations/" + email + "/" }
+
+// ContentPendingPrefix holds the marks of pieces whose search documents
+// may lag behind them: written before a change, removed once the
+// document follows; the visibility schedule settles those left behind.
+const ContentPendingPrefix = "state/content-pending/"
+
+// ContentPendingKey marks a piece whose document may lag behind.
+func ContentPendingKey(id string) string { return ContentPendingPrefix + id }
 
 // MarkID is the piece a person's or an invitation's mark is about.
 func MarkID(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }

@@ -351,13 +351,21 @@ func (d *Desk) Delete(ctx context.Context, id, version string, c Caller) error {
 	if err := audit.Append(ctx, d.Store, bucket.AuditContent, id, e); err != nil {
 		return err
 	}
+	if p.Public {
+		if err := d.Store.Put(ctx, bucket.ContentPendingKey(id), nil, "application/octet-stream"); err != nil {
+			return err
+		}
+	}
 	if err := d.Store.Delete(ctx, bucket.ContentKey(id)); err != nil {
 		return err
 	}
-	if err := d.Publish(ctx, id); err != nil {
+	if err := d.unmark(ctx, p, nil); err != nil {
 		return err
 	}
-	return d.unmark(ctx, p, nil)
+	if !p.Public {
+		return nil
+	}
+	return d.settle(ctx, id)
 }
 
 // change reads a piece, checks the caller's right and the version, edits
@@ -402,6 +410,15 @@ func (d *Desk) write(ctx context.Context, p, before *Piece, version string, c Ca
 	if err := d.mark(ctx, p, before); err != nil {
 		return nil, "", err
 	}
+	// A change the search must follow is marked pending first: if the
+	// document is not written (a crash, Elasticsearch down), the
+	// visibility schedule writes it (Settle).
+	index := before != nil && before.Public || p.Public
+	if index {
+		if err := d.Store.Put(ctx, bucket.ContentPendingKey(p.ID), nil, "application/octet-stream"); err != nil {
+			return nil, "", err
+		}
+	}
 	if p.Change != nil {
 		if err := audit.Heal(ctx, d.Store, bucket.AuditContent, p.ID, *p.Change, version); err != nil {
 			return nil, "", err
@@ -437,13 +454,46 @@ func (d *Desk) write(ctx context.Context, p, before *Piece, version string, c Ca
 	if err := d.unmark(ctx, before, p); err != nil {
 		return nil, "", err
 	}
-	if before != nil && !before.Public && !p.Public {
+	if !index {
 		return p, ver, nil // private before and after: nothing to index
 	}
-	if err := d.Publish(ctx, p.ID); err != nil {
-		return p, ver, fmt.Errorf("%s %s is saved, but the search index did not follow (avo content sync %s puts it right): %w", p.Kind, p.ID, p.ID, err)
+	if err := d.settle(ctx, p.ID); err != nil {
+		return p, ver, fmt.Errorf("%s %s is saved, but the search index did not follow yet (the visibility schedule, or avo content sync %s, writes it): %w", p.Kind, p.ID, p.ID, err)
 	}
 	return p, ver, nil
+}
+
+// settle writes a piece's document and takes its pending mark away.
+func (d *Desk) settle(ctx context.Context, id string) error {
+	if err := d.Publish(ctx, id); err != nil {
+		return err
+	}
+	if err := d.Store.Delete(ctx, bucket.ContentPendingKey(id)); err != nil && !s3store.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// Settle writes the documents of the pieces whose change the search did
+// not follow (marked pending over a minute ago: newer marks belong to
+// changes under way), and returns how many.
+func (d *Desk) Settle(ctx context.Context) (int, error) {
+	objs, err := d.Store.List(ctx, bucket.ContentPendingPrefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range objs {
+		id := bucket.MarkID(o.Key)
+		if !ValidID(id) || o.LastModified.After(d.now().Add(-time.Minute)) {
+			continue
+		}
+		if err := d.settle(ctx, id); err != nil {
+			return n, fmt.Errorf("%s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // History is a piece's change log, oldest first, for those who may read it.

@@ -469,3 +469,48 @@ func TestAssignmentsForPupils(t *testing.T) {
 		}
 	}
 }
+
+// TestContentSettlesAfterAnIndexFailure makes a collection public while
+// Elasticsearch cannot be reached: the change is kept and said to lag,
+// and the next settling (the visibility schedule's) writes its document.
+func TestContentSettlesAfterAnIndexFailure(t *testing.T) {
+	f := newFixture(t)
+	teacher := content.Caller{ID: "t1", Name: "Leen Leerkracht", Email: "leen@school.example"}
+	desk := content.NewDesk(f.clients.Store, f.clients.Indices)
+	p, ver, err := desk.Create(f.ctx, content.Piece{Kind: content.Collection, Title: "Verkeer",
+		Blocks: []content.Block{{Type: content.TextBlock, Text: "Kijk links en rechts."}}}, teacher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.clients.Config.Elasticsearch
+	cfg.URLs = []string{"http://127.0.0.1:9"} // nothing answers there
+	es, err := esindex.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := content.NewDesk(f.clients.Store, esindex.Indices{ES: es, Prefix: f.clients.Indices.Prefix})
+	public := true
+	saved, _, err := down.Edit(f.ctx, p.ID, ver, content.Edit{Public: &public}, teacher)
+	if err == nil || saved == nil || !saved.Public || !strings.Contains(err.Error(), "is saved, but the search index did not follow yet") {
+		t.Fatalf("a change while the index is down: %+v, %v", saved, err)
+	}
+	docs, err := f.clients.Indices.Docs(f.ctx, esindex.Education, []string{p.ID})
+	if err != nil || len(docs) != 0 {
+		t.Fatalf("a document was written while the index was down: %v %v", docs, err)
+	}
+	// Marks under a minute old belong to changes under way: left alone.
+	if n, err := desk.Settle(f.ctx); err != nil || n != 0 {
+		t.Errorf("settling a fresh mark: %d, %v", n, err)
+	}
+	later := content.NewDesk(f.clients.Store, f.clients.Indices)
+	later.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if n, err := later.Settle(f.ctx); err != nil || n != 1 {
+		t.Fatalf("settling: %d, %v", n, err)
+	}
+	if docs, err := f.clients.Indices.Docs(f.ctx, esindex.Education, []string{p.ID}); err != nil || docs[p.ID].Title != "Verkeer" {
+		t.Errorf("the document after settling: %v %v", docs, err)
+	}
+	if n, err := later.Settle(f.ctx); err != nil || n != 0 {
+		t.Errorf("settling again: %d, %v", n, err)
+	}
+}
