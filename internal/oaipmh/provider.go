@@ -77,6 +77,15 @@ type Provider struct {
 	Repo     Repository
 	PageSize int
 	Now      func() time.Time
+	// TokenTTL, when set, bounds how long a resumption token is good:
+	// tokens carry their expiry (and say it in expirationDate); an
+	// expired one is refused as badResumptionToken.
+	TokenTTL time.Duration
+	// Snapshot bounds a list started without until at the moment of its
+	// first request: a record that changes while a client pages moves
+	// past the list's end and comes with the next incremental harvest
+	// (from that responseDate), never twice in one list.
+	Snapshot bool
 }
 
 func (p *Provider) now() time.Time {
@@ -168,6 +177,8 @@ func (p *Provider) identify(w http.ResponseWriter, r *http.Request) {
 type listState struct {
 	ListQuery
 	Cursor int `json:"c,omitempty"`
+	// Expires is when the token stops being good (unix seconds; 0 never).
+	Expires int64 `json:"e,omitempty"`
 }
 
 func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, args url.Values) {
@@ -183,6 +194,10 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 			p.fail(w, r, &Error{Code: BadResumptionToken, Message: "unknown resumption token"})
 			return
 		}
+		if st.Expires > 0 && p.now().Unix() > st.Expires {
+			p.fail(w, r, &Error{Code: BadResumptionToken, Message: "the resumption token expired at " + time.Unix(st.Expires, 0).UTC().Format(time.RFC3339) + ": start the list again"})
+			return
+		}
 	} else {
 		st.ListQuery = ListQuery{Prefix: args.Get("metadataPrefix"), Set: args.Get("set"), From: args.Get("from"), Until: args.Get("until")}
 		if st.Prefix == "" {
@@ -194,6 +209,19 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 				p.fail(w, r, &Error{Code: BadArgument, Message: "bad datestamp " + d})
 				return
 			}
+		}
+		if st.From != "" && st.Until != "" && len(st.From) != len(st.Until) {
+			p.fail(w, r, &Error{Code: BadArgument, Message: "from and until have different granularities"})
+			return
+		}
+		if f, ok := parseDatestamp(st.From, false); ok && st.Until != "" {
+			if u, _ := parseDatestamp(st.Until, true); u.Before(f) {
+				p.fail(w, r, &Error{Code: BadArgument, Message: "until is before from"})
+				return
+			}
+		}
+		if p.Snapshot && st.Until == "" {
+			st.Until = p.now().Format("2006-01-02T15:04:05Z")
 		}
 		ok, err := p.offers(ctx, st.Prefix)
 		if err != nil {
@@ -249,10 +277,15 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 		if page.Next == "" && st.After == "" {
 			return // the whole list in one response
 		}
-		next := ""
+		next, expires := "", ""
 		if page.Next != "" {
 			n := st
 			n.After, n.Cursor = page.Next, st.Cursor+len(page.Records)
+			if p.TokenTTL > 0 {
+				exp := p.now().Add(p.TokenTTL).Truncate(time.Second)
+				n.Expires = exp.Unix()
+				expires = ` expirationDate="` + exp.Format("2006-01-02T15:04:05Z") + `"`
+			}
 			js, _ := json.Marshal(n)
 			next = base64.RawURLEncoding.EncodeToString(js)
 		}
@@ -260,7 +293,7 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 		if page.Total >= 0 {
 			size = fmt.Sprintf(` completeListSize="%d"`, page.Total)
 		}
-		fmt.Fprintf(b, `<resumptionToken%s cursor="%d">%s</resumptionToken>`, size, st.Cursor, next)
+		fmt.Fprintf(b, `<resumptionToken%s%s cursor="%d">%s</resumptionToken>`, expires, size, st.Cursor, next)
 	})
 }
 

@@ -2,11 +2,14 @@ package oaipmh
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,7 +83,7 @@ func TestProviderSelectiveHarvest(t *testing.T) {
 		{ListArgs{MetadataPrefix: "oai_dc", Set: "even"}, 5},
 		{ListArgs{MetadataPrefix: "oai_dc", From: "2026-01-03T12:00:00Z"}, 8},
 		{ListArgs{MetadataPrefix: "oai_dc", Until: "2026-01-03"}, 3}, // a day-granularity until covers that day
-		{ListArgs{MetadataPrefix: "oai_dc", From: "2026-01-02", Until: "2026-01-04T00:00:00Z", Set: "odd"}, 1},
+		{ListArgs{MetadataPrefix: "oai_dc", From: "2026-01-02T00:00:00Z", Until: "2026-01-04T00:00:00Z", Set: "odd"}, 1},
 	}
 	for _, cs := range cases {
 		if got := len(harvestAll(t, c, cs.args)); got != cs.want {
@@ -104,6 +107,9 @@ func TestProviderErrors(t *testing.T) {
 		{url.Values{"verb": {"ListRecords"}, "resumptionToken": {"eyJwIjoib2FpX2RjIiwiYSI6Im5vdC1hbi1vZmZzZXQifQ"}}, BadResumptionToken},
 		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"2030-01-01"}}, NoRecordsMatch},
 		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"yesterday"}}, BadArgument},
+		// The protocol (3.3.1): from and until of different granularities, or a window that ends before it begins.
+		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"2026-01-02"}, "until": {"2026-01-04T00:00:00Z"}}, BadArgument},
+		{url.Values{"verb": {"ListRecords"}, "metadataPrefix": {"oai_dc"}, "from": {"2026-01-04"}, "until": {"2026-01-02"}}, BadArgument},
 		{url.Values{"verb": {"GetRecord"}, "metadataPrefix": {"oai_dc"}, "identifier": {"oai:t:99"}}, IDDoesNotExist},
 	}
 	for _, cs := range cases {
@@ -212,5 +218,33 @@ func TestRetryAfterDate(t *testing.T) {
 	}
 	if d := retryAfter("soon", now); d != 0 {
 		t.Errorf("unreadable Retry-After = %s", d)
+	}
+}
+
+// A token carries its expiry and says it; once expired it is refused. A
+// snapshot list is bounded at its first request.
+func TestProviderTokenExpiry(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(&Provider{Repo: testRepo(10), PageSize: 4, TokenTTL: time.Hour, Snapshot: true, Now: func() time.Time { return now }})
+	t.Cleanup(srv.Close)
+	c := &Client{BaseURL: srv.URL, HTTP: NewHTTPClient(2*time.Second, 5*time.Second), UserAgent: "avo-test"}
+	p, _, err := c.ListRecords(context.Background(), ListArgs{MetadataPrefix: "oai_dc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := p.Token
+	if tok.ExpirationDate != "2026-03-01T13:00:00Z" || tok.Value == "" {
+		t.Fatalf("first token: %+v", tok)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(tok.Value)
+	var st listState
+	if err := json.Unmarshal(raw, &st); err != nil || st.Until != "2026-03-01T12:00:00Z" {
+		t.Errorf("the snapshot's until: %+v %v", st, err)
+	}
+	now = now.Add(2 * time.Hour)
+	_, _, err = c.ListRecords(context.Background(), ListArgs{Token: tok.Value})
+	var oe *Error
+	if !errors.As(err, &oe) || oe.Code != BadResumptionToken || !strings.Contains(oe.Message, "expired") {
+		t.Errorf("an expired token: %v", err)
 	}
 }
