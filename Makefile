@@ -21,7 +21,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 VERSITYGW     := $(BIN)/.versitygw-$(VERSITYGW_VERSION)
 WORKFLOWCHECK := $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help build tools deps browser xsltproc demo dev test fuzz lint fmt bench image clean distclean
+.PHONY: help build tools deps browser xsltproc xmllint demo dev test fuzz lint fmt bench image clean distclean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,13 @@ xsltproc:
 	  $(call install,xsltproc,xsltproc); \
 	fi
 
+# What avo serves partners over OAI-PMH is checked against the XML Schemas
+# by xmllint.
+xmllint:
+	@if ! command -v xmllint >/dev/null; then \
+	  $(call install,libxml2-utils,xmllint); \
+	fi
+
 # install PACKAGES,WHAT: from the system's packages when root on Debian/Ubuntu.
 define install
 if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -109,7 +116,7 @@ fuzz: ## run every fuzz target for FUZZTIME inputs (default 20000x)
 
 # The servers come from `avo dev run`, which starts Elasticsearch and
 # versitygw on free ports and stops them afterwards, also when tests fail.
-test: deps browser tools lint build fuzz ## lint, fuzz briefly, then unit and integration tests against real servers
+test: deps browser xmllint tools lint build fuzz ## lint, fuzz briefly, then unit and integration tests against real servers
 	@mkdir -p .cache
 	$(BIN)/avo dev run -- $(GO) test -count=1 -timeout 25m -v ./... 2>&1 \
 	  | grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)|^\s+--- PASS' \

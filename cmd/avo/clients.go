@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 
@@ -17,6 +19,8 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
+	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
+	"github.com/archiefvooronderwijs/avo/internal/republish"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/internal/telemetry"
@@ -194,6 +198,14 @@ func (c *clients) desk() *editorial.Desk {
 		_, err := c.content().Refresh(ctx, ids)
 		return err
 	}}
+}
+
+// oaiProvider is the OAI-PMH provider over the education index, at
+// base/oai: tokens good for a day, lists bounded at their first request.
+func (c *clients) oaiProvider(base string) *oaipmh.Provider {
+	repo := &republish.Repository{Indices: c.Indices, BaseURL: base + "/oai", Namespace: republish.DefaultNamespace,
+		Landing: func(id string) string { return base + "/items/" + url.PathEscape(id) }}
+	return &oaipmh.Provider{Repo: repo, PageSize: 100, TokenTTL: 24 * time.Hour, Snapshot: true}
 }
 
 // content returns the desk of teachers' collections, bundles and assignments.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,7 +104,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 					return err
 				}
 				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: ops,
-					Sets: c.sets(), Content: c.content(), ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
+					Sets: c.sets(), Content: c.content(), OAI: c.oaiProvider(a.publicURL()), ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})
@@ -162,4 +163,13 @@ func (a *app) operatorAPI(ctx context.Context, c *clients) http.Handler {
 		return bucket.LatestReport(ctx, c.Store, source, set)
 	}
 	return a.opsHandler(c)
+}
+
+// publicURL is where partners reach avo serve: serve.public_url, else
+// its listen address.
+func (a *app) publicURL() string {
+	if u := strings.TrimRight(a.cfg.Serve.PublicURL, "/"); u != "" {
+		return u
+	}
+	return "http://" + a.cfg.Serve.Listen
 }

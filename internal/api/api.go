@@ -54,6 +54,8 @@ type Server struct {
 	// Content, when set, keeps teachers' collections, bundles and
 	// assignments.
 	Content Library
+	// OAI, when set, is the OAI-PMH provider partner platforms harvest.
+	OAI http.Handler
 	// Ready are the dependencies /readyz checks beside the search index;
 	// Metrics serves /metrics (nil: 404).
 	Ready   []telemetry.Check
@@ -120,6 +122,8 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 		{"POST", "/api/content/{id}/copy"}:                   s.copyContent,
 		{"GET", "/api/content/{id}/history"}:                 s.contentHistory,
 		{"GET", "/api/openapi.json"}:                         s.openAPI,
+		{"GET", "/oai"}:                                      s.oai,
+		{"POST", "/oai"}:                                     s.oai,
 		{"GET", "/healthz"}:                                  s.health,
 		{"GET", "/readyz"}:                                   s.ready,
 		{"GET", "/metrics"}:                                  s.metrics,
@@ -562,6 +566,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log().Error("search failed", "path", r.URL.Path, "query", r.URL.RawQuery, "err", err)
 		WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the search index failed to answer"})
 	}
+}
+
+// oai answers OAI-PMH requests (GET or a form POST), to anyone: what it
+// serves is what teachers may see, metadata only.
+func (s *Server) oai(w http.ResponseWriter, r *http.Request) {
+	if s.OAI == nil {
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "this server offers no OAI-PMH"})
+		return
+	}
+	s.OAI.ServeHTTP(w, r)
 }
 
 // WriteJSON answers v as JSON with status, never cached.

@@ -99,6 +99,10 @@ type Elasticsearch struct {
 type Serve struct {
 	// Listen is the API's host:port.
 	Listen string `yaml:"listen" json:"listen"`
+	// PublicURL is where partners and browsers reach the API (behind a
+	// proxy, not Listen): the OAI-PMH baseURL and the records' pages are
+	// made from it. Empty: http://LISTEN.
+	PublicURL string `yaml:"public_url" json:"public_url"`
 	// Origins may call the API from a browser (CORS); "*" for any. Tokens
 	// travel in the Authorization header, never in cookies, so "*" lends
 	// a page no one's credentials.
@@ -196,6 +200,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "elasticsearch.index_prefix", Env: "AVO_ELASTICSEARCH_INDEX_PREFIX", Flag: "es-index-prefix", Help: "prefix of avo's index aliases", str: &c.Elasticsearch.IndexPrefix},
 		{Key: "elasticsearch.keep_indices", Env: "AVO_ELASTICSEARCH_KEEP_INDICES", Flag: "es-keep-indices", Help: "previous indices kept for rollback after a rebuild", num: &c.Elasticsearch.KeepIndices},
 		{Key: "serve.listen", Env: "AVO_SERVE_LISTEN", Flag: "listen", Help: "host:port of the search API (avo serve)", str: &c.Serve.Listen},
+		{Key: "serve.public_url", Env: "AVO_SERVE_PUBLIC_URL", Flag: "public-url", Help: "where partners reach the API (the OAI-PMH baseURL; default http://LISTEN)", str: &c.Serve.PublicURL},
 		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
 		{Key: "serve.anonymous", Env: "AVO_SERVE_ANONYMOUS", Flag: "anonymous", Help: "what callers without a token get: pupil, teacher or none", str: &c.Serve.Anonymous},
 		{Key: "worker.listen", Env: "AVO_WORKER_LISTEN", Flag: "worker-listen", Help: "host:port of the worker's /metrics, /healthz and /readyz (empty: none)", str: &c.Worker.Listen},

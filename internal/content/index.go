@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -265,6 +266,8 @@ func (d *Desk) document(p *Piece, docs map[string]esindex.Doc, vocab *profile.Vo
 	doc := esindex.NewDoc(r, uri)
 	doc.Warnings = nil
 	doc.Published, doc.SourceID, doc.UpdatedAt = true, SourceID, p.UpdatedAt
+	stamp := d.now().Truncate(time.Millisecond)
+	doc.OAIDatestamp = &stamp
 	doc.OwnerName = p.Owner.Name
 	doc.Provenance = esindex.DocProvenance{
 		Format: "teacher-" + string(p.Kind), Identifier: p.ID, Raw: uri, Record: uri,

@@ -230,6 +230,8 @@ func (d *Desk) Document(ctx context.Context, s *Set) (esindex.Doc, error) {
 		},
 		UpdatedAt: s.UpdatedAt,
 	}
+	stamp := d.now().Truncate(time.Millisecond)
+	doc.OAIDatestamp = &stamp
 	for _, it := range s.Items {
 		item, ok := items[it.ExternalID]
 		if !ok {

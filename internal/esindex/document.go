@@ -69,7 +69,10 @@ type Doc struct {
 	SourceID      string        `json:"source_id"`
 	Provenance    DocProvenance `json:"provenance"`
 	Warnings      []string      `json:"validation_warnings,omitempty"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	// OAIDatestamp is when the document was last written: what partner
+	// platforms harvesting over OAI-PMH select and order by.
+	OAIDatestamp *time.Time `json:"oai_datestamp,omitempty"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // DocProvenance says where an item's document came from.
@@ -102,6 +105,7 @@ const (
 	FieldDuration      = "duration_seconds"
 	FieldThumbnail     = "thumbnail_path"
 	FieldProvider      = "original_cp"
+	FieldProviderID    = "original_cp_id"
 	FieldLanguages     = "lom_languages"
 	FieldKeywords      = "lom_keywords"
 	FieldLevelLabels   = "lom_context"
@@ -127,6 +131,7 @@ const (
 	FieldOwnerName     = "owner_name"
 	FieldContentRefs   = "content_refs"
 	FieldUpdatedAt     = "updated_at"
+	FieldOAIDatestamp  = "oai_datestamp"
 )
 
 // Sub-fields the mapping adds to text fields.
@@ -238,7 +243,10 @@ func edtfLowerBound(v string) (date, original string) {
 // Project turns a record into its writes: always into the catalog; into
 // the education index when teachers may see it at now, else out of it.
 func Project(r profile.Record, recordURI string, now time.Time) (catalog, education Op, err error) {
-	doc, err := json.Marshal(NewDoc(r, recordURI))
+	d := NewDoc(r, recordURI)
+	stamp := now.UTC().Truncate(time.Millisecond)
+	d.OAIDatestamp = &stamp
+	doc, err := json.Marshal(d)
 	if err != nil {
 		return Op{}, Op{}, err
 	}

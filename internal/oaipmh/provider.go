@@ -221,7 +221,10 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 			}
 		}
 		if p.Snapshot && st.Until == "" {
-			st.Until = p.now().Format("2006-01-02T15:04:05Z")
+			// The last whole second before this response's date: what
+			// changes from that date on is for the next harvest, which
+			// starts from it.
+			st.Until = p.now().Truncate(time.Second).Add(-time.Second).Format("2006-01-02T15:04:05Z")
 		}
 		ok, err := p.offers(ctx, st.Prefix)
 		if err != nil {
@@ -259,11 +262,13 @@ func (p *Provider) list(w http.ResponseWriter, r *http.Request, verb string, arg
 		return
 	}
 	if len(page.Records) == 0 {
+		// A list whose remaining records changed since its token was
+		// given (and left its window) has none left: the token was good.
+		msg := "no records match"
 		if st.After != "" {
-			p.fail(w, r, &Error{Code: BadResumptionToken, Message: "resumption token past the end of the list"})
-			return
+			msg = "no records are left in this list"
 		}
-		p.fail(w, r, &Error{Code: NoRecordsMatch, Message: "no records match"})
+		p.fail(w, r, &Error{Code: NoRecordsMatch, Message: msg})
 		return
 	}
 	p.respond(w, r, verb, func(b *bytes.Buffer) {
@@ -367,7 +372,7 @@ func (p *Provider) fail(w http.ResponseWriter, r *http.Request, e *Error) {
 func (p *Provider) envelope(b *bytes.Buffer, r *http.Request, verb string) {
 	b.WriteString(xml.Header)
 	b.WriteString(`<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">`)
-	fmt.Fprintf(b, "<responseDate>%s</responseDate>", p.now().Format(time.RFC3339))
+	fmt.Fprintf(b, "<responseDate>%s</responseDate>", p.now().Truncate(time.Second).Format(time.RFC3339))
 	b.WriteString("<request")
 	if verb != "" {
 		keys := make([]string, 0, len(r.Form))

@@ -238,7 +238,7 @@ func TestProviderTokenExpiry(t *testing.T) {
 	}
 	raw, _ := base64.RawURLEncoding.DecodeString(tok.Value)
 	var st listState
-	if err := json.Unmarshal(raw, &st); err != nil || st.Until != "2026-03-01T12:00:00Z" {
+	if err := json.Unmarshal(raw, &st); err != nil || st.Until != "2026-03-01T11:59:59Z" {
 		t.Errorf("the snapshot's until: %+v %v", st, err)
 	}
 	now = now.Add(2 * time.Hour)
