@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -335,3 +338,39 @@ func BareBulk(tb testing.TB, ctx context.Context, ix esindex.Indices, index stri
 		send()
 	}
 }
+
+// Python returns the interpreter of a virtual environment under the
+// project's cache that holds packages (pip requirement specifiers,
+// pinned), made and filled on first use: independent clients that tests
+// run against avo.
+func Python(t testing.TB, packages ...string) string {
+	t.Helper()
+	if cacheErr != nil {
+		t.Fatalf("cache folder: %v", cacheErr)
+	}
+	pyMu.Lock()
+	defer pyMu.Unlock()
+	sum := sha256.Sum256([]byte(strings.Join(packages, " ")))
+	dir := filepath.Join(cacheDir, "python", hex.EncodeToString(sum[:6]))
+	python := filepath.Join(dir, "bin", "python")
+	ready := filepath.Join(dir, ".installed")
+	if _, err := os.Stat(ready); err == nil {
+		return python
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for _, cmd := range [][]string{
+		{"python3", "-m", "venv", "--clear", dir},
+		append([]string{python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"}, packages...),
+	} {
+		if out, err := exec.CommandContext(ctx, cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(cmd, " "), err, out)
+		}
+	}
+	if err := os.WriteFile(ready, []byte(strings.Join(packages, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return python
+}
+
+var pyMu sync.Mutex
