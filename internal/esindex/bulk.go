@@ -175,6 +175,9 @@ func (t *target) close(ctx context.Context) (Outcome, error) {
 // (the -next alias), so the rebuild misses nothing written meanwhile.
 type Writer struct {
 	main, next *target
+	// gone keeps the education index's tombstones (nil for other kinds
+	// and for a rebuild's loading).
+	gone *goneLog
 }
 
 // NewWriter opens a writer on the alias of kind.
@@ -184,6 +187,9 @@ func (ix Indices) NewWriter(ctx context.Context, kind string) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{main: main}
+	if kind == Education {
+		w.gone = &goneLog{ix: ix}
+	}
 	building, err := ix.aliasExists(ctx, ix.NextAlias(kind))
 	if err != nil {
 		_, _ = main.close(ctx)
@@ -209,6 +215,20 @@ func (ix Indices) IndexWriter(name string) (*Writer, error) {
 
 // Add queues one op.
 func (w *Writer) Add(ctx context.Context, op Op) error {
+	if w.gone != nil {
+		if op.Doc == nil {
+			w.gone.deletes = append(w.gone.deletes, op)
+			if len(w.gone.deletes) < goneBatch {
+				return nil
+			}
+			return w.gone.entomb(ctx, func(op Op) error { return w.send(ctx, op) })
+		}
+		w.gone.written = append(w.gone.written, op.ID)
+	}
+	return w.send(ctx, op)
+}
+
+func (w *Writer) send(ctx context.Context, op Op) error {
 	if err := w.main.add(ctx, op); err != nil {
 		return err
 	}
@@ -222,7 +242,17 @@ func (w *Writer) Add(ctx context.Context, op Op) error {
 // rebuild's copy only adds what must be retried: its index may have become
 // the main one (and so already answered) or been dropped.
 func (w *Writer) Close(ctx context.Context) (Outcome, error) {
+	var gerr error
+	if w.gone != nil {
+		gerr = w.gone.entomb(ctx, func(op Op) error { return w.send(ctx, op) })
+	}
 	out, err := w.main.close(ctx)
+	if w.gone != nil && err == nil && gerr == nil && out.Retryable == 0 {
+		gerr = w.gone.unbury(ctx)
+	}
+	if err == nil {
+		err = gerr
+	}
 	if w.next != nil {
 		nout, nerr := w.next.close(ctx)
 		if err == nil {

@@ -163,6 +163,11 @@ func (ix Indices) Setup(ctx context.Context, kinds ...string) error {
 			return err
 		}
 		alias := ix.Alias(kind)
+		if kind == Education {
+			if err := ix.setupGone(ctx, body); err != nil {
+				return err
+			}
+		}
 		tmpl := map[string]any{
 			"index_patterns": []string{alias + "-*"},
 			"priority":       200,

@@ -54,7 +54,7 @@ func (r *Repository) Identify(ctx context.Context) (oaipmh.Identity, error) {
 		} `json:"aggregations"`
 	}
 	q := map[string]any{"size": 0, "aggs": map[string]any{"first": map[string]any{"min": map[string]any{"field": esindex.FieldOAIDatestamp}}}}
-	if err := esindex.Do(ctx, r.Indices.ES, http.MethodPost, "/"+r.Indices.Alias(esindex.Education)+"/_search", q, &res); err != nil {
+	if err := esindex.Do(ctx, r.Indices.ES, http.MethodPost, r.both(), q, &res); err != nil {
 		return oaipmh.Identity{}, err
 	}
 	if v := res.Aggregations.First.Value; v != nil {
@@ -62,7 +62,7 @@ func (r *Repository) Identify(ctx context.Context) (oaipmh.Identity, error) {
 	}
 	return oaipmh.Identity{
 		RepositoryName: "Archief voor Onderwijs", BaseURL: r.BaseURL, ProtocolVersion: "2.0", AdminEmails: r.Admin,
-		EarliestDatestamp: earliest, DeletedRecord: "no", Granularity: "YYYY-MM-DDThh:mm:ssZ",
+		EarliestDatestamp: earliest, DeletedRecord: "persistent", Granularity: "YYYY-MM-DDThh:mm:ssZ",
 	}, nil
 }
 
@@ -136,7 +136,10 @@ func slug(uri string) string { return uri[strings.LastIndexByte(uri, '/')+1:] }
 
 // setSpecs are the sets a document belongs to.
 func setSpecs(d esindex.Doc) []string {
-	out := []string{typeSet + ":" + d.AdministrativeType}
+	var out []string
+	if d.AdministrativeType != "" {
+		out = append(out, typeSet+":"+d.AdministrativeType)
+	}
 	if d.OriginalCPID != "" {
 		out = append(out, partnerSet+":"+d.OriginalCPID)
 	}
@@ -227,7 +230,7 @@ func (r *Repository) List(ctx context.Context, q oaipmh.ListQuery) (oaipmh.ListP
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	if err := esindex.Do(ctx, r.Indices.ES, http.MethodPost, "/"+r.Indices.Alias(esindex.Education)+"/_search", body, &res); err != nil {
+	if err := esindex.Do(ctx, r.Indices.ES, http.MethodPost, r.both(), body, &res); err != nil {
 		return oaipmh.ListPage{}, err
 	}
 	page := oaipmh.ListPage{Total: res.Hits.Total.Value}
@@ -236,7 +239,23 @@ func (r *Repository) List(ctx context.Context, q oaipmh.ListQuery) (oaipmh.ListP
 	if more {
 		hits = hits[:q.Limit]
 	}
+	// A tombstone whose document is in the education index again (its
+	// delete failed, or it came back before the tombstone went) is not
+	// a deletion.
+	var buried []string
 	for _, h := range hits {
+		if h.Source.Deleted {
+			buried = append(buried, h.Source.ExternalID)
+		}
+	}
+	live, err := r.Indices.Docs(ctx, esindex.Education, buried, esindex.FieldExternalID)
+	if err != nil {
+		return oaipmh.ListPage{}, err
+	}
+	for _, h := range hits {
+		if _, ok := live[h.Source.ExternalID]; ok && h.Source.Deleted {
+			continue
+		}
 		rec, err := r.record(q.Prefix, h.Source)
 		if err != nil {
 			return oaipmh.ListPage{}, err
@@ -263,10 +282,30 @@ func (r *Repository) Get(ctx context.Context, prefix, identifier string) (oaipmh
 	}
 	d, ok := docs[id]
 	if !ok {
-		return oaipmh.Record{}, false, nil
+		// Gone from the education index: a deleted record, if it was ever there.
+		var res struct {
+			Hits struct {
+				Hits []struct {
+					Source esindex.Doc `json:"_source"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		q := map[string]any{"size": 1, "query": map[string]any{"ids": map[string]any{"values": []string{id}}}}
+		if err := esindex.Do(ctx, r.Indices.ES, http.MethodPost, "/"+r.Indices.Gone()+"/_search?ignore_unavailable=true", q, &res); err != nil {
+			return oaipmh.Record{}, false, err
+		}
+		if len(res.Hits.Hits) == 0 {
+			return oaipmh.Record{}, false, nil
+		}
+		d = res.Hits.Hits[0].Source
 	}
 	rec, err := r.record(prefix, d)
 	return rec, err == nil, err
+}
+
+// both is the search of the education index and its tombstones.
+func (r *Repository) both() string {
+	return "/" + r.Indices.Alias(esindex.Education) + "," + r.Indices.Gone() + "/_search?ignore_unavailable=true"
 }
 
 // record is a document as a record of format prefix.
@@ -279,7 +318,11 @@ func (r *Repository) record(prefix string, d esindex.Doc) (oaipmh.Record, error)
 		Identifier: "oai:" + r.Namespace + ":" + d.ExternalID,
 		Datestamp:  stamp.UTC().Format(stampLayout),
 		SetSpecs:   setSpecs(d),
+		Deleted:    d.Deleted,
 	}}
+	if d.Deleted {
+		return rec, nil
+	}
 	landing := ""
 	if r.Landing != nil {
 		landing = r.Landing(d.ExternalID)

@@ -304,6 +304,55 @@ func TestOAIProviderServesWhatTeachersSee(t *testing.T) {
 		}
 	}
 
+	// Depublished, made private: deleted records, kept; back again: not.
+	time.Sleep(1100 * time.Millisecond)
+	before := time.Now().UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
+	items := &editorial.Desk{Store: f.clients.Store, Indices: f.clients.Indices}
+	if _, err := items.Decide(f.ctx, "dm24dieren", editorial.Decision{Reason: "rechten", By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cur, ver, err := desk.Get(f.ctx, col.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := false
+	if _, _, err := desk.Edit(f.ctx, col.ID, ver, content.Edit{Public: &private}, teacher); err != nil || cur == nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	var raw [][]byte
+	_, recs = oaiHarvest(t, c, oaipmh.ListArgs{MetadataPrefix: "lom", From: before}, &raw)
+	deleted := map[string]bool{}
+	for _, r := range recs {
+		deleted[r.Header.Identifier[strings.LastIndexByte(r.Header.Identifier, ':')+1:]] = r.Header.Deleted
+	}
+	if len(deleted) != 2 || !deleted["dm24dieren"] || !deleted[col.ID] {
+		t.Errorf("the harvest since %s: %v, want dm24dieren and %s deleted", before, deleted, col.ID)
+	}
+	validate(t, "lom", raw)
+	if rec, err := c.GetRecord(f.ctx, "oai:"+republish.DefaultNamespace+":dm24dieren", "oai_dc"); err != nil || !rec.Header.Deleted || len(rec.Metadata) != 0 {
+		t.Errorf("GetRecord of a depublished item: %+v %v", rec, err)
+	}
+	for _, client := range []string{"sickle", "pyoai"} {
+		got := interop(t, python, client, base+"/oai", "oai_dc", before)
+		if len(got) != 2 || !got[0].Deleted || !got[1].Deleted {
+			t.Errorf("%s harvesting the deletions since %s: %+v", client, before, got)
+		}
+	}
+	if _, err := items.Decide(f.ctx, "dm24dieren", editorial.Decision{Publish: true, By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if rec, err := c.GetRecord(f.ctx, "oai:"+republish.DefaultNamespace+":dm24dieren", "oai_dc"); err != nil || rec.Header.Deleted {
+		t.Errorf("GetRecord of an item published again: %+v %v", rec.Header, err)
+	}
+	_, recs = oaiHarvest(t, c, oaipmh.ListArgs{MetadataPrefix: "oai_dc"}, nil)
+	for _, r := range recs {
+		if strings.HasSuffix(r.Header.Identifier, ":dm24dieren") && r.Header.Deleted {
+			t.Errorf("an item published again is still listed as deleted")
+		}
+	}
+
 	// The protocol's errors.
 	for _, cs := range []struct {
 		params url.Values
