@@ -133,7 +133,8 @@ test: deps browser xmllint tools lint build fuzz ## lint, fuzz briefly, then uni
 # (default 1,000,000) by manifest beside bare listing and GET loops, bulk indexing of AVO_BENCH_DOCS
 # (default 50,000) beside a bare _bulk loop, AVO_BENCH_COLLECTIONS (default
 # 10,000) teachers' collections beside bare S3 GETs and _bulk with a
-# depublication reaching 1,000 of them, and the search API beside
+# depublication reaching 1,000 of them, ListRecords in LOM over
+# AVO_BENCH_OAI_ITEMS (default 100,000) items page by page, and the search API beside
 # Elasticsearch over 100,000 items. Parsing and mapping run as Go
 # benchmarks do; the oai_dc step beside xsltproc.
 SERVER_BENCH = $(GO) test -run '^$$' -benchtime 1x -timeout 120m
@@ -143,6 +144,7 @@ bench: deps tools build xsltproc ## benchmarks: parsing, mapping, harvest, bulk 
 	$(BIN)/avo dev run -- sh -c "$(SERVER_BENCH) -bench 'Harvest|S3Manifest' ./workflows/e2e && \
 	  $(SERVER_BENCH) -bench Bulk ./internal/esindex && \
 	  $(SERVER_BENCH) -bench ContentIndexing ./internal/content && \
+	  $(SERVER_BENCH) -bench OAIListRecords ./internal/republish && \
 	  $(SERVER_BENCH) -bench SearchAPI ./internal/api" 2>&1 | grep -v 'level=' | tee -a .cache/bench.log
 
 # The layout check: imports run cmd → workflows → activities → mappings →

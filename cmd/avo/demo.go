@@ -42,7 +42,9 @@ type demoReport struct {
 	Set *demoSetReport `json:"set,omitempty"`
 	// Content is a teachers' collection, shared and made public.
 	Content *demoContentReport `json:"content,omitempty"`
-	Seconds float64            `json:"seconds"`
+	// OAI is a partner platform's harvest of avo's OAI-PMH provider.
+	OAI     *demoOAIReport `json:"oai,omitempty"`
+	Seconds float64        `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -139,6 +141,9 @@ func (a *app) demo(ctx context.Context) error {
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoContent(ctx, l, base, &rep)...)
+	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoOAI(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
@@ -263,6 +268,7 @@ func printDemo(w io.Writer, rep demoReport) {
 	printSignOn(w, rep)
 	printSet(w, rep)
 	printContent(w, rep)
+	printOAI(w, rep)
 	if rep.Again != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")

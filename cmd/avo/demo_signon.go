@@ -42,10 +42,12 @@ func (a *app) demoServe(l *local) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Sets: l.clients.sets(), Content: l.clients.content(), Logger: a.log}
+	base := "http://" + ln.Addr().String()
+	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Sets: l.clients.sets(), Content: l.clients.content(),
+		OAI: l.clients.oaiProvider(base), Logger: a.log}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return base, func() { _ = srv.Close() }, nil
 }
 
 // demoPublish signs the editor in and publishes ids through the API.
