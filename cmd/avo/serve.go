@@ -104,7 +104,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 					return err
 				}
 				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: ops,
-					Sets: c.sets(), Content: c.content(), OAI: c.oaiProvider(a.publicURL()), ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
+					Sets: c.sets(), Content: c.content(), OAI: c.oaiProvider(a.publicURL()), PublicURL: a.cfg.Serve.PublicURL, ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

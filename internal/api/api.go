@@ -56,6 +56,10 @@ type Server struct {
 	Content Library
 	// OAI, when set, is the OAI-PMH provider partner platforms harvest.
 	OAI http.Handler
+	// PublicURL, when set, is where partners reach this server: the
+	// address record pages and oEmbed answers name (behind a proxy, not
+	// the request's host).
+	PublicURL string
 	// Ready are the dependencies /readyz checks beside the search index;
 	// Metrics serves /metrics (nil: 404).
 	Ready   []telemetry.Check
@@ -123,6 +127,9 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 		{"GET", "/api/content/{id}/history"}:                 s.contentHistory,
 		{"GET", "/api/openapi.json"}:                         s.openAPI,
 		{"GET", "/oai"}:                                      s.oai,
+		{"GET", "/items/{id}"}:                               s.landing,
+		{"GET", "/embed/{id}"}:                               s.landing,
+		{"GET", "/oembed"}:                                   s.oembed,
 		{"POST", "/oai"}:                                     s.oai,
 		{"GET", "/healthz"}:                                  s.health,
 		{"GET", "/readyz"}:                                   s.ready,
