@@ -277,7 +277,12 @@ func TestOAIProviderServesWhatTeachersSee(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rest, _ := oaiHarvest(t, c, oaipmh.ListArgs{Token: first.Token.Value}, nil)
+	// The token needs nothing the provider kept: another provider (a
+	// restarted server) takes it.
+	restarted := httptest.NewServer(&oaipmh.Provider{Repo: repo, PageSize: 2, TokenTTL: time.Hour, Snapshot: true})
+	t.Cleanup(restarted.Close)
+	again := &oaipmh.Client{BaseURL: restarted.URL, HTTP: oaipmh.NewHTTPClient(5*time.Second, 10*time.Second), UserAgent: "avo-test"}
+	rest, _ := oaiHarvest(t, again, oaipmh.ListArgs{Token: first.Token.Value}, nil)
 	listed := append([]string{seenID, first.Records[1].Header.Identifier[strings.LastIndexByte(first.Records[1].Header.Identifier, ':')+1:]}, rest...)
 	dup := map[string]int{}
 	for _, id := range listed {
