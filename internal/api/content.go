@@ -16,6 +16,7 @@ import (
 // Library keeps teachers' collections, bundles and assignments
 // (content.Desk).
 type Library interface {
+	Get(ctx context.Context, id string) (*content.Piece, string, error)
 	Create(ctx context.Context, p content.Piece, c content.Caller) (*content.Piece, string, error)
 	Edit(ctx context.Context, id, version string, e content.Edit, c content.Caller) (*content.Piece, string, error)
 	Share(ctx context.Context, id, version string, r content.ShareRequest, c content.Caller) (*content.Piece, string, error)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/search"
 )
 
@@ -216,6 +217,14 @@ func (s *Server) oembed(w http.ResponseWriter, r *http.Request) {
 	}
 	hit, err := s.lookup(r, id)
 	if errors.Is(err, search.ErrNotFound) {
+		// A teacher's private piece: the consumer links to it, and avo
+		// decides who may see it (oEmbed 1.0, 2.3.4).
+		if s.Content != nil && content.ValidID(id) {
+			if _, _, gerr := s.Content.Get(r.Context(), id); gerr == nil {
+				http.Error(w, id+" is private", http.StatusUnauthorized)
+				return
+			}
+		}
 		http.Error(w, "no record "+id+" that teachers may see", http.StatusNotFound)
 		return
 	}

@@ -407,11 +407,30 @@ func TestAssignmentsForPupils(t *testing.T) {
 		t.Errorf("the teacher's overview: %+v", o)
 	}
 
+	// oEmbed: a private piece is 401 (link to it, avo decides who sees it).
+	oembed := func(id string) int {
+		res, err := http.Get(c.url + "/oembed?url=" + url.QueryEscape(c.url+"/items/"+id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if status := oembed(later.ID); status != http.StatusUnauthorized {
+		t.Errorf("oEmbed of a private assignment: %d, want 401", status)
+	}
+	if status := oembed("opd-nosuchpiece"); status != http.StatusNotFound {
+		t.Errorf("oEmbed of no piece: %d, want 404", status)
+	}
+
 	// Public: searchable by teachers with its questions counted.
 	c.must("teacher", http.MethodPatch, "/api/content/"+open.ID, "", `{"is_public":true}`, http.StatusPreconditionRequired)
 	var cur content.View
 	_, v := c.as("teacher", http.MethodGet, "/api/content/"+open.ID, "", "", &cur)
 	c.must("teacher", http.MethodPatch, "/api/content/"+open.ID, v, `{"is_public":true}`, http.StatusOK)
+	if status := oembed(open.ID); status != http.StatusOK {
+		t.Errorf("oEmbed of a public assignment: %d", status)
+	}
 	doc := c.educationDoc(open.ID)
 	if doc == nil || doc.AdministrativeType != "opdracht" || !doc.HasQuestions || doc.QuestionCount != 1 || doc.ItemCount != 1 || doc.DurationSeconds != 60 {
 		t.Fatalf("the assignment's document: %+v", doc)
