@@ -95,18 +95,15 @@ func (d *Desk) Get(ctx context.Context, id string) (*Piece, string, error) {
 	if !ValidID(id) {
 		return nil, "", notfound.Errorf("no collection, bundle or assignment %s", id)
 	}
-	obj, err := d.Store.Get(ctx, bucket.ContentKey(id), 0)
+	var p Piece
+	ver, err := d.Store.GetJSONVersion(ctx, bucket.ContentKey(id), &p)
 	if s3store.IsNotFound(err) {
 		return nil, "", notfound.Errorf("no collection, bundle or assignment %s", id)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	var p Piece
-	if err := json.Unmarshal(obj.Body, &p); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", d.Store.URI(bucket.ContentKey(id)), err)
-	}
-	return &p, obj.ETag, nil
+	return &p, ver, nil
 }
 
 // read returns a piece the caller may read, with their right; to others
@@ -468,10 +465,7 @@ func (d *Desk) settle(ctx context.Context, id string) error {
 	if err := d.Publish(ctx, id); err != nil {
 		return err
 	}
-	if err := d.Store.Delete(ctx, bucket.ContentPendingKey(id)); err != nil && !s3store.IsNotFound(err) {
-		return err
-	}
-	return nil
+	return d.Store.Delete(ctx, bucket.ContentPendingKey(id))
 }
 
 // Settle writes the documents of the pieces whose change the search did
@@ -629,7 +623,7 @@ func (d *Desk) unmark(ctx context.Context, before, p *Piece) error {
 		if p != nil && slices.Contains(marks(p), key) {
 			continue
 		}
-		if err := d.Store.Delete(ctx, key); err != nil && !s3store.IsNotFound(err) {
+		if err := d.Store.Delete(ctx, key); err != nil {
 			return err
 		}
 	}

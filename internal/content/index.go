@@ -287,21 +287,12 @@ func (d *Desk) document(p *Piece, docs map[string]esindex.Doc, vocab *profile.Vo
 		doc.ItemCount++
 		if b.Type == ItemBlock {
 			doc.DurationSeconds += profile.PlayedSeconds(b.Start, b.End, target.DurationSeconds)
-			doc.Languages = join(doc.Languages, target.Languages)
+			doc.Languages = esindex.Union(doc.Languages, target.Languages)
 		} else {
 			doc.DurationSeconds += target.DurationSeconds
 		}
 	}
 	return doc
-}
-
-func join(a, b []string) []string {
-	for _, v := range b {
-		if !slices.Contains(a, v) {
-			a = append(a, v)
-		}
-	}
-	return a
 }
 
 // List returns every piece, by id (an operator's view).

@@ -63,18 +63,15 @@ func (d *Desk) Get(ctx context.Context, id string) (*Set, string, error) {
 	if !ValidID(id) {
 		return nil, "", notfound.Errorf("no set %s", id)
 	}
-	obj, err := d.Store.Get(ctx, bucket.SetKey(id), 0)
+	var s Set
+	ver, err := d.Store.GetJSONVersion(ctx, bucket.SetKey(id), &s)
 	if s3store.IsNotFound(err) {
 		return nil, "", notfound.Errorf("no set %s", id)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	var s Set
-	if err := json.Unmarshal(obj.Body, &s); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", d.Store.URI(bucket.SetKey(id)), err)
-	}
-	return &s, obj.ETag, nil
+	return &s, ver, nil
 }
 
 // List returns every set, by id.

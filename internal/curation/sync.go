@@ -242,31 +242,22 @@ func (d *Desk) Document(ctx context.Context, s *Set) (esindex.Doc, error) {
 			doc.Thumbnail = item.Thumbnail
 		}
 		doc.DurationSeconds += profile.PlayedSeconds(it.Start, it.End, item.DurationSeconds)
-		doc.Languages = joinAll(doc.Languages, item.Languages)
-		doc.Keywords = joinAll(doc.Keywords, item.Keywords)
-		doc.Context = joinAll(doc.Context, item.Context)
-		doc.TypicalAgeRange = joinAll(doc.TypicalAgeRange, item.TypicalAgeRange)
-		doc.Classification = joinAll(doc.Classification, item.Classification)
-		doc.ThemeLabels = joinAll(doc.ThemeLabels, item.ThemeLabels)
-		doc.LevelIDs = joinAll(doc.LevelIDs, item.LevelIDs)
-		doc.DegreeIDs = joinAll(doc.DegreeIDs, item.DegreeIDs)
-		doc.SubjectIDs = joinAll(doc.SubjectIDs, item.SubjectIDs)
-		doc.ThemeIDs = joinAll(doc.ThemeIDs, item.ThemeIDs)
-		doc.Licenses = joinAll(doc.Licenses, item.Licenses)
+		doc.Languages = esindex.Union(doc.Languages, item.Languages)
+		doc.Keywords = esindex.Union(doc.Keywords, item.Keywords)
+		doc.Context = esindex.Union(doc.Context, item.Context)
+		doc.TypicalAgeRange = esindex.Union(doc.TypicalAgeRange, item.TypicalAgeRange)
+		doc.Classification = esindex.Union(doc.Classification, item.Classification)
+		doc.ThemeLabels = esindex.Union(doc.ThemeLabels, item.ThemeLabels)
+		doc.LevelIDs = esindex.Union(doc.LevelIDs, item.LevelIDs)
+		doc.DegreeIDs = esindex.Union(doc.DegreeIDs, item.DegreeIDs)
+		doc.SubjectIDs = esindex.Union(doc.SubjectIDs, item.SubjectIDs)
+		doc.ThemeIDs = esindex.Union(doc.ThemeIDs, item.ThemeIDs)
+		doc.Licenses = esindex.Union(doc.Licenses, item.Licenses)
 		if item.OriginalCP != "" {
-			doc.Publishers = joinAll(doc.Publishers, []string{item.OriginalCP})
+			doc.Publishers = esindex.Union(doc.Publishers, []string{item.OriginalCP})
 		}
 	}
 	return doc, nil
-}
-
-func joinAll(a, b []string) []string {
-	for _, v := range b {
-		if !slices.Contains(a, v) {
-			a = append(a, v)
-		}
-	}
-	return a
 }
 
 // ItemProblem is an item of a set that teachers do not see, and why.
@@ -370,7 +361,7 @@ func (d *Desk) Affected(ctx context.Context, ids []string) ([]string, error) {
 	}
 	var sets []string
 	for _, doc := range docs {
-		sets = joinAll(sets, doc.CuratedSets)
+		sets = esindex.Union(sets, doc.CuratedSets)
 	}
 	slices.Sort(sets)
 	return sets, nil

@@ -119,9 +119,9 @@ func (e *Editorial) Overlay(r profile.Record, v *profile.Vocabulary) profile.Rec
 		if o.Empty() {
 			continue
 		}
-		levels, degrees = join(levels, o.Levels), join(degrees, o.Degrees)
-		subjects, themes = join(subjects, o.Subjects), join(themes, o.Themes)
-		keywords = join(keywords, o.Keywords)
+		levels, degrees = esindex.Union(levels, o.Levels), esindex.Union(degrees, o.Degrees)
+		subjects, themes = esindex.Union(subjects, o.Subjects), esindex.Union(themes, o.Themes)
+		keywords = esindex.Union(keywords, o.Keywords)
 		if description == "" {
 			description = o.Description
 		}
@@ -170,15 +170,6 @@ func explicit(cs []profile.Concept) []profile.Concept {
 	return out
 }
 
-func join(a, b []string) []string {
-	for _, v := range b {
-		if !slices.Contains(a, v) {
-			a = append(a, v)
-		}
-	}
-	return a
-}
-
 // ErrNotFound matches the error about an item the catalog does not hold.
 var ErrNotFound = notfound.Err
 
@@ -189,18 +180,15 @@ func Read(ctx context.Context, store *s3store.Store, pid string) (*Editorial, er
 }
 
 func read(ctx context.Context, store *s3store.Store, pid string) (*Editorial, string, error) {
-	obj, err := store.Get(ctx, bucket.EditorialKey(pid), 0)
+	var ed Editorial
+	ver, err := store.GetJSONVersion(ctx, bucket.EditorialKey(pid), &ed)
 	if s3store.IsNotFound(err) {
 		return nil, "", nil
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	var ed Editorial
-	if err := json.Unmarshal(obj.Body, &ed); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", store.URI(bucket.EditorialKey(pid)), err)
-	}
-	return &ed, obj.ETag, nil
+	return &ed, ver, nil
 }
 
 // Update changes the editors' decisions about an item: change edits them

@@ -173,20 +173,24 @@ func NewDoc(r profile.Record, recordURI string) Doc {
 	e := r.Education
 	var labels []string
 	d.LevelIDs, labels = split(e.Levels)
-	d.Context = union(e.Context, labels)
+	d.Context = Union(e.Context, labels)
 	d.DegreeIDs, labels = split(e.Degrees)
-	d.TypicalAgeRange = union(e.TypicalAgeRange, labels)
+	d.TypicalAgeRange = Union(e.TypicalAgeRange, labels)
 	d.SubjectIDs, labels = split(e.Subjects)
-	d.Classification = union(e.Classification, labels)
+	d.Classification = Union(e.Classification, labels)
 	d.ThemeIDs, d.ThemeLabels = split(e.Themes)
 	return d
 }
 
-func union(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, v := range b {
-		if !slices.Contains(out, v) {
-			out = append(out, v)
+// Union joins lists of values into a new one, in order, each value once
+// and no empty one: the values of several items or fields as one field.
+func Union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, v := range l {
+			if v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
 	return out

@@ -50,8 +50,8 @@ func DC(d esindex.Doc, landing string) ([]byte, error) {
 		NS: DCNamespace, DCNS: "http://purl.org/dc/elements/1.1/", XSI: "http://www.w3.org/2001/XMLSchema-instance",
 		Location: DCNamespace + " " + DCSchema,
 		Title:    nonEmpty(d.Title), Creator: d.Creators, Description: nonEmpty(d.Abstract),
-		Subject:   join(d.Keywords, d.Classification, d.ThemeLabels),
-		Publisher: join(nonEmpty(d.OriginalCP), d.Publishers), Contributor: join(d.Contributors, nonEmpty(d.OwnerName)),
+		Subject:   esindex.Union(d.Keywords, d.Classification, d.ThemeLabels),
+		Publisher: esindex.Union(nonEmpty(d.OriginalCP), d.Publishers), Contributor: esindex.Union(d.Contributors, nonEmpty(d.OwnerName)),
 		Date: nonEmpty(d.Issued), Type: nonEmpty(d.AdministrativeType),
 		Identifier: nonEmpty(landing, d.ExternalID), Language: d.Languages, Rights: licenceTexts(d.Licenses),
 	}
@@ -197,7 +197,7 @@ func LOM(d esindex.Doc, landing, catalog string, vocabulary *profile.Vocabulary)
 		}
 		contribute = append(contribute, c)
 	}
-	for _, n := range join(d.Creators, nonEmpty(d.OwnerName)) {
+	for _, n := range esindex.Union(d.Creators, nonEmpty(d.OwnerName)) {
 		contribute = append(contribute, lomContribute{Role: lomv("author"), Entity: []string{vcard(n)}})
 	}
 	if len(contribute) > 0 {
@@ -259,7 +259,7 @@ func LOM(d esindex.Doc, landing, catalog string, vocabulary *profile.Vocabulary)
 			r.Classification = append(r.Classification, lomClassifying{Purpose: lomv(purpose), TaxonPath: paths})
 		}
 	}
-	taxa("educational level", profile.StructureScheme, join(d.LevelIDs, d.DegreeIDs))
+	taxa("educational level", profile.StructureScheme, esindex.Union(d.LevelIDs, d.DegreeIDs))
 	taxa("discipline", profile.SubjectScheme, d.SubjectIDs)
 	return marshal(r)
 }
@@ -291,20 +291,6 @@ func nonEmpty(vs ...string) []string {
 	for _, v := range vs {
 		if strings.TrimSpace(v) != "" {
 			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func join(lists ...[]string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, l := range lists {
-		for _, v := range l {
-			if v != "" && !seen[v] {
-				seen[v] = true
-				out = append(out, v)
-			}
 		}
 	}
 	return out

@@ -263,14 +263,21 @@ func (s *Store) GetGzip(ctx context.Context, key string) ([]byte, error) {
 
 // GetJSON reads a JSON object into v.
 func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
+	_, err := s.GetJSONVersion(ctx, key, v)
+	return err
+}
+
+// GetJSONVersion reads a JSON object into v and returns its version (its
+// ETag), for a write that must hold only over what was read (PutIf).
+func (s *Store) GetJSONVersion(ctx context.Context, key string, v any) (string, error) {
 	obj, err := s.Get(ctx, key, 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := json.Unmarshal(obj.Body, v); err != nil {
-		return fmt.Errorf("s3: decode %s: %w", s.URI(key), err)
+		return "", fmt.Errorf("s3: decode %s: %w", s.URI(key), err)
 	}
-	return nil
+	return obj.ETag, nil
 }
 
 // Delete removes an object; a missing object is not an error.

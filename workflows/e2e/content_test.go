@@ -62,24 +62,7 @@ func newContentAPI(t *testing.T, f *fixture) *contentAPI {
 // as sends a request as a local user; the answer is decoded into out.
 func (c *contentAPI) as(who, method, path, version, body string, out any) (int, string) {
 	c.t.Helper()
-	req, err := http.NewRequestWithContext(c.f.ctx, method, c.url+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.tokens[who])
-	if version != "" {
-		req.Header.Set("If-Match", version)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode, resp.Header.Get("ETag")
+	return c.send(method, path, c.tokens[who], version, body, out)
 }
 
 // written is the answer to a change.

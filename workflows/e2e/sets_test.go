@@ -70,6 +70,14 @@ func newSetsAPI(t *testing.T, f *fixture) *setsAPI {
 // it returns the status, the ETag and the decoded answer.
 func (s *setsAPI) call(method, path, token, version, body string) (int, string, map[string]any) {
 	s.t.Helper()
+	var out map[string]any
+	status, etag := s.send(method, path, token, version, body, &out)
+	return status, etag, out
+}
+
+// send is call with the answer decoded into out (when not nil).
+func (s *setsAPI) send(method, path, token, version, body string, out any) (int, string) {
+	s.t.Helper()
 	req, err := http.NewRequestWithContext(s.f.ctx, method, s.url+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
@@ -86,9 +94,10 @@ func (s *setsAPI) call(method, path, token, version, body string) (int, string, 
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, resp.Header.Get("ETag"), out
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode, resp.Header.Get("ETag")
 }
 
 // step takes a step on a set as editor 1 and returns the new version.
