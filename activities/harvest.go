@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/mappings"
 
 	"go.temporal.io/sdk/activity"
@@ -237,6 +238,8 @@ type rawItem struct {
 	version    string // an object's version id, in a versioned bucket
 	deleted    bool
 	body       []byte
+	// media is the browse copy beside an object in a partner bucket.
+	media *profile.Media
 	// mapping reads the record when it is not the source's (a bucket's
 	// rules name one per kind of object).
 	mapping string

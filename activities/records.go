@@ -145,6 +145,11 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	if it.raw != "" {
 		origin.Set, origin.Raw, origin.Harvest = it.set, it.raw, it.harvest
 	}
+	if it.media != nil {
+		m := *it.media
+		m.Source = w.in.Source.ID
+		origin.Media = &m
+	}
 	mapping := w.in.Source.Mapping
 	if it.mapping != "" {
 		mapping = it.mapping

@@ -59,7 +59,11 @@ func (h *Harvest) RemapPage(ctx context.Context, in RemapInput) (RemapResult, er
 	}
 	w.rewrite = true
 	// The records of the page, grouped by the raw page they came from.
-	byRaw := map[string][]profile.Provenance{}
+	type replay struct {
+		p     profile.Provenance
+		media *profile.Media
+	}
+	byRaw := map[string][]replay{}
 	var order []string
 	for _, o := range objs {
 		var rec profile.Record
@@ -76,17 +80,18 @@ func (h *Harvest) RemapPage(ctx context.Context, in RemapInput) (RemapResult, er
 		if _, seen := byRaw[rawKey]; !seen {
 			order = append(order, rawKey)
 		}
-		byRaw[rawKey] = append(byRaw[rawKey], p)
+		byRaw[rawKey] = append(byRaw[rawKey], replay{p, rec.Media})
 	}
 	for _, rawKey := range order {
 		bodies, err := h.rawBodies(ctx, rawKey)
 		if err != nil {
-			for _, p := range byRaw[rawKey] {
-				out.unreplayable(p.Identifier, err.Error())
+			for _, r := range byRaw[rawKey] {
+				out.unreplayable(r.p.Identifier, err.Error())
 			}
 			continue
 		}
-		for _, p := range byRaw[rawKey] {
+		for _, r := range byRaw[rawKey] {
+			p := r.p
 			body, ok := bodies[p.Identifier]
 			if !ok {
 				out.unreplayable(p.Identifier, "not in its raw page "+rawKey)
@@ -94,7 +99,7 @@ func (h *Harvest) RemapPage(ctx context.Context, in RemapInput) (RemapResult, er
 			}
 			w.rawKey = rawKey
 			it := rawItem{identifier: p.Identifier, datestamp: p.Datestamp, etag: p.ETag, version: p.VersionID, body: body,
-				mapping: p.Format, set: p.Set, raw: p.Raw, harvest: p.Harvest}
+				mapping: p.Format, set: p.Set, raw: p.Raw, harvest: p.Harvest, media: r.media}
 			if err := w.add(ctx, it); err != nil {
 				return out, w.fail(ctx, err)
 			}

@@ -97,7 +97,16 @@ func (h *Harvest) ListS3(ctx context.Context, in ListInput) (ListResult, error) 
 		return work.Add(ctx, e)
 	})
 	sel := src.Selector(in.Source.Mapping)
-	for _, prefix := range src.AllPrefixes() {
+	// Each metadata entry goes on with the browse copy beside it, once
+	// the keys that could be that copy have been listed.
+	var prefix string
+	pairs := sources.NewPairer(func(e manifest.Entry) error {
+		if err := listing.Add(ctx, e); err != nil {
+			return fmt.Errorf("listing of s3://%s/%s: %w", src.Bucket, prefix, err)
+		}
+		return diff.Push(ctx, e)
+	})
+	for _, prefix = range src.AllPrefixes() {
 		token := ""
 		for {
 			objs, next, err := partner.ListPage(ctx, prefix, token, s3ListPage)
@@ -111,14 +120,16 @@ func (h *Harvest) ListS3(ctx context.Context, in ListInput) (ListResult, error) 
 			for _, o := range objs {
 				out.Listed++
 				if _, ok := sel.Mapping(o.Key); !ok {
-					continue // essence, or anything else that is no metadata
+					// Essence, or anything else that is no metadata:
+					// never read, but it may be a browse copy.
+					if err := pairs.Add(o.Key, nil); err != nil {
+						return out, err
+					}
+					continue
 				}
 				out.Metadata++
 				e := manifest.Entry{Key: o.Key, ETag: o.ETag, Size: o.Size, Modified: o.LastModified.Unix()}
-				if err := listing.Add(ctx, e); err != nil {
-					return out, fmt.Errorf("listing of s3://%s/%s: %w", src.Bucket, prefix, err)
-				}
-				if err := diff.Push(ctx, e); err != nil {
+				if err := pairs.Add(o.Key, &e); err != nil {
 					return out, err
 				}
 			}
@@ -127,6 +138,9 @@ func (h *Harvest) ListS3(ctx context.Context, in ListInput) (ListResult, error) 
 				break
 			}
 			token = next
+		}
+		if err := pairs.Flush(); err != nil {
+			return out, err
 		}
 	}
 	if err := diff.Close(ctx); err != nil {

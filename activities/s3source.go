@@ -11,6 +11,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/manifest"
+	"github.com/archiefvooronderwijs/avo/internal/profile"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/sources"
 	"github.com/archiefvooronderwijs/avo/mappings"
@@ -133,6 +134,9 @@ func (h *Harvest) fetchObject(ctx context.Context, partner *s3store.Store, src s
 		return fetched{skip: true} // the rules changed since the listing
 	}
 	it := rawItem{identifier: e.Key, etag: e.ETag, mapping: mapping}
+	if e.Media != "" {
+		it.media = &profile.Media{Bucket: src.Bucket, Key: e.Media, Type: sources.BrowseType(e.Media)}
+	}
 	if e.Size > mappings.MaxRecordBytes {
 		it.problem = fmt.Errorf("s3://%s/%s: %w (%d bytes, over %d): not read", src.Bucket, e.Key, s3store.ErrTooLarge, e.Size, mappings.MaxRecordBytes)
 		return fetched{it: it}

@@ -24,6 +24,8 @@ type Origin struct {
 	Raw        string
 	Harvest    string
 	Now        time.Time
+	// Media is the browse copy found beside the record's object.
+	Media *profile.Media
 }
 
 func (o Origin) provenance(format string) profile.Provenance {
@@ -136,6 +138,7 @@ func Map(format string, raw []byte, o Origin) (profile.Record, profile.Problems,
 	if err != nil {
 		return r, nil, err
 	}
+	r.Media = o.Media
 	v, err := profile.Vocabularies()
 	if err != nil {
 		return r, nil, err

@@ -208,6 +208,12 @@ func (c *clients) oaiProvider(base string) *oaipmh.Provider {
 	return &oaipmh.Provider{Repo: repo, PageSize: 100, TokenTTL: 24 * time.Hour, Snapshot: true}
 }
 
+// browseCopies presigns browse copies in partners' buckets, with the S3
+// settings of the sources file.
+func (c *clients) browseCopies() *sources.Copies {
+	return &sources.Copies{S3: c.cfg.S3, Load: func() (*sources.File, error) { return sources.Load(c.cfg.Sources, mappings.Known) }}
+}
+
 // content returns the desk of teachers' collections, bundles and assignments.
 func (c *clients) content() *content.Desk {
 	return content.NewDesk(c.Store, c.Indices)

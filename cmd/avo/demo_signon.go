@@ -44,7 +44,7 @@ func (a *app) demoServe(l *local) (string, func(), error) {
 	}
 	base := "http://" + ln.Addr().String()
 	s := &api.Server{Search: educ, Auth: authn, Anonymous: api.AnonymousNone, Editorial: l.clients.desk(), Sets: l.clients.sets(), Content: l.clients.content(),
-		OAI: l.clients.oaiProvider(base), Logger: a.log}
+		Browse: l.clients.browseCopies(), OAI: l.clients.oaiProvider(base), Logger: a.log}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return base, func() { _ = srv.Close() }, nil

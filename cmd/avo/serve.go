@@ -35,6 +35,8 @@ the catalog (everything, published or not) for editors:
   GET /api/suggest?prefix=fie                     keyword suggestions
   GET /api/items/{id}?scope=                      one item
   GET /api/items/{id}/related?scope=&size=        items like it
+  GET /api/items/{id}/play?start=&end=            a short-lived URL of its browse copy
+                                                  (signed-in teachers and pupils only)
   GET /api/filters                                what a request may hold
   GET /api/me                                     who the server takes you for
   GET /api/signon                                 where the page signs people in
@@ -49,6 +51,9 @@ the catalog (everything, published or not) for editors:
   GET /api/ops/quarantine/{key}                   one, whole
   GET /api/ops/indices                            aliases, indices, counts, rebuilds
   POST /api/ops/indices/{kind}/rebuild            rebuild from S3 and swap (202)
+  GET /items/{id}, /embed/{id}?start=&end=        a record's page, and its player for iframes
+  GET /oembed?url=&maxwidth=&maxheight=&format=   oEmbed 1.0 of a record page
+  GET, POST /oai                                  OAI-PMH 2.0 for partner platforms
   GET /healthz                                    200 when the index answers
   GET /                                           a page to try the API
 
@@ -77,6 +82,9 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
+			if ttl := a.cfg.Serve.PlayTTLSeconds; ttl < 0 || ttl > 7*24*3600 {
+				return usagef("serve.play_ttl_seconds %d: want 1 to 604800 (a week, the most S3 allows), or 0 for ten minutes", ttl)
+			}
 			stopTracing, err := telemetry.StartTracing(cmd.Context(), "avo-serve")
 			if err != nil {
 				return err
@@ -104,7 +112,7 @@ Unknown parameters, filters, sorts and scopes are a 400 with a message.`,
 					return err
 				}
 				return a.serve(cmd.Context(), &api.Server{Search: educ, Catalog: cat, Auth: authn, SignOn: signOn, Editorial: c.desk(), Operator: ops,
-					Sets: c.sets(), Content: c.content(), OAI: c.oaiProvider(a.publicURL()), PublicURL: a.cfg.Serve.PublicURL, ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
+					Sets: c.sets(), Content: c.content(), Browse: c.browseCopies(), PlayTTL: time.Duration(a.cfg.Serve.PlayTTLSeconds) * time.Second, OAI: c.oaiProvider(a.publicURL()), PublicURL: a.cfg.Serve.PublicURL, ItemHistory: c.itemHistory, Metrics: m.Handler(), Ready: c.checks(),
 					Anonymous: a.cfg.Serve.Anonymous, Logger: a.log, Origins: a.cfg.Serve.Origins,
 					Limits: api.Limits(a.cfg.Serve.Limits)})
 			})

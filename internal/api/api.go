@@ -54,6 +54,10 @@ type Server struct {
 	// Content, when set, keeps teachers' collections, bundles and
 	// assignments.
 	Content Library
+	// Browse, when set, hands out short-lived addresses of browse copies
+	// (GET /api/items/{id}/play), each valid for PlayTTL (0: DefaultPlayTTL).
+	Browse  Presigner
+	PlayTTL time.Duration
 	// OAI, when set, is the OAI-PMH provider partner platforms harvest.
 	OAI http.Handler
 	// PublicURL, when set, is where partners reach this server: the
@@ -103,6 +107,7 @@ func (s *Server) routes() map[Route]http.HandlerFunc {
 		{"GET", "/api/suggest"}:                              s.suggest,
 		{"GET", "/api/items/{id}"}:                           s.item,
 		{"GET", "/api/items/{id}/related"}:                   s.related,
+		{"GET", "/api/items/{id}/play"}:                      s.play,
 		{"GET", "/api/filters"}:                              s.filters,
 		{"GET", "/api/me"}:                                   s.me,
 		{"GET", "/api/signon"}:                               s.signOn,

@@ -33,7 +33,14 @@ var landingTemplate = template.Must(template.New("landing").Parse(`<!doctype htm
 <h1>{{.Hit.Title}}</h1>
 {{if .Hit.Thumbnail}}<img src="{{.Hit.Thumbnail}}" alt="">{{end}}
 {{if .Fragment}}<p>Fragment: {{.Fragment}}</p>{{end}}
-<p><a class="signin" href="{{.SignIn}}">Meld je aan om af te spelen</a> (leerkrachten en leerlingen)</p>
+{{if .Playable}}<div id="player" data-id="{{.Hit.ID}}"{{if .Start}} data-start="{{.Start}}"{{end}}{{if .End}} data-end="{{.End}}"{{end}}>
+<video id="video" controls playsinline preload="metadata" hidden{{if .Hit.Thumbnail}} poster="{{.Hit.Thumbnail}}"{{end}}></video>
+<p id="play-status" role="status"></p>
+</div>
+<p id="signin-box"><a class="signin" id="signin" href="{{.SignIn}}">Meld je aan om af te spelen</a> (leerkrachten en leerlingen)</p>
+<script src="/vendor/oidc-client-ts-3.5.0.min.js"></script>
+<script src="/player.js"></script>
+{{else}}<p><a class="signin" href="{{.SignIn}}">Meld je aan</a> (leerkrachten en leerlingen)</p>{{end}}
 {{if not .Embed}}
 {{if .Hit.Description}}<p>{{.Hit.Description}}</p>{{end}}
 <dl>
@@ -54,8 +61,13 @@ type landingPage struct {
 	Hit                        *search.Hit
 	URL, OEmbedJSON, OEmbedXML string
 	SignIn, Fragment, Duration string
-	JSONLD                     template.JS
-	Embed                      bool
+	// Start and End bound the fragment the player plays (seconds).
+	Start, End string
+	JSONLD     template.JS
+	Embed      bool
+	// Playable: the item has a browse copy, which the page plays for a
+	// signed-in teacher or pupil.
+	Playable bool
 }
 
 // base is this server's public address.
@@ -75,7 +87,7 @@ func (s *Server) base(r *http.Request) string {
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	embed := strings.HasPrefix(r.URL.Path, "/embed/")
 	id := r.PathValue("id")
-	hit, err := s.lookup(r, id)
+	hit, playable, err := s.lookup(r, id)
 	if err != nil {
 		status := http.StatusBadGateway
 		if errors.Is(err, search.ErrNotFound) {
@@ -92,11 +104,17 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	base := s.base(r)
 	page := base + "/items/" + url.PathEscape(id)
 	self := page + fragmentQuery(start, end)
-	p := landingPage{Hit: hit, URL: self, Embed: embed,
+	p := landingPage{Hit: hit, URL: self, Embed: embed, Playable: playable,
 		OEmbedJSON: base + "/oembed?format=json&url=" + url.QueryEscape(self),
 		OEmbedXML:  base + "/oembed?format=xml&url=" + url.QueryEscape(self),
 		SignIn:     base + "/?q=" + url.QueryEscape(hit.Title),
 		Duration:   clock(hit.Duration),
+	}
+	if start != nil {
+		p.Start = strconv.FormatFloat(*start, 'f', -1, 64)
+	}
+	if end != nil {
+		p.End = strconv.FormatFloat(*end, 'f', -1, 64)
 	}
 	if start != nil || end != nil {
 		p.Fragment = clock(int(deref(start))) + " tot het einde"
@@ -118,14 +136,16 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	_ = landingTemplate.Execute(w, p)
 }
 
-// lookup finds a record teachers may see: an item or a public piece.
-func (s *Server) lookup(r *http.Request, id string) (*search.Hit, error) {
+// lookup finds a record teachers may see (an item or a public piece) and
+// whether it has a browse copy to play.
+func (s *Server) lookup(r *http.Request, id string) (*search.Hit, bool, error) {
 	if s.Search == nil {
-		return nil, search.ErrNotFound
+		return nil, false, search.ErrNotFound
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	return s.Search.Item(ctx, id, search.Teacher)
+	hit, media, err := s.Search.Browse(ctx, id, search.Teacher)
+	return hit, media != nil, err
 }
 
 // learningResource is a record as schema.org LearningResource (LRMI).
@@ -215,7 +235,7 @@ func (s *Server) oembed(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a record page of this server", http.StatusNotFound)
 		return
 	}
-	hit, err := s.lookup(r, id)
+	hit, _, err := s.lookup(r, id)
 	if errors.Is(err, search.ErrNotFound) {
 		// A teacher's private piece: the consumer links to it, and avo
 		// decides who may see it (oEmbed 1.0, 2.3.4).

@@ -110,6 +110,9 @@ type Serve struct {
 	// Anonymous is what a caller without a token gets: pupil (the pupil
 	// view of the education index), teacher, or none.
 	Anonymous string `yaml:"anonymous" json:"anonymous"`
+	// PlayTTLSeconds is how long a browse copy's presigned URL works (0:
+	// ten minutes; S3 allows at most a week).
+	PlayTTLSeconds int `yaml:"play_ttl_seconds" json:"play_ttl_seconds"`
 	// Auth lists the identity providers whose tokens are accepted, the
 	// roles of users, and static tokens for local use.
 	Auth auth.Config `yaml:"auth" json:"auth"`
@@ -203,6 +206,7 @@ func (c *Config) Settings() []Setting {
 		{Key: "serve.public_url", Env: "AVO_SERVE_PUBLIC_URL", Flag: "public-url", Help: "where partners reach the API (the OAI-PMH baseURL; default http://LISTEN)", str: &c.Serve.PublicURL},
 		{Key: "serve.origins", Env: "AVO_SERVE_ORIGINS", Flag: "origins", Help: "origins that may call the API from a browser (* for any)", strs: &c.Serve.Origins},
 		{Key: "serve.anonymous", Env: "AVO_SERVE_ANONYMOUS", Flag: "anonymous", Help: "what callers without a token get: pupil, teacher or none", str: &c.Serve.Anonymous},
+		{Key: "serve.play_ttl_seconds", Env: "AVO_SERVE_PLAY_TTL_SECONDS", Flag: "play-ttl-seconds", Help: "seconds a browse copy's presigned URL works (0: 600)", num: &c.Serve.PlayTTLSeconds},
 		{Key: "worker.listen", Env: "AVO_WORKER_LISTEN", Flag: "worker-listen", Help: "host:port of the worker's /metrics, /healthz and /readyz (empty: none)", str: &c.Worker.Listen},
 		{Key: "harvest.writers", Env: "AVO_HARVEST_WRITERS", Flag: "harvest-writers", Help: "records one page writes to S3 at once", num: &c.Harvest.Writers},
 		{Key: "sources", Env: "AVO_SOURCES", Flag: "sources", Help: "sources file", str: &c.Sources},

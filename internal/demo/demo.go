@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
@@ -122,8 +121,8 @@ func SeedBucket(ctx context.Context, store *s3store.Store) (int, error) {
 		}
 		key := p[len("data/bucket/"):]
 		ct := "application/xml"
-		if path.Ext(key) == ".mp4" {
-			ct = "video/mp4"
+		if t := sources.BrowseType(key); t != "" {
+			ct = t
 		}
 		n++
 		return store.Put(ctx, key, b, ct)

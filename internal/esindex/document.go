@@ -54,21 +54,24 @@ type Doc struct {
 	ItemCount int `json:"item_count,omitempty"`
 	// A teacher's piece: its owner's name, what its blocks point at (items,
 	// and a bundle's collections and assignments), its questions.
-	OwnerName     string        `json:"owner_name,omitempty"`
-	ContentRefs   []string      `json:"content_refs,omitempty"`
-	HasQuestions  bool          `json:"has_questions,omitempty"`
-	QuestionCount int           `json:"question_count,omitempty"`
-	Licenses      []string      `json:"licenses,omitempty"`
-	RightsHolder  string        `json:"rights_holder,omitempty"`
-	Published     bool          `json:"is_published"`
-	Deleted       bool          `json:"is_deleted"`
-	PublishAt     *time.Time    `json:"publish_at,omitempty"`
-	EditorialAt   *time.Time    `json:"editorial_at,omitempty"`
-	DepublishAt   *time.Time    `json:"depublish_at,omitempty"`
-	ExpiryDate    *time.Time    `json:"expiry_date,omitempty"`
-	SourceID      string        `json:"source_id"`
-	Provenance    DocProvenance `json:"provenance"`
-	Warnings      []string      `json:"validation_warnings,omitempty"`
+	OwnerName     string     `json:"owner_name,omitempty"`
+	ContentRefs   []string   `json:"content_refs,omitempty"`
+	HasQuestions  bool       `json:"has_questions,omitempty"`
+	QuestionCount int        `json:"question_count,omitempty"`
+	Licenses      []string   `json:"licenses,omitempty"`
+	RightsHolder  string     `json:"rights_holder,omitempty"`
+	Published     bool       `json:"is_published"`
+	Deleted       bool       `json:"is_deleted"`
+	PublishAt     *time.Time `json:"publish_at,omitempty"`
+	EditorialAt   *time.Time `json:"editorial_at,omitempty"`
+	DepublishAt   *time.Time `json:"depublish_at,omitempty"`
+	ExpiryDate    *time.Time `json:"expiry_date,omitempty"`
+	SourceID      string     `json:"source_id"`
+	// Media is where the browse copy lies: kept, never searched, and
+	// never shown (the API hands out presigned URLs of it).
+	Media      *profile.Media `json:"media,omitempty"`
+	Provenance DocProvenance  `json:"provenance"`
+	Warnings   []string       `json:"validation_warnings,omitempty"`
 	// OAIDatestamp is when the document was last written: what partner
 	// platforms harvesting over OAI-PMH select and order by.
 	OAIDatestamp *time.Time `json:"oai_datestamp,omitempty"`
@@ -156,7 +159,7 @@ func NewDoc(r profile.Record, recordURI string) Doc {
 		CuratedSets: r.Rights.Sets, Licenses: r.Rights.Licenses, RightsHolder: r.Rights.RightsHolder,
 		Published: r.Rights.Published, Deleted: r.Rights.Deleted,
 		PublishAt: r.Rights.PublishAt, DepublishAt: r.Rights.DepublishAt, ExpiryDate: r.Rights.ExpiryDate, EditorialAt: r.Rights.EditorialAt,
-		SourceID: r.Provenance.Source,
+		SourceID: r.Provenance.Source, Media: r.Media,
 		Provenance: DocProvenance{
 			Set: r.Provenance.Set, Format: r.Provenance.Format, Identifier: r.Provenance.Identifier,
 			Datestamp: r.Provenance.Datestamp, ETag: r.Provenance.ETag, VersionID: r.Provenance.VersionID, ContentHash: r.Provenance.ContentHash, Raw: r.Provenance.Raw,

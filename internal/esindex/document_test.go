@@ -43,7 +43,8 @@ func mappingHas(props map[string]any, path string) bool {
 	if !ok {
 		return false
 	}
-	if !nested {
+	if !nested || f["enabled"] == false {
+		// An object kept but not indexed holds whatever it holds.
 		return true
 	}
 	if sub, ok := f["properties"].(map[string]any); ok && mappingHas(sub, rest) {

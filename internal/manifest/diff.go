@@ -69,7 +69,8 @@ func (d *Differ) Push(ctx context.Context, e Entry) error {
 			}
 		default:
 			d.head = nil
-			if old.ETag != e.ETag || old.Size != e.Size {
+			// A browse copy that came or went changes the record too.
+			if old.ETag != e.ETag || old.Size != e.Size || old.Media != e.Media {
 				return d.emit(Changed, e)
 			}
 			return d.emit(Unchanged, e)

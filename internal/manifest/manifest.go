@@ -25,6 +25,8 @@ type Entry struct {
 	ETag     string `json:"etag,omitempty"`
 	Size     int64  `json:"size,omitempty"`
 	Modified int64  `json:"modified,omitempty"` // Unix seconds
+	// Media is the key of the browse copy beside a metadata object.
+	Media string `json:"media,omitempty"`
 }
 
 // Chunk is one stored part of a manifest.
@@ -124,17 +126,22 @@ func (w *Writer) Close(ctx context.Context) (Index, error) {
 }
 
 // A line is the key, escaped so that it holds no tab or newline, then
-// the ETag, size and modification time when there are any.
+// the ETag, size and modification time when there are any, then the
+// browse copy's key (escaped too) when there is one.
 func encode(e Entry) []byte {
 	var b strings.Builder
 	b.WriteString(escaper.Replace(e.Key))
-	if e.ETag != "" || e.Size != 0 || e.Modified != 0 {
+	if e.ETag != "" || e.Size != 0 || e.Modified != 0 || e.Media != "" {
 		b.WriteByte('\t')
 		b.WriteString(e.ETag)
 		b.WriteByte('\t')
 		b.WriteString(strconv.FormatInt(e.Size, 10))
 		b.WriteByte('\t')
 		b.WriteString(strconv.FormatInt(e.Modified, 10))
+	}
+	if e.Media != "" {
+		b.WriteByte('\t')
+		b.WriteString(escaper.Replace(e.Media))
 	}
 	b.WriteByte('\n')
 	return []byte(b.String())
@@ -155,8 +162,11 @@ func decode(line string) (Entry, error) {
 		return e, nil
 	}
 	parts := strings.Split(rest, "\t")
-	if len(parts) != 3 {
-		return e, fmt.Errorf("manifest line %q: want key, etag, size and time", line)
+	if len(parts) != 3 && len(parts) != 4 {
+		return e, fmt.Errorf("manifest line %q: want key, etag, size and time, and maybe a browse copy", line)
+	}
+	if len(parts) == 4 {
+		e.Media = unescaper.Replace(parts[3])
 	}
 	var err1, err2 error
 	e.ETag = parts[0]

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,12 +53,14 @@ func TestRoundTrip(t *testing.T) {
 		{Key: "a\tb", ETag: `"e1"`, Size: 10, Modified: 1700000000},
 		{Key: "a\nb\\c", ETag: `"e2"`, Size: 0, Modified: 1},
 		{Key: "b/België.xml", ETag: `"e3"`, Size: 5},
+		{Key: "b/x.xml", ETag: `"e4"`, Size: 7, Modified: 2, Media: "b/x\t1.webm"},
 		{Key: "id-only"},
+		{Key: "media-only", Media: "media-only.mp4"},
 		{Key: "z"},
 	}
 	slices.SortFunc(es, func(a, b manifest.Entry) int { return cmp(a.Key, b.Key) })
 	idx := write(t, ctx, st, "m/", 2, es)
-	if idx.Count != 5 || len(idx.Chunks) != 3 || idx.Chunks[0].First != es[0].Key || idx.Chunks[2].Last != "z" {
+	if idx.Count != 7 || len(idx.Chunks) != 4 || idx.Chunks[0].First != es[0].Key || idx.Chunks[3].Last != "z" {
 		t.Fatalf("index %+v", idx)
 	}
 	if got := readAll(t, ctx, st, idx); !slices.Equal(got, es) {
@@ -101,21 +104,25 @@ func TestDifferAgreesWithMaps(t *testing.T) {
 		old, cur := map[string]string{}, map[string]string{}
 		for i := range 400 {
 			k := fmt.Sprintf("k%04d", rng.IntN(600))
-			switch rng.IntN(4) {
+			switch rng.IntN(5) {
 			case 0:
 				old[k] = "a"
 			case 1:
 				cur[k] = "a"
 			case 2:
 				old[k], cur[k] = "a", "a"
-			default:
+			case 3:
 				old[k], cur[k] = "a", fmt.Sprint("b", i)
+			default:
+				// The same object, but a browse copy came beside it.
+				old[k], cur[k] = "a", "a|"+k+".webm"
 			}
 		}
 		sorted := func(m map[string]string) []manifest.Entry {
 			var es []manifest.Entry
 			for k, v := range m {
-				es = append(es, manifest.Entry{Key: k, ETag: v, Size: int64(len(v))})
+				etag, media, _ := strings.Cut(v, "|")
+				es = append(es, manifest.Entry{Key: k, ETag: etag, Size: int64(len(etag)), Media: media})
 			}
 			slices.SortFunc(es, func(a, b manifest.Entry) int { return cmp(a.Key, b.Key) })
 			return es

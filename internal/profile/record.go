@@ -47,6 +47,10 @@ type Record struct {
 	Education Education `json:"education"`
 	Rights    Rights    `json:"rights"`
 
+	// Media is the item's browse copy, when the partner keeps one beside
+	// its metadata: what a signed-in teacher or pupil plays.
+	Media *Media `json:"media,omitempty"`
+
 	Provenance Provenance `json:"provenance"`
 	// Warnings are problems that did not stop the record (unknown
 	// vocabulary URI, an unparsable optional date): kept and reported.
@@ -104,6 +108,19 @@ type Rights struct {
 	// Sets are the published curated sets that hold the item: while one
 	// does, the item is published whatever its own decision says.
 	Sets []string `json:"sets,omitempty"`
+}
+
+// Media is where a browse copy lies in a partner's bucket. Its address is
+// never shown: the player gets a short-lived presigned URL of it, and
+// only for a signed-in teacher or pupil (the licence requires it).
+type Media struct {
+	// Source is the source whose S3 settings reach the bucket.
+	Source string `json:"source"`
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	// Type is the MIME type a browser plays it as (video/webm, video/mp4,
+	// audio/mpeg).
+	Type string `json:"type"`
 }
 
 // Provenance says where a record came from and how it was made.

@@ -249,22 +249,42 @@ func (s *Searcher) Suggest(ctx context.Context, prefix string, size int) ([]stri
 
 // Item returns one item as the scope may see it.
 func (s *Searcher) Item(ctx context.Context, id, scope string) (*Hit, error) {
+	d, err := s.doc(ctx, id, scope, sourceFields)
+	if err != nil {
+		return nil, err
+	}
+	h := hitOf(d, true)
+	return &h, nil
+}
+
+// Browse returns an item and where its browse copy lies (nil when its
+// partner keeps none), for a caller in scope.
+func (s *Searcher) Browse(ctx context.Context, id, scope string) (*Hit, *profile.Media, error) {
+	d, err := s.doc(ctx, id, scope, append(slices.Clip(sourceFields), "media"))
+	if err != nil {
+		return nil, nil, err
+	}
+	h := hitOf(d, true)
+	return &h, d.Media, nil
+}
+
+// doc reads the fields of one document a caller in scope may see.
+func (s *Searcher) doc(ctx context.Context, id, scope string, fields []string) (esindex.Doc, error) {
 	r := Request{Scope: scope}
 	if err := r.Validate(); err != nil {
-		return nil, &RequestError{err}
+		return esindex.Doc{}, &RequestError{err}
 	}
 	var raw struct {
 		Source esindex.Doc `json:"_source"`
 	}
-	err := s.do(ctx, http.MethodGet, "_doc/"+url.PathEscape(id)+"?_source_includes="+strings.Join(sourceFields, ","), nil, &raw)
+	err := s.do(ctx, http.MethodGet, "_doc/"+url.PathEscape(id)+"?_source_includes="+strings.Join(fields, ","), nil, &raw)
 	if err != nil {
-		return nil, err
+		return esindex.Doc{}, err
 	}
 	if r.Scope == Pupil && !slices.Contains(PupilTypes, raw.Source.AdministrativeType) {
-		return nil, fmt.Errorf("%w: item %s", ErrNotFound, id)
+		return esindex.Doc{}, fmt.Errorf("%w: item %s", ErrNotFound, id)
 	}
-	h := hitOf(raw.Source, true)
-	return &h, nil
+	return raw.Source, nil
 }
 
 // Related returns items like the one with id.

@@ -162,24 +162,35 @@ func TestS3ManifestReadsOnlyWhatChangedAndNeverTheEssence(t *testing.T) {
 	if err := f.clients.Store.GetJSON(f.ctx, bucket.RecordKey("arch", "arch/sidecars/s3x0001.xml"), &r); err != nil || r.Provenance.ETag == "" {
 		t.Errorf("the record points to no object version: %+v %v", r.Provenance, err)
 	}
+	// The video beside the sidecar is its browse copy (never read).
+	wantMedia := profile.Media{Source: "arch", Bucket: f.partner.Bucket, Key: "arch/sidecars/s3x0001.mp4", Type: "video/mp4"}
+	if r.Media == nil || *r.Media != wantMedia {
+		t.Errorf("browse copy %+v, want %+v", r.Media, wantMedia)
+	}
 
 	// Changes: one sidecar edited, one added (with its video), one
-	// deleted (with its video), one written again unchanged.
+	// deleted (with its video), one written again unchanged, one given a
+	// better browse copy (WebM beside its MP4).
 	put("arch/sidecars/s3x0002.xml", sidecar(t, "s3x0002", "Nieuwe titel"))
 	put("arch/sidecars/s3x0009.xml", sidecar(t, "s3x0009", "Aflevering s3x0009"))
 	put("arch/sidecars/s3x0009.mp4", []byte("essence: never read"))
 	del("arch/sidecars/s3x0003.xml")
 	del("arch/sidecars/s3x0003.mp4")
 	put("arch/sidecars/s3x0004.xml", sidecar(t, "s3x0004", "Aflevering s3x0004"))
+	put("arch/sidecars/s3x0005.webm", []byte("essence: never read"))
 	rec.take()
 
 	res = f.harvest(t, src, workflows.HarvestOptions{})
-	want := []string{"arch/sidecars/s3x0002.xml", "arch/sidecars/s3x0009.xml"}
+	want := []string{"arch/sidecars/s3x0002.xml", "arch/sidecars/s3x0005.xml", "arch/sidecars/s3x0009.xml"}
 	if got := reads(rec.take()); !slices.Equal(got, want) {
 		t.Errorf("second run read %v, want exactly the changed %v", got, want)
 	}
-	if c := res.Counts; c.Records != 2 || c.Indexed != 2 || c.Swept != 1 || c.Unchanged != 8 || c.Quarantined != 0 {
-		t.Errorf("second run counts %+v: want 2 read and indexed, 1 deleted, 8 unchanged", c)
+	if c := res.Counts; c.Records != 3 || c.Indexed != 3 || c.Swept != 1 || c.Unchanged != 7 || c.Quarantined != 0 {
+		t.Errorf("second run counts %+v: want 3 read and indexed, 1 deleted, 7 unchanged", c)
+	}
+	r = profile.Record{}
+	if err := f.clients.Store.GetJSON(f.ctx, bucket.RecordKey("arch", "arch/sidecars/s3x0005.xml"), &r); err != nil || r.Media == nil || r.Media.Key != "arch/sidecars/s3x0005.webm" || r.Media.Type != "video/webm" {
+		t.Errorf("browse copy of s3x0005 after a WebM came: %+v %v", r.Media, err)
 	}
 	if n := f.count(t); n != 9 {
 		t.Errorf("the catalog holds %d documents, want 9", n)
