@@ -43,8 +43,10 @@ type demoReport struct {
 	// Content is a teachers' collection, shared and made public.
 	Content *demoContentReport `json:"content,omitempty"`
 	// OAI is a partner platform's harvest of avo's OAI-PMH provider.
-	OAI     *demoOAIReport `json:"oai,omitempty"`
-	Seconds float64        `json:"seconds"`
+	OAI *demoOAIReport `json:"oai,omitempty"`
+	// Play is an embedded fragment a signed-in teacher plays.
+	Play    *demoPlayReport `json:"play,omitempty"`
+	Seconds float64         `json:"seconds"`
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -144,6 +146,9 @@ func (a *app) demo(ctx context.Context) error {
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoOAI(ctx, l, base, &rep)...)
+	}
+	if len(problems) == 0 {
+		problems = append(problems, a.demoPlay(ctx, l, base, &rep)...)
 	}
 	if len(problems) == 0 {
 		problems = append(problems, a.demoAgain(ctx, l, &rep)...)
@@ -269,6 +274,7 @@ func printDemo(w io.Writer, rep demoReport) {
 	printSet(w, rep)
 	printContent(w, rep)
 	printOAI(w, rep)
+	printPlay(w, rep)
 	if rep.Again != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "== avo harvest start demo-s3 (again, after the partner edited one sidecar) ==")

@@ -111,13 +111,15 @@ func (a *app) demoSignOn(ctx context.Context, l *local, base string, rep *demoRe
 	return problems
 }
 
-// getJSON GETs url with a bearer token and decodes a 200's body into out.
+// getJSON GETs url with a bearer token (none when empty) and decodes a 200's body into out.
 func getJSON(ctx context.Context, url, token string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

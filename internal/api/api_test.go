@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,36 +157,11 @@ func TestAPI(t *testing.T) {
 	}
 }
 
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: `make browser` installs it")
-	return ""
-}
-
 // In headless Chromium: search, click a facet, and see the results
 // narrow, with their education labels.
 func TestSearchPageInChromium(t *testing.T) {
 	srv, _ := server(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc() // ends the browser process
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := testenv.Browser(t, 90*time.Second)
 
 	// The page must show what the API answers.
 	want := func(query string) (string, int) {
@@ -225,10 +199,10 @@ func TestSearchPageInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#q`), "klimaat"),
 		chromedp.Click(chromedp.CSS(`#search button[type="submit"]`)),
 		wait(shows(totalBefore)),
-		into(&before, hits),
+		testenv.Into(&before, hits),
 		chromedp.Click(audio),
 		wait(shows(totalAfter)),
-		into(&after, hits),
+		testenv.Into(&after, hits),
 	)
 	if err != nil {
 		status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#status`)))
@@ -309,15 +283,6 @@ func TestSearchPageInChromium(t *testing.T) {
 func void[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := a(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
-
-// into runs an action and keeps its value.
-func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		v, err := a(ctx, t)
-		*dst = v
 		return chromedp.Void{}, err
 	}
 }

@@ -30,7 +30,8 @@ func TestRecordPagesAndOEmbed(t *testing.T) {
 	srv, _ := server(t)
 
 	status, ctype, body := fetch(t, srv.URL+"/items/fiets1?start=10&end=40")
-	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "<h1>De fiets van opa</h1>") || !strings.Contains(body, "Fragment: 0:10 – 0:40") {
+	if status != http.StatusOK || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "<h1>De fiets van opa</h1>") || !strings.Contains(body, "Fragment: 0:10 – 0:40") ||
+		!strings.Contains(body, `<div id="player" data-id="fiets1" data-start="10" data-end="40">`) {
 		t.Fatalf("the page of fiets1: %d %s\n%s", status, ctype, body)
 	}
 	self := srv.URL + "/items/fiets1?end=40&start=10"
@@ -54,8 +55,17 @@ func TestRecordPagesAndOEmbed(t *testing.T) {
 		!strings.Contains(string(m[1]), `"LearningResource"`) || !strings.Contains(string(m[1]), `"VideoObject"`) {
 		t.Errorf("JSON-LD: %s", m[1])
 	}
-	if status, _, body := fetch(t, srv.URL+"/embed/fiets1"); status != http.StatusOK || !strings.Contains(body, "Meld je aan om af te spelen") {
-		t.Errorf("the embed page: %d\n%s", status, body)
+	if status, _, body := fetch(t, srv.URL+"/embed/fiets1"); status != http.StatusOK || !strings.Contains(body, "Meld je aan om af te spelen") ||
+		!strings.Contains(body, `<div id="player" data-id="fiets1">`) || !strings.Contains(body, `<script src="/player.js">`) {
+		t.Errorf("the embed page of an item with a browse copy: %d\n%s", status, body)
+	}
+	// The page never names where the copy lies: only the API hands out
+	// an address, to a signed-in teacher or pupil.
+	if strings.Contains(body, "fiets1.webm") || strings.Contains(body, "vrt-archief") {
+		t.Errorf("the page tells where the browse copy lies:\n%s", body)
+	}
+	if status, _, body := fetch(t, srv.URL+"/embed/belgie1"); status != http.StatusOK || strings.Contains(body, `id="player"`) || !strings.Contains(body, "Meld je aan") {
+		t.Errorf("the embed page of an item without a browse copy: %d\n%s", status, body)
 	}
 	if status, _, _ := fetch(t, srv.URL+"/items/nosuchitem"); status != http.StatusNotFound {
 		t.Errorf("the page of an unknown item: %d", status)

@@ -31,6 +31,7 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/devstack"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
+	"github.com/chromedp/chromedp"
 )
 
 // Variables `avo dev run` sets.
@@ -374,3 +375,70 @@ func Python(t testing.TB, packages ...string) string {
 }
 
 var pyMu sync.Mutex
+
+// Browser starts headless Chromium (`make browser` installs it) with a
+// profile of its own and returns a tab that ends, with the browser, when
+// the test does or after timeout.
+func Browser(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Fatal("chromium not found: `make browser` installs it")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// A muted video may start without a click, as on any page.
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc) // ends the browser process
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(bctx, timeout)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// Until waits until expr is true in the tab, whichever page it holds
+// meanwhile (a sign-in goes to the identity provider and back).
+func Until(expr string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if time.Now().After(deadline) {
+				return chromedp.Void{}, fmt.Errorf("not true after 30s: %s (last error: %v)", expr, err)
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// Into stores an action's result in dst.
+func Into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		v, err := a(ctx, tg)
+		*dst = v
+		return chromedp.Void{}, err
+	}
+}

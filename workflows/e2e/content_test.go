@@ -15,9 +15,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/audit"
-	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/content"
-	"github.com/archiefvooronderwijs/avo/internal/devstack"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/search"
@@ -35,15 +33,8 @@ type contentAPI struct {
 }
 
 func newContentAPI(t *testing.T, f *fixture) *contentAPI {
-	issuer := testenv.Issuer(t)
-	a, err := auth.New(auth.Config{Issuers: []auth.Issuer{{URL: issuer, Audience: devstack.ClientID, RolesClaim: "roles"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, issuer := signOn(t)
+	educ := f.education(t)
 	desk := content.NewDesk(f.clients.Store, f.clients.Indices)
 	// As avo serve wires it: a decision about an item reaches the pieces holding it.
 	items := &editorial.Desk{Store: f.clients.Store, Indices: f.clients.Indices, Changed: func(ctx context.Context, ids []string) error {

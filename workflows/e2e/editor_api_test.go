@@ -10,8 +10,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
-	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -31,10 +29,7 @@ func TestEditorPublishesAsThemselves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
-	if err != nil {
-		t.Fatal(err)
-	}
+	educ := f.education(t)
 	srv := httptest.NewServer((&api.Server{Search: educ, Auth: a, Editorial: &editorial.Desk{Store: f.clients.Store, Indices: f.clients.Indices}}).Handler())
 	t.Cleanup(srv.Close)
 	post := func(path, token, body string) (int, map[string]any) {

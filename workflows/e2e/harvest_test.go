@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/activities"
+	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/devstack"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh/oaitest"
 	"github.com/archiefvooronderwijs/avo/mappings"
 
@@ -128,6 +130,28 @@ func (f *fixture) demoSources(t testing.TB) (oai, s3 sources.Source) {
 	s3, _ = file.Get("demo-s3")
 	s3.S3.Bucket = f.partner.Bucket
 	return oai, s3
+}
+
+// education searches the education index as avo serve does.
+func (f *fixture) education(t testing.TB) *search.Searcher {
+	t.Helper()
+	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return educ
+}
+
+// signOn checks tokens of the test identity provider, whose issuer it
+// returns, as avo serve configured for it does.
+func signOn(t testing.TB) (*auth.Authenticator, string) {
+	t.Helper()
+	issuer := testenv.Issuer(t)
+	a, err := auth.New(auth.Config{Issuers: []auth.Issuer{{URL: issuer, Audience: devstack.ClientID, RolesClaim: "roles"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, issuer
 }
 
 func (f *fixture) harvest(t testing.TB, src sources.Source, o workflows.HarvestOptions) workflows.HarvestResult {

@@ -15,8 +15,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/api"
 	"github.com/archiefvooronderwijs/avo/internal/auth"
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
-	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/telemetry"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -173,10 +171,7 @@ func TestMetricsEqualTheRunReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
-	if err != nil {
-		t.Fatal(err)
-	}
+	educ := f.education(t)
 	srv := httptest.NewServer((&api.Server{Search: educ, Anonymous: auth.Teacher, Metrics: m.Handler()}).Handler())
 	t.Cleanup(srv.Close)
 	route := func(fams map[string]*dto.MetricFamily, path, status string) float64 {

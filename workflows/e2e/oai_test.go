@@ -22,7 +22,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/fixtures"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/internal/republish"
-	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -160,10 +159,7 @@ func TestOAIProviderServesWhatTeachersSee(t *testing.T) {
 	if _, _, err := desk.Edit(f.ctx, col.ID, ver, content.Edit{Public: &public}, teacher); err != nil {
 		t.Fatal(err)
 	}
-	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
-	if err != nil {
-		t.Fatal(err)
-	}
+	educ := f.education(t)
 	mux := httptest.NewUnstartedServer(nil)
 	base := "http://" + mux.Listener.Addr().String()
 	repo := &republish.Repository{Indices: f.clients.Indices, BaseURL: base + "/oai", Namespace: republish.DefaultNamespace,

@@ -19,7 +19,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
-	"github.com/archiefvooronderwijs/avo/internal/search"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
 	"github.com/archiefvooronderwijs/avo/workflows"
 )
@@ -51,10 +50,7 @@ func newSetsAPI(t *testing.T, f *fixture) *setsAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	educ, err := search.NewSearcher(f.clients.Indices.ES, f.clients.Indices.Alias(esindex.Education))
-	if err != nil {
-		t.Fatal(err)
-	}
+	educ := f.education(t)
 	desk := curation.NewDesk(f.clients.Store, f.clients.Indices)
 	desk.Notify = f.clients.NotifySet
 	srv := httptest.NewServer((&api.Server{Search: educ, Auth: a, Sets: desk,

@@ -25,10 +25,15 @@
   } catch (e) {
     return;
   }
+  // The page comes back to itself, its fragment included (the server
+  // renders it): the sign-in's own parameters are all that is dropped.
+  const kept = new URLSearchParams(location.search);
+  for (const k of ["code", "state", "session_state", "iss", "popup", "error", "error_description"]) kept.delete(k);
   const here = location.origin + location.pathname;
+  const self = here + (kept.toString() ? "?" + kept : "");
   const framed = window.top !== window.self;
   const signOn = new oidc.UserManager({
-    authority: cfg.issuer, client_id: cfg.client_id, redirect_uri: here,
+    authority: cfg.issuer, client_id: cfg.client_id, redirect_uri: self,
     popup_redirect_uri: here + "?popup=1", response_type: "code", scope: "openid profile",
     userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
   });
@@ -41,12 +46,11 @@
       return;
     }
     try {
-      const user = await signOn.signinRedirectCallback();
-      history.replaceState(null, "", location.pathname + (user.state || ""));
+      await signOn.signinRedirectCallback();
     } catch (e) {
-      history.replaceState(null, "", location.pathname);
       say("Aanmelden is mislukt: " + (e && e.message || e));
     }
+    history.replaceState(null, "", self);
   }
 
   let token = "";
@@ -61,7 +65,7 @@
         token = u.access_token;
         await load(true);
       } else {
-        await signOn.signinRedirect({ state: location.search });
+        await signOn.signinRedirect();
       }
     } catch (e) {
       say("Aanmelden is mislukt: " + (e && e.message || e));

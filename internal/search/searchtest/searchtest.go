@@ -50,6 +50,8 @@ func Records() []profile.Record {
 	fiets.Education.Degrees = concepts(structure, "lager-3e-graad")
 	fiets.Education.Subjects = concepts(subject, "aardrijkskunde")
 	fiets.Education.Themes = concepts(theme, "verkeer-en-mobiliteit")
+	fiets.DurationSeconds = 180
+	fiets.Media = &profile.Media{Source: "vrt", Bucket: "vrt-archief", Key: "karrewiet/fiets1.webm", Type: "video/webm"}
 
 	belgie := item("belgie1", "video", "Een reis door België", "Volt", "VRT", "2021-03-01", []string{"reizen", "steden"}, []string{"nl", "fr"})
 	belgie.Description = "Op ontdekking in Brussel, Gent en Luik."
