@@ -49,6 +49,8 @@ type Harvest struct {
 	// deletes reached the indices and before the S3 records go: tests stop
 	// the work there, as a crash would.
 	BeforeRecordDeletes func() error
+
+	decisions decided
 }
 
 func (h *Harvest) now() time.Time {

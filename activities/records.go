@@ -193,8 +193,8 @@ const stageSize = 100
 // and writes those that need it: a record mapped exactly as the catalog
 // holds it is unchanged and written nowhere; a PID another source record
 // holds is quarantined; the editors' decisions are read only for items
-// that have them (or that the catalog does not hold: an item deleted and
-// harvested again keeps them).
+// that have them: the catalog's document says so, or, for an item it does
+// not hold (deleted and harvested again), the list of decided items.
 func (w *pageWriter) flushStaged(ctx context.Context) error {
 	w.mu.Lock()
 	batch := w.staged
@@ -210,6 +210,12 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 	known, err := w.h.Index.Lookup(ctx, ids)
 	if err != nil {
 		return err
+	}
+	var decided map[string]bool
+	if len(known) < len(batch) {
+		if decided, err = w.h.decided(ctx, w.in.HarvestID); err != nil {
+			return err
+		}
 	}
 	for _, s := range batch {
 		k, found := known[s.rec.ExternalID]
@@ -240,8 +246,9 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 			if len(s.rec.Warnings) > 0 {
 				w.count(func(c *bucket.Counts) { c.Warnings++ })
 			}
-			// What editors decided about the item outlives its re-harvest.
-			ed, err := w.h.store(ctx, s.rec, s.recKey, w.now, !found || k.Editorial, w.catalog, w.education)
+			// What editors decided about the item outlives its re-harvest
+			// (and its deletion: an item harvested again keeps them).
+			ed, err := w.h.store(ctx, s.rec, s.recKey, w.now, found && k.Editorial || !found && decided[s.rec.ExternalID], w.catalog, w.education)
 			w.mu.Lock()
 			w.stored = append(w.stored, s.rec.ExternalID)
 			if ed != nil {

@@ -179,10 +179,14 @@ func timedHarvest(b *testing.B, f *fixture, src sources.Source, o workflows.Harv
 }
 
 // puts counts the PUT requests among seen whose key starts with prefix.
-func puts(seen []string, prefix string) int {
+func puts(seen []string, prefix string) int { return requests(seen, "PUT", prefix) }
+
+// requests counts the requests of method among seen whose key starts
+// with prefix.
+func requests(seen []string, method, prefix string) int {
 	n := 0
 	for _, s := range seen {
-		if strings.HasPrefix(s, "PUT "+prefix) {
+		if strings.HasPrefix(s, method+" "+prefix) {
 			n++
 		}
 	}
@@ -249,7 +253,9 @@ func BenchmarkHarvest(b *testing.B) {
 			if i == 0 {
 				first, oneWorker = src, rate
 			}
-			rec.take()
+			seen := rec.take()
+			b.Logf("%d records: %d S3 requests, %d PUTs of records, %d reads of editors' decisions",
+				n, len(seen), puts(seen, "records/"), requests(seen, "GET", "editorial/"))
 		}
 
 		// The first set again, unchanged.
