@@ -51,6 +51,7 @@ type Harvest struct {
 	BeforeRecordDeletes func() error
 
 	decisions decided
+	pool      writePool
 }
 
 func (h *Harvest) now() time.Time {

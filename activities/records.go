@@ -18,7 +18,6 @@ import (
 	"github.com/archiefvooronderwijs/avo/internal/curation"
 
 	"go.temporal.io/sdk/activity"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/archiefvooronderwijs/avo/internal/content"
 	"github.com/archiefvooronderwijs/avo/internal/editorial"
@@ -47,7 +46,7 @@ type pageWriter struct {
 	stored []string
 	// catalog and education write the page's records to the two indices.
 	catalog, education *esindex.Writer
-	puts               errgroup.Group
+	puts               *pageGroup
 
 	// deletes are the records the source deleted on this page.
 	deletes deletions
@@ -82,7 +81,7 @@ func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResu
 	if writers <= 0 {
 		writers = defaultWriters
 	}
-	w.puts.SetLimit(writers)
+	w.puts = newPageGroup(&h.pool, writers)
 	return w, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/telemetry"
@@ -58,8 +59,8 @@ Elasticsearch request.`,
 	return cmd
 }
 
-// serveWorkerHealth serves the worker's /metrics, /healthz and /readyz on
-// worker.listen until ctx ends.
+// serveWorkerHealth serves the worker's /metrics, /healthz, /readyz and
+// /debug/pprof/ on worker.listen until ctx ends.
 func (a *app) serveWorkerHealth(ctx context.Context, c *clients) error {
 	if a.cfg.Worker.Listen == "" {
 		return nil
@@ -74,6 +75,10 @@ func (a *app) serveWorkerHealth(ctx context.Context, c *clients) error {
 	}
 	mux := http.NewServeMux()
 	m.Health(mux, c.checks())
+	// Profiles of a busy worker, on the same private port as its metrics.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	go func() { <-ctx.Done(); _ = srv.Close() }()

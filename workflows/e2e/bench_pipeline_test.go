@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +183,24 @@ func timedHarvest(b *testing.B, f *fixture, src sources.Source, o workflows.Harv
 // puts counts the PUT requests among seen whose key starts with prefix.
 func puts(seen []string, prefix string) int { return requests(seen, "PUT", prefix) }
 
+// mix says how many requests of seen went where: by method and the
+// first part of the key, the most first.
+func mix(seen []string) string {
+	by := map[string]int{}
+	for _, s := range seen {
+		method, key, _ := strings.Cut(s, " ")
+		top, _, _ := strings.Cut(key, "/")
+		by[method+" "+top+"/"]++
+	}
+	kinds := slices.Collect(maps.Keys(by))
+	slices.SortFunc(kinds, func(a, b string) int { return by[b] - by[a] })
+	var out []string
+	for _, k := range kinds {
+		out = append(out, fmt.Sprintf("%s %d", k, by[k]))
+	}
+	return strings.Join(out, ", ")
+}
+
 // requests counts the requests of method among seen whose key starts
 // with prefix.
 func requests(seen []string, method, prefix string) int {
@@ -254,8 +274,8 @@ func BenchmarkHarvest(b *testing.B) {
 				first, oneWorker = src, rate
 			}
 			seen := rec.take()
-			b.Logf("%d records: %d S3 requests, %d PUTs of records, %d reads of editors' decisions",
-				n, len(seen), puts(seen, "records/"), requests(seen, "GET", "editorial/"))
+			b.Logf("%d records: %d S3 requests (%s), %d reads of editors' decisions",
+				n, len(seen), mix(seen), requests(seen, "GET", "editorial/"))
 		}
 
 		// The first set again, unchanged.
