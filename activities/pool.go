@@ -6,36 +6,35 @@ import "sync"
 // the writers) on goroutines that live as long as the worker. A goroutine
 // a record would grow its stack, by copying, for every record: the S3
 // client's calls run deep, and that copying was a sixth of a harvesting
-// worker's time.
+// worker's time. A write never waits for a goroutine: when none is idle,
+// one more starts, so the pool grows to the most writes the worker ever
+// had going at once (its pages times their writers) and no page waits
+// on another's.
 type writePool struct {
 	once sync.Once
-	work chan func()
+	idle chan func()
 }
 
-// poolPages times a page's writers is the pool's size: the pages a worker
-// runs at once (its activities, 4 by default) each get their writers;
-// more pages share them.
-const poolPages = 4
+func (p *writePool) submit(f func()) {
+	p.once.Do(func() { p.idle = make(chan func()) })
+	select {
+	case p.idle <- f:
+	default:
+		go p.serve(f)
+	}
+}
 
-func (p *writePool) submit(size int, f func()) {
-	p.once.Do(func() {
-		p.work = make(chan func())
-		for range size {
-			go func() {
-				for f := range p.work {
-					f()
-				}
-			}()
-		}
-	})
-	p.work <- f
+func (p *writePool) serve(f func()) {
+	for {
+		f()
+		f = <-p.idle
+	}
 }
 
 // pageGroup is a page's share of the pool: at most limit of its writes at
 // once, waited for together, the first error kept (as an errgroup).
 type pageGroup struct {
 	pool  *writePool
-	size  int
 	slots chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -43,15 +42,14 @@ type pageGroup struct {
 }
 
 func newPageGroup(pool *writePool, limit int) *pageGroup {
-	return &pageGroup{pool: pool, size: limit * poolPages, slots: make(chan struct{}, limit)}
+	return &pageGroup{pool: pool, slots: make(chan struct{}, limit)}
 }
 
 // Go runs f on the pool, waiting while the page has limit writes going.
-// f must not call Go: it could wait for a goroutine of the pool forever.
 func (g *pageGroup) Go(f func() error) {
 	g.slots <- struct{}{}
 	g.wg.Add(1)
-	g.pool.submit(g.size, func() {
+	g.pool.submit(func() {
 		defer func() {
 			<-g.slots
 			g.wg.Done()

@@ -213,17 +213,12 @@ func (ix Indices) IndexWriter(name string) (*Writer, error) {
 	return &Writer{main: t}, nil
 }
 
-// Add queues one op.
+// Add queues one op; a page's writes add from many goroutines at once.
 func (w *Writer) Add(ctx context.Context, op Op) error {
 	if w.gone != nil {
-		if op.Doc == nil {
-			w.gone.deletes = append(w.gone.deletes, op)
-			if len(w.gone.deletes) < goneBatch {
-				return nil
-			}
-			return w.gone.entomb(ctx, func(op Op) error { return w.send(ctx, op) })
+		if batch, wait := w.gone.note(op); wait {
+			return w.gone.entomb(ctx, batch, func(op Op) error { return w.send(ctx, op) })
 		}
-		w.gone.written = append(w.gone.written, op.ID)
 	}
 	return w.send(ctx, op)
 }
@@ -244,7 +239,7 @@ func (w *Writer) send(ctx context.Context, op Op) error {
 func (w *Writer) Close(ctx context.Context) (Outcome, error) {
 	var gerr error
 	if w.gone != nil {
-		gerr = w.gone.entomb(ctx, func(op Op) error { return w.send(ctx, op) })
+		gerr = w.gone.entomb(ctx, w.gone.waiting(), func(op Op) error { return w.send(ctx, op) })
 	}
 	out, err := w.main.close(ctx)
 	if w.gone != nil && err == nil && gerr == nil && out.Retryable == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
+	"golang.org/x/sync/errgroup"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -185,5 +187,63 @@ func TestWriteChecksEveryItem(t *testing.T) {
 	}
 	if n, err := ix.Count(ctx, esindex.Catalog); err != nil || n != 2 {
 		t.Fatalf("count = %d, %v; want 2", n, err)
+	}
+}
+
+// A page writes to the education index from many goroutines at once, its
+// deletes waiting for their tombstones: every op arrives, with its id,
+// and every document deleted leaves one tombstone.
+func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
+	ctx, ix := setup(t)
+	if err := ix.Setup(ctx, esindex.Education); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id string) []byte {
+		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "administrative_type": "video", "source_id": "t",
+			"is_published": true, "is_deleted": false, "provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
+		return b
+	}
+	const n = 600 // three batches of deletes
+	var first []esindex.Op
+	for i := range n {
+		first = append(first, esindex.Op{ID: fmt.Sprintf("d%04d", i), Doc: doc(fmt.Sprintf("d%04d", i))})
+	}
+	if _, err := ix.Write(ctx, esindex.Education, first); err != nil {
+		t.Fatal(err)
+	}
+	w, err := ix.NewWriter(ctx, esindex.Education)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g errgroup.Group
+	for i := range n {
+		g.Go(func() error {
+			if err := w.Add(ctx, esindex.Op{ID: fmt.Sprintf("d%04d", i)}); err != nil {
+				return err
+			}
+			return w.Add(ctx, esindex.Op{ID: fmt.Sprintf("w%04d", i), Doc: doc(fmt.Sprintf("w%04d", i))})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.Close(ctx)
+	if err != nil || out.Indexed != n || out.Deleted != n || len(out.Rejected) != 0 || out.Retryable != 0 {
+		t.Fatalf("outcome %+v %v, want %d indexed and %d deleted", out, err, n, n)
+	}
+	if err := ix.Refresh(ctx, esindex.Education); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ix.Count(ctx, esindex.Education); err != nil || got != n {
+		t.Errorf("the education index holds %d, %v; want %d", got, err, n)
+	}
+	var count struct {
+		Count int `json:"count"`
+	}
+	if err := esindex.Do(ctx, ix.ES, http.MethodPost, "/"+ix.Gone()+"/_refresh", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := esindex.Do(ctx, ix.ES, http.MethodGet, "/"+ix.Gone()+"/_count", nil, &count); err != nil || count.Count != n {
+		t.Errorf("%d tombstones, %v; want %d", count.Count, err, n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -26,9 +27,38 @@ const goneBatch = 200
 // document still there, which readers ignore), and a document written
 // again takes its tombstone away.
 type goneLog struct {
-	ix      Indices
+	ix Indices
+	// A page's writes add from many goroutines at once.
+	mu      sync.Mutex
 	deletes []Op
 	written []string
+}
+
+// note keeps what op means for the tombstones: a write takes its
+// document's away at Close; a delete waits for its tombstone (wait), and
+// when goneBatch deletes wait, they are returned to be entombed.
+func (g *goneLog) note(op Op) (batch []Op, wait bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if op.Doc != nil {
+		g.written = append(g.written, op.ID)
+		return nil, false
+	}
+	g.deletes = append(g.deletes, op)
+	if len(g.deletes) < goneBatch {
+		return nil, true
+	}
+	batch, g.deletes = g.deletes, nil
+	return batch, true
+}
+
+// waiting takes the deletes that wait for their tombstones.
+func (g *goneLog) waiting() []Op {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	batch := g.deletes
+	g.deletes = nil
+	return batch
 }
 
 // setupGone installs the template the tombstones index is made from
@@ -46,14 +76,14 @@ func (ix Indices) setupGone(ctx context.Context, body map[string]any) error {
 	return nil
 }
 
-// entomb writes the tombstones of the documents of the waiting deletes
-// that the education index holds, then lets the deletes go.
-func (g *goneLog) entomb(ctx context.Context, send func(Op) error) error {
-	if len(g.deletes) == 0 {
+// entomb writes the tombstones of the documents of deletes that the
+// education index holds, then lets the deletes go.
+func (g *goneLog) entomb(ctx context.Context, deletes []Op, send func(Op) error) error {
+	if len(deletes) == 0 {
 		return nil
 	}
-	ids := make([]string, len(g.deletes))
-	for i, op := range g.deletes {
+	ids := make([]string, len(deletes))
+	for i, op := range deletes {
 		ids[i] = op.ID
 	}
 	live, err := g.ix.Docs(ctx, Education, ids, FieldExternalID, FieldType, FieldProviderID, FieldLevelIDs)
@@ -82,17 +112,18 @@ func (g *goneLog) entomb(ctx context.Context, send func(Op) error) error {
 			return fmt.Errorf("tombstones of %d documents: %w", len(live), err)
 		}
 	}
-	for _, op := range g.deletes {
+	for _, op := range deletes {
 		if err := send(op); err != nil {
 			return err
 		}
 	}
-	g.deletes = g.deletes[:0]
 	return nil
 }
 
 // unbury takes away the tombstones of documents written again.
 func (g *goneLog) unbury(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if len(g.written) == 0 {
 		return nil
 	}
