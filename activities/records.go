@@ -140,14 +140,10 @@ func (w *pageWriter) add(ctx context.Context, it rawItem) error {
 	origin := mappings.Origin{
 		Source: w.in.Source.ID, Set: w.in.Set, Identifier: it.identifier, Datestamp: it.datestamp,
 		ETag: it.etag, VersionID: it.version, Raw: w.h.Store.URI(w.rawKey) + "#" + it.identifier, Harvest: w.in.HarvestID, Now: w.now,
+		Media: it.media,
 	}
 	if it.raw != "" {
 		origin.Set, origin.Raw, origin.Harvest = it.set, it.raw, it.harvest
-	}
-	if it.media != nil {
-		m := *it.media
-		m.Source = w.in.Source.ID
-		origin.Media = &m
 	}
 	mapping := w.in.Source.Mapping
 	if it.mapping != "" {

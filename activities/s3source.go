@@ -68,7 +68,7 @@ func (h *Harvest) fetchS3(ctx context.Context, in PageInput, w *pageWriter, res 
 			case <-fctx.Done():
 				return
 			}
-			go func() { ready[i] <- h.fetchObject(fctx, partner, *src, sel, e) }()
+			go func() { ready[i] <- h.fetchObject(fctx, partner, in.Source.ID, *src, sel, e) }()
 		}
 	}()
 	var retry []string
@@ -128,14 +128,14 @@ type fetched struct {
 // is not read at all; one the credentials may not read, or that is gone,
 // becomes a record with its problem; anything else fails the batch (and
 // Temporal retries it).
-func (h *Harvest) fetchObject(ctx context.Context, partner *s3store.Store, src sources.S3, sel sources.Selector, e manifest.Entry) fetched {
+func (h *Harvest) fetchObject(ctx context.Context, partner *s3store.Store, source string, src sources.S3, sel sources.Selector, e manifest.Entry) fetched {
 	mapping, ok := sel.Mapping(e.Key)
 	if !ok {
 		return fetched{skip: true} // the rules changed since the listing
 	}
 	it := rawItem{identifier: e.Key, etag: e.ETag, mapping: mapping}
 	if e.Media != "" {
-		it.media = &profile.Media{Bucket: src.Bucket, Key: e.Media, Type: sources.BrowseType(e.Media)}
+		it.media = &profile.Media{Source: source, Bucket: src.Bucket, Key: e.Media, Type: sources.BrowseType(e.Media)}
 	}
 	if e.Size > mappings.MaxRecordBytes {
 		it.problem = fmt.Errorf("s3://%s/%s: %w (%d bytes, over %d): not read", src.Bucket, e.Key, s3store.ErrTooLarge, e.Size, mappings.MaxRecordBytes)

@@ -111,10 +111,10 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 		Duration:   clock(hit.Duration),
 	}
 	if start != nil {
-		p.Start = strconv.FormatFloat(*start, 'f', -1, 64)
+		p.Start = seconds(*start)
 	}
 	if end != nil {
-		p.End = strconv.FormatFloat(*end, 'f', -1, 64)
+		p.End = seconds(*end)
 	}
 	if start != nil || end != nil {
 		p.Fragment = clock(int(deref(start))) + " tot het einde"
@@ -335,16 +335,19 @@ func fragment(q url.Values) (start, end *float64, err error) {
 func fragmentQuery(start, end *float64) string {
 	v := url.Values{}
 	if start != nil {
-		v.Set("start", strconv.FormatFloat(*start, 'f', -1, 64))
+		v.Set("start", seconds(*start))
 	}
 	if end != nil {
-		v.Set("end", strconv.FormatFloat(*end, 'f', -1, 64))
+		v.Set("end", seconds(*end))
 	}
 	if len(v) == 0 {
 		return ""
 	}
 	return "?" + v.Encode()
 }
+
+// seconds writes a moment as record addresses and the player take it: 12, 12.5.
+func seconds(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func deref(f *float64) float64 {
 	if f == nil {
