@@ -215,7 +215,10 @@ func (w *pageWriter) flushStaged(ctx context.Context) error {
 	for _, s := range batch {
 		k, found := known[s.rec.ExternalID]
 		own := found && k.Source == w.in.Source.ID && k.Identifier == s.it.identifier
-		if own && !w.rewrite && k.ContentHash != "" && k.ContentHash == s.rec.Provenance.ContentHash {
+		// A document this run wrote already (an attempt of the page that
+		// died before it reported) is written again, so that the retry
+		// counts what a clean run counts.
+		if own && !w.rewrite && k.ContentHash != "" && k.ContentHash == s.rec.Provenance.ContentHash && k.Harvest != w.in.HarvestID {
 			w.count(func(c *bucket.Counts) { c.Unchanged++ })
 			continue
 		}
