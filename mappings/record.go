@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/archiefvooronderwijs/avo/internal/profile"
 )
@@ -85,8 +86,18 @@ func clean(s string) string {
 // either end and no space but single blanks between words.
 func isClean(s string) bool {
 	space := true // a space at the start is not clean
-	for _, r := range s {
-		sp := unicode.IsSpace(r)
+	for i := 0; i < len(s); {
+		var sp bool
+		r := rune(s[i])
+		if r < utf8.RuneSelf {
+			sp = r == ' ' || r >= '\t' && r <= '\r'
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			sp = unicode.IsSpace(r)
+			i += size
+		}
 		if sp && (space || r != ' ') {
 			return false
 		}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,19 +22,41 @@ const nsXML = "http://www.w3.org/XML/1998/namespace"
 // entity tricks) is refused. It reads the slice directly, several times
 // faster than encoding/xml's byte-at-a-time reader.
 type scanner struct {
-	src   []byte
+	src []byte
+	// str is src as one string: names, attribute values and text that
+	// come in one piece are cut from it, not copied one by one.
+	str   string
 	pos   int
 	count int
 	// ns holds the in-scope namespace bindings, innermost last.
 	ns []nsBinding
+	// nodes are allocated a block at a time; kids holds the children of
+	// the open elements, innermost last, until each closes and gets its
+	// own exact slice.
+	nodes []node
+	block int
+	kids  []*node
+}
+
+// newNode returns a fresh node from the current block.
+func (s *scanner) newNode() *node {
+	if len(s.nodes) == 0 {
+		// Blocks grow with the record: a small one wastes little, a
+		// large one is allocated a few times only.
+		s.block = min(max(2*s.block, 8), 256)
+		s.nodes = make([]node, s.block)
+	}
+	n := &s.nodes[0]
+	s.nodes = s.nodes[1:]
+	return n
 }
 
 type nsBinding struct{ prefix, uri string }
 
 func scanTree(src []byte) (*node, error) {
 	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
-	if m := xmlDeclEncoding.FindSubmatch(src); m != nil {
-		switch enc := strings.ToLower(string(m[1])); enc {
+	if enc, ok := declared(src, "encoding"); ok {
+		switch enc := strings.ToLower(enc); enc {
 		case "utf-8", "utf8", "us-ascii", "ascii":
 		case "iso-8859-1", "latin1", "latin-1", "windows-1252", "cp1252":
 			// Bytes of a single-byte encoding become UTF-8 first.
@@ -48,13 +70,13 @@ func scanTree(src []byte) (*node, error) {
 			}
 			src = utf
 		default:
-			return nil, fmt.Errorf("%w: unsupported encoding %q", ErrMalformed, m[1])
+			return nil, fmt.Errorf("%w: unsupported encoding %q", ErrMalformed, enc)
 		}
 	}
 	if !utf8.Valid(src) {
 		return nil, fmt.Errorf("%w: invalid UTF-8", ErrMalformed)
 	}
-	s := &scanner{src: src}
+	s := &scanner{src: src, str: string(src)}
 	if err := s.misc(true); err != nil {
 		return nil, err
 	}
@@ -106,7 +128,37 @@ func (s *scanner) misc(prolog bool) error {
 	}
 }
 
-var xmlDeclEncoding = regexp.MustCompile(`^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+// declared returns a pseudo-attribute (version, encoding) of the XML
+// declaration that starts src, and whether it is there.
+func declared(src []byte, name string) (string, bool) {
+	if !bytes.HasPrefix(src, []byte("<?xml")) {
+		return "", false
+	}
+	decl := src[len("<?xml"):]
+	if end := bytes.IndexByte(decl, '>'); end >= 0 {
+		decl = decl[:end]
+	}
+	for {
+		i := bytes.Index(decl, []byte(name))
+		if i < 0 {
+			return "", false
+		}
+		before := i > 0 && isSpace(decl[i-1])
+		decl = decl[i+len(name):]
+		rest := bytes.TrimLeft(decl, " \t\r\n")
+		if !before || len(rest) == 0 || rest[0] != '=' {
+			continue
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != '"' && rest[0] != '\'' {
+			continue
+		}
+		if end := bytes.IndexByte(rest[1:], rest[0]); end >= 0 {
+			return string(rest[1 : 1+end]), true
+		}
+		return "", false
+	}
+}
 
 func (s *scanner) skipPI() error {
 	start := s.pos
@@ -122,6 +174,11 @@ func (s *scanner) skipPI() error {
 	end := bytes.Index(s.src[s.pos+2:], []byte("?>"))
 	if end < 0 {
 		return s.errorf("unterminated processing instruction")
+	}
+	if target == "xml" {
+		if v, ok := declared(s.src[start:start+2+end], "version"); ok && v != "1.0" {
+			return s.errorf("XML version %q; only 1.0 is read", v)
+		}
 	}
 	s.pos += 2 + end + 2
 	return nil
@@ -213,7 +270,7 @@ func (s *scanner) element(depth int) (*node, error) {
 			s.ns = append(s.ns, nsBinding{an[6:], av})
 		}
 	}
-	n := &node{}
+	n := s.newNode()
 	if n.Name, err = s.resolve(qname, true); err != nil {
 		return nil, err
 	}
@@ -244,47 +301,81 @@ func (s *scanner) element(depth int) (*node, error) {
 }
 
 // content reads an element's content up to and including its end tag.
+// Text that comes in one piece (no entity, comment or CDATA inside) is
+// taken from the source as it is; only pieced text is copied together.
 func (s *scanner) content(n *node, qname string, depth int) error {
-	var text []byte
+	var (
+		first  []byte // the text so far, while it is one piece of the source
+		pieced []byte // the text so far, once it is more than one piece
+		many   bool
+	)
+	add := func(b []byte) {
+		switch {
+		case many:
+			pieced = append(pieced, b...)
+		case first == nil:
+			first = b
+		case len(b) > 0:
+			pieced = append(append(pieced[:0], first...), b...)
+			many = true
+		}
+	}
+	mark := len(s.kids)
 	for {
-		i := bytes.IndexAny(s.src[s.pos:], "<&")
+		rest := s.src[s.pos:]
+		i := bytes.IndexByte(rest, '<')
 		if i < 0 {
+			i = len(rest)
+		}
+		if amp := bytes.IndexByte(rest[:i], '&'); amp >= 0 {
+			i = amp
+		}
+		if i == len(rest) {
 			return s.errorf("unexpected end inside <%s>", qname)
 		}
-		chunk := s.src[s.pos : s.pos+i]
-		if bytes.Contains(chunk, []byte("]]>")) {
-			return s.errorf("']]>' in text")
-		}
-		if err := s.checkChars(chunk); err != nil {
+		chunk := rest[:i]
+		if err := s.checkText(chunk); err != nil {
 			return err
 		}
-		text = append(text, chunk...)
+		add(chunk)
 		s.pos += i
-		if s.src[s.pos] == '&' {
+		rest = s.src[s.pos:]
+		if rest[0] == '&' {
 			r, err := s.entity()
 			if err != nil {
 				return err
 			}
-			text = utf8.AppendRune(text, r)
+			if !many {
+				pieced, many = append(pieced[:0], first...), true
+			}
+			pieced = utf8.AppendRune(pieced, r)
 			continue
 		}
-		rest := s.src[s.pos:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("</")):
 			s.pos += 2
-			end, err := s.name()
-			if err != nil {
+			start := s.pos
+			if _, err := s.name(); err != nil {
 				return err
 			}
-			if end != qname {
+			if end := s.src[start:s.pos]; string(end) != qname {
 				return s.errorf("element <%s> closed by </%s>", qname, end)
 			}
 			s.space()
 			if s.pos >= len(s.src) || s.src[s.pos] != '>' {
-				return s.errorf("expected '>' in </%s>", end)
+				return s.errorf("expected '>' in </%s>", qname)
 			}
 			s.pos++
-			n.Text = string(bytes.TrimSpace(text))
+			if many {
+				n.Text = string(bytes.TrimSpace(pieced))
+			} else {
+				n.Text = strings.TrimSpace(s.sub(first))
+			}
+			if len(s.kids) > mark {
+				n.Children = slices.Clone(s.kids[mark:])
+				clear(s.kids[mark:])
+				s.kids = s.kids[:mark]
+			}
 			return nil
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			if err := s.skipComment(); err != nil {
@@ -299,7 +390,7 @@ func (s *scanner) content(n *node, qname string, depth int) error {
 			if err := s.checkChars(cdata); err != nil {
 				return err
 			}
-			text = append(text, cdata...)
+			add(cdata)
 			s.pos += 9 + end + 3
 		case bytes.HasPrefix(rest, []byte("<?")):
 			if err := s.skipPI(); err != nil {
@@ -312,9 +403,34 @@ func (s *scanner) content(n *node, qname string, depth int) error {
 			if err != nil {
 				return err
 			}
-			n.Children = append(n.Children, child)
+			s.kids = append(s.kids, child)
 		}
 	}
+}
+
+// checkText is checkChars for character data, which may also not hold
+// "]]>", in one pass.
+func (s *scanner) checkText(b []byte) error {
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c == '>':
+			if i >= 2 && b[i-1] == ']' && b[i-2] == ']' {
+				return s.errorf("']]>' in text")
+			}
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == 0xFFFE || r == 0xFFFF {
+				return s.errorf("illegal character code U+%04X", r)
+			}
+			i += size
+			continue
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			return s.errorf("illegal character code U+%04X", c)
+		}
+		i++
+	}
+	return nil
 }
 
 // checkChars refuses characters XML 1.0 does not allow (control
@@ -385,21 +501,28 @@ func (s *scanner) attrValue() (string, error) {
 	q := s.src[s.pos]
 	s.pos++
 	var out []byte
+	pieced := false // out holds the value once an entity broke it up
 	for {
-		i := bytes.IndexAny(s.src[s.pos:], string([]byte{q, '<', '&'}))
-		if i < 0 {
+		rest := s.src[s.pos:]
+		i := 0
+		for i < len(rest) && rest[i] != q && rest[i] != '<' && rest[i] != '&' {
+			i++
+		}
+		if i == len(rest) {
 			return "", s.errorf("unterminated attribute value")
 		}
-		chunk := s.src[s.pos : s.pos+i]
+		chunk := rest[:i]
 		if err := s.checkChars(chunk); err != nil {
 			return "", err
 		}
-		out = append(out, chunk...)
 		s.pos += i
-		switch s.src[s.pos] {
+		switch rest[i] {
 		case q:
 			s.pos++
-			return string(out), nil
+			if !pieced {
+				return s.sub(chunk), nil
+			}
+			return string(append(out, chunk...)), nil
 		case '<':
 			return "", s.errorf("'<' in an attribute value")
 		default:
@@ -407,7 +530,7 @@ func (s *scanner) attrValue() (string, error) {
 			if err != nil {
 				return "", err
 			}
-			out = utf8.AppendRune(out, r)
+			out, pieced = utf8.AppendRune(append(out, chunk...), r), true
 		}
 	}
 }
@@ -433,7 +556,16 @@ func (s *scanner) name() (string, error) {
 	if s.pos == start {
 		return "", s.errorf("expected a name")
 	}
-	return string(s.src[start:s.pos]), nil
+	return s.sub(s.src[start:s.pos]), nil
+}
+
+// sub returns the part of str that b, a part of src, holds.
+func (s *scanner) sub(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	at := cap(s.src) - cap(b)
+	return s.str[at : at+len(b)]
 }
 
 func isNameByte(c byte, first bool) bool {

@@ -94,6 +94,10 @@ func TestScannerAgreesWithEncodingXML(t *testing.T) {
 		`<a xmlns="urn:d" xmlns:p="urn:p" p:x="1" y='2'>t1<p:b>in</p:b> t2 <![CDATA[<raw>&]]><!-- c --><?pi x?>&lt;&#233;&#x41;</a>`,
 		`<?xml version="1.0" encoding="UTF-8"?><!-- before --><r xml:lang="nl"><x xmlns=""><y/></x></r>`,
 		"\xef\xbb\xbf<r>bom</r>",
+		// Text in one piece, and text pieced from entities, CDATA and the
+		// text around children and comments.
+		`<r a="x&amp;y" b='&#x41;' c="">  one piece  <e>&amp;</e><f>a&lt;b</f><g><![CDATA[c]]></g><h>x<![CDATA[ y ]]>z</h><i> a <!-- c --> b </i></r>`,
+		`<r><a>  </a><b>x<c/>y</b><d><![CDATA[]]>t</d></r>`,
 	}
 	for _, d := range docs {
 		want, werr := stdTree(noBOM([]byte(d)))
@@ -122,7 +126,7 @@ func FuzzScanner(f *testing.F) {
 		if gerr != nil {
 			return
 		}
-		if m := xmlDeclEncoding.FindSubmatch(noBOM(doc)); m != nil && !strings.EqualFold(string(m[1]), "utf-8") {
+		if enc, ok := declared(noBOM(doc), "encoding"); ok && !strings.EqualFold(enc, "utf-8") {
 			return // encoding/xml reads no declared encoding but UTF-8
 		}
 		want, werr := stdTree(noBOM(doc))
@@ -137,3 +141,31 @@ func FuzzScanner(f *testing.F) {
 
 // noBOM drops a byte order mark, which XML allows and encoding/xml does not skip.
 func noBOM(b []byte) []byte { return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) }
+
+// The declaration names the encoding; single-byte ones become UTF-8, the
+// rest are refused, as is any version but 1.0.
+func TestScannerReadsTheDeclaredEncoding(t *testing.T) {
+	for doc, want := range map[string]string{
+		"<?xml version='1.0' encoding='ISO-8859-1'?><r>caf\xe9</r>":             "café",
+		"<?xml version=\"1.0\" encoding = \"windows-1252\" ?><r>\x80 5</r>":     "€ 5",
+		`<?xml version="1.0"?><r encoding="latin1">café</r>`:                    "café",
+		"<?xml version=\"1.0\" standalone=\"yes\" encoding=\"utf-8\"?><r>é</r>": "é",
+	} {
+		n, err := scanTree([]byte(doc))
+		if err != nil {
+			t.Errorf("%q: %v", doc, err)
+		} else if n.Text != want {
+			t.Errorf("%q: got %q, want %q", doc, n.Text, want)
+		}
+	}
+	for _, bad := range []string{
+		`<?xml version="1.0" encoding="UTF-16"?><r/>`,
+		`<?xml version="1.1"?><r/>`,
+		`<?xml version="0"?><r/>`,
+		"<?xml version=\"1.0\"?><r>caf\xe9</r>", // Latin-1 bytes without saying so
+	} {
+		if _, err := scanTree([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,14 @@ const profileURL = "https://archiefvooronderwijs.be/schemas/education-profile.sc
 // record, compiled once.
 type fieldSchemas struct {
 	externalID, localID, originalCPID, title, date, duration, language,
-	agent, concept, licence, source, format, identifier *jsonschema.Schema
+	agent, concept, licence, source, format, identifier fieldSchema
+}
+
+// fieldSchema is a part of the schema and, where its keywords allow, its
+// quick form that proves most values good without the library.
+type fieldSchema struct {
+	s *jsonschema.Schema
+	q *quickSchema
 }
 
 var (
@@ -42,10 +50,10 @@ func compiledFields() (*fieldSchemas, error) {
 			return
 		}
 		var errs []error
-		part := func(ptr string) *jsonschema.Schema {
+		part := func(ptr string) fieldSchema {
 			s, err := c.Compile(profileURL + "#" + ptr)
 			errs = append(errs, err)
-			return s
+			return fieldSchema{s: s, q: quick(s)}
 		}
 		f := &fieldSchemas{
 			externalID:   part("/properties/external_id"),
@@ -75,50 +83,65 @@ func checkFields(r Record) error {
 		return fmt.Errorf("education profile schema: %w", err)
 	}
 	var first error
-	check := func(where string, s *jsonschema.Schema, v any) {
-		if first != nil {
+	// check validates v against a part; the path is only written for an
+	// error (i < 0: the field is not a list element).
+	check := func(name string, i int, part fieldSchema, v any) {
+		if first != nil || part.q != nil && part.q.passes(v) {
 			return
 		}
-		if err := s.Validate(v); err != nil {
-			first = fmt.Errorf("%s: %w", where, err)
-			var ve *jsonschema.ValidationError
-			if errors.As(err, &ve) {
-				first = errors.New(located(where, ve))
-			}
+		err := part.s.Validate(v)
+		if err == nil {
+			return
+		}
+		where := name
+		if i >= 0 {
+			where = name + "/" + strconv.Itoa(i)
+		}
+		first = fmt.Errorf("%s: %w", where, err)
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			first = errors.New(located(where, ve))
 		}
 	}
-	check("external_id", f.externalID, r.ExternalID)
+	check("external_id", -1, f.externalID, r.ExternalID)
 	for i, l := range r.LocalIDs {
-		check(fmt.Sprintf("local_ids/%d", i), f.localID, map[string]any{"type": l.Type, "value": l.Value})
+		check("local_ids", i, f.localID, map[string]any{"type": l.Type, "value": l.Value})
 	}
 	if r.OriginalCPID != "" {
-		check("original_cp_id", f.originalCPID, r.OriginalCPID)
+		check("original_cp_id", -1, f.originalCPID, r.OriginalCPID)
 	}
-	check("title", f.title, r.Title)
+	check("title", -1, f.title, r.Title)
 	if r.Issued != "" {
-		check("issued", f.date, r.Issued)
+		check("issued", -1, f.date, r.Issued)
 	}
 	if r.Created != "" {
-		check("created", f.date, r.Created)
+		check("created", -1, f.date, r.Created)
 	}
 	if r.DurationSeconds != 0 {
-		check("duration_seconds", f.duration, r.DurationSeconds)
+		check("duration_seconds", -1, f.duration, r.DurationSeconds)
 	}
 	for i, l := range r.Languages {
-		check(fmt.Sprintf("languages/%d", i), f.language, l)
+		check("languages", i, f.language, l)
 	}
-	for name, agents := range map[string][]Agent{"creators": r.Creators, "contributors": r.Contributors, "publishers": r.Publishers} {
-		for i, a := range agents {
+	for _, list := range []struct {
+		name   string
+		agents []Agent
+	}{{"creators", r.Creators}, {"contributors", r.Contributors}, {"publishers", r.Publishers}} {
+		for i, a := range list.agents {
 			m := map[string]any{"name": a.Name}
 			if a.Role != "" {
 				m["role"] = a.Role
 			}
-			check(fmt.Sprintf("%s/%d", name, i), f.agent, m)
+			check(list.name, i, f.agent, m)
 		}
 	}
-	for name, cs := range map[string][]Concept{"levels": r.Education.Levels, "degrees": r.Education.Degrees, "subjects": r.Education.Subjects, "themes": r.Education.Themes} {
-		for i, c := range cs {
-			m := map[string]any{}
+	for _, list := range []struct {
+		name     string
+		concepts []Concept
+	}{{"education/levels", r.Education.Levels}, {"education/degrees", r.Education.Degrees},
+		{"education/subjects", r.Education.Subjects}, {"education/themes", r.Education.Themes}} {
+		for i, c := range list.concepts {
+			m := make(map[string]any, 3)
 			if c.URI != "" {
 				m["uri"] = c.URI
 			}
@@ -128,15 +151,15 @@ func checkFields(r Record) error {
 			if c.Inferred {
 				m["inferred"] = true
 			}
-			check(fmt.Sprintf("education/%s/%d", name, i), f.concept, m)
+			check(list.name, i, f.concept, m)
 		}
 	}
 	for i, l := range r.Rights.Licenses {
-		check(fmt.Sprintf("rights/licenses/%d", i), f.licence, l)
+		check("rights/licenses", i, f.licence, l)
 	}
-	check("provenance/source", f.source, r.Provenance.Source)
-	check("provenance/format", f.format, r.Provenance.Format)
-	check("provenance/identifier", f.identifier, r.Provenance.Identifier)
+	check("provenance/source", -1, f.source, r.Provenance.Source)
+	check("provenance/format", -1, f.format, r.Provenance.Format)
+	check("provenance/identifier", -1, f.identifier, r.Provenance.Identifier)
 	if first != nil {
 		return first
 	}
