@@ -63,6 +63,7 @@ func New(ctx context.Context, c config.S3) (*Store, error) {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
+		o.EndpointResolverV2 = rememberEndpoints(s3.NewDefaultEndpointResolverV2())
 		// Checksums only where the API requires them: several
 		// S3-compatible servers reject the newer default trailers.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
