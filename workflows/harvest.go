@@ -211,6 +211,13 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 	return harvestPipelined(ctx, in, st, pageCtx, pageTimeout)
 }
 
+// fetchAhead is how many rounds of parallel pages one FetchPages may
+// fetch: taking the provider's lock, asking and releasing cost more of
+// Temporal than the fetch itself, so they are shared by many pages. The
+// pages are started as processing frees room, the last of them while the
+// next are fetched.
+const fetchAhead = 4
+
 // harvestPipelined fetches the provider's pages one after the other, a
 // few at a time in one activity under the provider's lock that keeps the
 // answers in S3, and hands every fetched page to a ProcessPage activity
@@ -222,6 +229,12 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 	// Runs begun before pages were fetched and processed apart go on as
 	// they began: each page one activity that fetches and writes it.
 	whole := workflow.GetVersion(ctx, "fetch-then-process", workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	// Runs begun before fetching ahead fetch as many pages as they process
+	// at once.
+	ahead := fetchAhead
+	if workflow.GetVersion(ctx, "fetch-ahead", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		ahead = 1
+	}
 	var delay time.Duration
 	parallel := sources.DefaultOAIParallel
 	if in.Source.OAI != nil {
@@ -258,9 +271,11 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 		if processing.err != nil {
 			return fail(processing.err)
 		}
-		// As many pages as can be processed at once, within the run's
-		// limits; one at a time where the provider asks for pauses.
-		batch := min(parallel, in.Limits.MaxPagesPerRun-pagesThisRun, in.Limits.MaxRequests-in.Requests)
+		// Several rounds of pages ahead, within the run's limits, so the
+		// provider's lock is taken once for many pages (the fetch stays a
+		// quarter of its timeout at most); one page at a time where the
+		// provider asks for pauses.
+		batch := min(ahead*parallel, in.Limits.MaxPagesPerRun-pagesThisRun, in.Limits.MaxRequests-in.Requests)
 		if delay > 0 || whole {
 			batch = 1
 		}

@@ -242,8 +242,9 @@ func TestHarvestProcessFailureEndsTheRun(t *testing.T) {
 		t.Errorf("report %+v after %d pages fetched", report, len(seen))
 	}
 	// Pages are fetched a batch ahead of the writes; after the failure
-	// the fetching stops (the list would go on to page 100).
-	if len(seen) > 3*sources.DefaultOAIParallel {
+	// the fetching stops (the list would go on to page 100): page 2
+	// fails before the first batch is all started.
+	if len(seen) > fetchAhead*sources.DefaultOAIParallel {
 		t.Errorf("%d pages fetched: fetching went on after page 2 failed", len(seen))
 	}
 }

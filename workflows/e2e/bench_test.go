@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"gopkg.in/yaml.v3"
 
@@ -53,6 +54,9 @@ func startAvoWorker(b testing.TB, cfg config.Config) *exec.Cmd {
 	if cfg.Harvest.Writers == 0 {
 		cfg.Harvest.Writers = def.Harvest.Writers
 	}
+	if cfg.Worker.Listen == "" {
+		cfg.Worker.Listen = freeAddr(b) // its metrics and profiles, to look at under load
+	}
 	y, err := yaml.Marshal(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -66,6 +70,7 @@ func startAvoWorker(b testing.TB, cfg config.Config) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("worker %d: profiles at http://%s/debug/pprof/", cmd.Process.Pid, cfg.Worker.Listen)
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return cmd
 }
@@ -117,9 +122,17 @@ func historySizes(b *testing.B, f *fixture, workflowID string) (runs, maxEvents 
 	}
 	for _, e := range resp.GetExecutions() {
 		runs++
-		if l := int(e.GetHistoryLength()); l > maxEvents {
-			maxEvents = l
+		// Counted from the history itself: the listing's length can lag
+		// behind a run that just closed.
+		it := f.clients.Temporal.GetWorkflowHistory(f.ctx, workflowID, e.GetExecution().GetRunId(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		n := 0
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				b.Fatal(err)
+			}
+			n++
 		}
+		maxEvents = max(maxEvents, n)
 	}
 	return runs, maxEvents
 }

@@ -68,7 +68,7 @@ func sample(fams map[string]*dto.MetricFamily, name string, want map[string]stri
 	return total
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
