@@ -3,6 +3,7 @@ package mappings
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,8 +63,10 @@ func mapDynamic(r *profile.Record, dyn *node) {
 	r.Publishers = roleAgents(dyn.child("dc_publishers"))
 	for _, k := range dyn.child("dc_subjects").leaves() {
 		// DataHub writes "NL | Keywords | schilderij": language, kind, value.
-		if m := dataHubSubject.FindStringSubmatch(k); m != nil {
-			k = m[1]
+		if strings.Contains(k, " | ") { // the regular expression only where it may match
+			if m := dataHubSubject.FindStringSubmatch(k); m != nil {
+				k = m[1]
+			}
 		}
 		r.PartnerKeywords = appendUnique(r.PartnerKeywords, k)
 	}
@@ -119,12 +122,12 @@ func roleAgents(n *node) []profile.Agent {
 // to be matched against the vocabularies.
 func concepts(values []string) []profile.Concept {
 	var out []profile.Concept
-	seen := map[string]bool{}
+	seen := make([]string, 0, len(values)) // a few a record: a scan beats a map
 	for _, v := range values {
-		if seen[v] {
+		if slices.Contains(seen, v) {
 			continue
 		}
-		seen[v] = true
+		seen = append(seen, v)
 		if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") {
 			out = append(out, profile.Concept{URI: v})
 		} else {
