@@ -84,6 +84,9 @@ type PageInput struct {
 	RetryBase time.Duration `json:"retry_base,omitempty"`
 	// RawKey is the kept page ProcessPage works on.
 	RawKey string `json:"raw_key,omitempty"`
+	// RawKeys, instead, are kept pages ProcessPage works on together,
+	// pages Page, Page+1, and on.
+	RawKeys []string `json:"raw_keys,omitempty"`
 	// Pages is how many pages FetchPages may fetch, from Page on.
 	Pages int `json:"pages,omitempty"`
 }
@@ -118,22 +121,35 @@ func (h *Harvest) HarvestPage(ctx context.Context, in PageInput) (PageResult, er
 // with what it wrote anyway and the delay before its next attempt.
 func (h *Harvest) pageOutcome(ctx context.Context, in PageInput, res PageResult, err error) (PageResult, error) {
 	if err != nil {
-		// What the page's attempts wrote anyway goes with the error, so
-		// that a run that ends here counts it.
-		partial, perr := h.partial(ctx, in, res)
-		if perr != nil {
-			h.log().Warn("what a failed page wrote is not counted", "source", in.Source.ID, "page", in.Page, "err", perr)
-		}
-		if ctx.Err() != nil {
-			return PageResult{}, temporal.NewCanceledError(partial)
-		}
-		return PageResult{}, withBackoff(ctx, err, in.RetryBase, partial)
+		return PageResult{}, h.failedPages(ctx, in, h.wroteAnyway(ctx, in, res), err)
 	}
+	h.pageDone(ctx, in, res)
+	return res, nil
+}
+
+// wroteAnyway is what a failed page's attempts wrote: it goes with the
+// error, so that a run that ends here counts it.
+func (h *Harvest) wroteAnyway(ctx context.Context, in PageInput, res PageResult) PageResult {
+	partial, err := h.partial(ctx, in, res)
+	if err != nil {
+		h.log().Warn("what a failed page wrote is not counted", "source", in.Source.ID, "page", in.Page, "err", err)
+	}
+	return partial
+}
+
+// failedPages is the error of a page activity, carrying what it wrote.
+func (h *Harvest) failedPages(ctx context.Context, in PageInput, wrote PageResult, err error) error {
+	if ctx.Err() != nil {
+		return temporal.NewCanceledError(wrote)
+	}
+	return withBackoff(ctx, err, in.RetryBase, wrote)
+}
+
+func (h *Harvest) pageDone(ctx context.Context, in PageInput, res PageResult) {
 	recordPage(ctx, in.Source.ID, res)
 	h.log().Info("page harvested", "source", in.Source.ID, "set", in.Set, "page", in.Page,
 		"records", res.Counts.Records, "indexed", res.Counts.Indexed, "deleted", res.Counts.Deleted,
 		"quarantined", res.Counts.Quarantined, "repaired", res.Counts.Repaired, "next", res.Next != "")
-	return res, nil
 }
 
 // partial merges what this attempt of a page wrote with what the attempts

@@ -218,32 +218,63 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 // next are fetched.
 const fetchAhead = 4
 
+// pagesPerProcess is how many fetched pages one ProcessPage writes
+// together, where as many as twice that are processed at once: an
+// activity costs Temporal about as much as all the rest of a page's
+// work there, and two of them still spread over two workers.
+const pagesPerProcess = 2
+
 // harvestPipelined fetches the provider's pages one after the other, a
 // few at a time in one activity under the provider's lock that keeps the
-// answers in S3, and hands every fetched page to a ProcessPage activity
-// that any worker may take: up to the source's parallel of them run while
-// the next pages are fetched. The provider sees one request at a time;
-// the writes of one large set spread over every worker.
+// answers in S3, and hands the fetched pages, two at a time, to
+// ProcessPage activities that any worker may take: up to the source's
+// parallel pages are processed at once while the next are fetched. The
+// provider sees one request at a time; the writes of one large set spread
+// over every worker.
 func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx workflow.Context, pageTimeout time.Duration) (HarvestResult, error) {
 	log := workflow.GetLogger(ctx)
 	// Runs begun before pages were fetched and processed apart go on as
 	// they began: each page one activity that fetches and writes it.
 	whole := workflow.GetVersion(ctx, "fetch-then-process", workflow.DefaultVersion, 1) == workflow.DefaultVersion
-	// Runs begun before fetching ahead fetch as many pages as they process
-	// at once.
-	ahead := fetchAhead
-	if workflow.GetVersion(ctx, "fetch-ahead", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		ahead = 1
-	}
 	var delay time.Duration
 	parallel := sources.DefaultOAIParallel
 	if in.Source.OAI != nil {
 		delay = time.Duration(in.Source.OAI.Delay)
 		parallel = in.Source.OAI.Pipeline()
 	}
+	// Runs begun before fetching ahead fetch as many pages as they process
+	// at once, and process each page alone.
+	ahead, group := fetchAhead, 1
+	if workflow.GetVersion(ctx, "fetch-ahead", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		ahead = 1
+	} else if parallel >= 2*pagesPerProcess {
+		group = pagesPerProcess
+	}
 	processing := &pageRuns{in: &in, st: st}
-	// fail ends the run once the pages being processed are counted.
+	// keys are fetched pages waiting to be processed together, from page
+	// first on; process starts them.
+	var keys []string
+	first := 0
+	process := func() {
+		if len(keys) == 0 {
+			return
+		}
+		processing.waitBelow(ctx, max(parallel/group, 1))
+		pin := activities.PageInput{
+			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: first,
+			TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
+		}
+		if len(keys) == 1 {
+			pin.RawKey = keys[0]
+		} else {
+			pin.RawKeys = keys
+		}
+		processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, pin))
+		keys = nil
+	}
+	// fail ends the run once the pages fetched are processed and counted.
 	fail := func(err error) (HarvestResult, error) {
+		process()
 		_ = processing.drain(ctx)
 		st.Counts, st.Quarantine = in.Counts, in.Quarantine
 		return finish(ctx, in, st, err)
@@ -326,11 +357,12 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			} else {
 				in.Counts.Pages++
 				in.Counts.Repaired += page.Repaired
-				processing.waitBelow(ctx, parallel)
-				processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, activities.PageInput{
-					Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page, RawKey: page.RawKey,
-					TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
-				}))
+				if len(keys) == 0 {
+					first = in.Page
+				}
+				if keys = append(keys, page.RawKey); len(keys) == group {
+					process()
+				}
 			}
 			if in.ResponseDate == "" {
 				in.ResponseDate = page.ResponseDate
@@ -338,6 +370,7 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			st.Page, st.Cursor, st.ListSize = in.Page, page.Next, page.ListSize
 			st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
 			if page.Next == "" {
+				process()
 				if err := processing.drain(ctx); err != nil {
 					return fail(err)
 				}
@@ -348,6 +381,8 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			}
 			in.Cursor = page.Next
 		}
+		// No page waits for the next batch to be processed.
+		process()
 		// A page after the batch's first failed: as if it had been the
 		// first, without asking the provider again at once.
 		if f := fetched.Failure; f != nil {
