@@ -414,3 +414,49 @@ func TestSweepMergesManyPages(t *testing.T) {
 		t.Errorf("members: %d ids, want %d", len(got), len(want))
 	}
 }
+
+// Kept pages processed together write what each alone would, and count it
+// summed; when one of them fails, the error carries what the others wrote.
+func TestProcessPagesTogether(t *testing.T) {
+	h, _ := servers(t)
+	p := oaitest.New(t, oaitest.Records(25), oaitest.Faults{PageSize: 10})
+	src := sources.Source{ID: "pair", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: p.URL, MetadataPrefix: "oai_dc"}}
+	env := activityEnv(h)
+	v, err := env.ExecuteActivity(h.FetchPages, PageInput{Source: src, HarvestID: "hp", Page: 1, Pages: 3})
+	var fetched FetchBatch
+	if err == nil {
+		err = v.Get(&fetched)
+	}
+	if err != nil || len(fetched.Pages) != 3 {
+		t.Fatalf("fetch: %+v, %v", fetched, err)
+	}
+	keys := []string{fetched.Pages[0].RawKey, fetched.Pages[1].RawKey, fetched.Pages[2].RawKey}
+	v, err = env.ExecuteActivity(h.ProcessPage, PageInput{Source: src, HarvestID: "hp", Page: 1, RawKeys: keys})
+	var res PageResult
+	if err == nil {
+		err = v.Get(&res)
+	}
+	if err != nil || res.Counts.Records != 25 || res.Counts.Indexed != 25 {
+		t.Fatalf("three pages together: %+v, %v", res.Counts, err)
+	}
+	ctx := context.Background()
+	if err := h.Index.Refresh(ctx, esindex.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.Index.Count(ctx, esindex.Catalog); err != nil || n != 25 {
+		t.Errorf("the catalog holds %d documents (%v), want 25", n, err)
+	}
+	// The second of a pair is not kept: the first is written and the
+	// error says so.
+	_, err = env.ExecuteActivity(h.ProcessPage, PageInput{Source: src, HarvestID: "hp2", Page: 1,
+		RawKeys: []string{keys[0], "runs/none/raw/page-2.xml.gz"}})
+	var appErr *temporal.ApplicationError
+	var wrote PageResult
+	if !errors.As(err, &appErr) || !strings.Contains(appErr.Error(), "page 2") || appErr.Details(&wrote) != nil {
+		t.Fatalf("a pair with a missing page: %v", err)
+	}
+	// Page 1 is as the first harvest left it: unchanged.
+	if wrote.Counts.Records != 10 || wrote.Counts.Unchanged != 10 {
+		t.Errorf("the failed pair says it wrote %+v, want page 1's 10 records", wrote.Counts)
+	}
+}
