@@ -352,6 +352,7 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			pagesThisRun++
 			in.Page++
 			if page.Processed {
+				process() // the pages processed together are consecutive
 				in.Counts.Add(page.Counts)
 				in.Quarantine = bucket.MergeQuarantine(in.Quarantine, page.Quarantine)
 			} else {
