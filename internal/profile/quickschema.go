@@ -2,6 +2,7 @@ package profile
 
 import (
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,14 +106,7 @@ func (q *quickSchema) passes(v any) bool {
 		return false
 	}
 	if len(q.anyOf) > 0 {
-		any := false
-		for _, sub := range q.anyOf {
-			if sub.passes(v) {
-				any = true
-				break
-			}
-		}
-		if !any {
+		if !slices.ContainsFunc(q.anyOf, func(sub *quickSchema) bool { return sub.passes(v) }) {
 			return false
 		}
 	}
