@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -458,5 +459,83 @@ func TestProcessPagesTogether(t *testing.T) {
 	// Page 1 is as the first harvest left it: unchanged.
 	if wrote.Counts.Records != 10 || wrote.Counts.Unchanged != 10 {
 		t.Errorf("the failed pair says it wrote %+v, want page 1's 10 records", wrote.Counts)
+	}
+}
+
+// A page is processed from what its fetch parsed, on the worker that
+// fetched it, only for the digest the fetch reported and only once; else
+// from what S3 holds.
+func TestProcessPageFromWhatTheFetchParsed(t *testing.T) {
+	h, _ := servers(t)
+	p := oaitest.New(t, oaitest.Records(25), oaitest.Faults{PageSize: 10})
+	src := sources.Source{ID: "parsed", Kind: sources.KindOAIPMH, Mapping: "oai_dc", OAI: &sources.OAI{URL: p.URL, MetadataPrefix: "oai_dc"}}
+	env := activityEnv(h)
+	ctx := context.Background()
+	fetch := func(harvest string) FetchResult {
+		t.Helper()
+		v, err := env.ExecuteActivity(h.FetchPages, PageInput{Source: src, HarvestID: harvest, Page: 1, Pages: 1})
+		var fetched FetchBatch
+		if err == nil {
+			err = v.Get(&fetched)
+		}
+		if err != nil || len(fetched.Pages) != 1 || fetched.Pages[0].Digest == "" {
+			t.Fatalf("fetch: %+v, %v", fetched, err)
+		}
+		// What S3 holds under the key is no page at all now.
+		if err := h.Store.Put(ctx, fetched.Pages[0].RawKey, []byte("not a page"), "text/xml"); err != nil {
+			t.Fatal(err)
+		}
+		return fetched.Pages[0]
+	}
+	process := func(harvest string, page FetchResult, digest string) (PageResult, error) {
+		v, err := env.ExecuteActivity(h.ProcessPage, PageInput{Source: src, HarvestID: harvest, Page: 1, RawKey: page.RawKey, RawDigest: digest})
+		var res PageResult
+		if err == nil {
+			err = v.Get(&res)
+		}
+		return res, err
+	}
+	page := fetch("pp1")
+	if res, err := process("pp1", page, page.Digest); err != nil || res.Counts.Records != 10 || res.Counts.Indexed != 10 {
+		t.Fatalf("processed from what the fetch parsed: %+v, %v", res.Counts, err)
+	}
+	// Once: a retry reads S3.
+	if _, err := process("pp1", page, page.Digest); err == nil {
+		t.Error("the page was processed a second time from memory, not from S3")
+	}
+	// Another attempt's digest: S3.
+	page = fetch("pp2")
+	if _, err := process("pp2", page, "another attempt's digest"); err == nil {
+		t.Error("a page was processed from memory for another digest")
+	}
+}
+
+func TestParsedPagesStayWithinBudget(t *testing.T) {
+	var p parsedPages
+	record := oaipmh.Record{Metadata: make([]byte, 1<<20)}
+	page := slices.Repeat([]oaipmh.Record{record}, 4) // 4 MiB
+	for i := range 20 {
+		p.put(fmt.Sprint(i), "d", page)
+	}
+	if p.bytes > parsedPagesBudget {
+		t.Errorf("%d bytes held, budget %d", p.bytes, parsedPagesBudget)
+	}
+	if _, ok := p.take("0", "d"); ok {
+		t.Error("the oldest page outlived the budget")
+	}
+	if recs, ok := p.take("19", "d"); !ok || len(recs) != 4 {
+		t.Errorf("the newest page: %d records, %v", len(recs), ok)
+	}
+	// A page larger than a quarter of the budget is not held.
+	p.put("big", "d", slices.Repeat([]oaipmh.Record{record}, 9))
+	if _, ok := p.take("big", "d"); ok {
+		t.Error("a page of 9 MiB was held")
+	}
+	held := p.bytes
+	for k := range p.pages {
+		p.take(k, "d")
+	}
+	if p.bytes != 0 || len(p.order) != 0 || held == 0 {
+		t.Errorf("after taking all: %d bytes, %d keys (held %d)", p.bytes, len(p.order), held)
 	}
 }

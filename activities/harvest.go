@@ -52,6 +52,7 @@ type Harvest struct {
 
 	decisions decided
 	pool      writePool
+	parsed    parsedPages
 }
 
 func (h *Harvest) now() time.Time {
@@ -87,6 +88,11 @@ type PageInput struct {
 	// RawKeys, instead, are kept pages ProcessPage works on together,
 	// pages Page, Page+1, and on.
 	RawKeys []string `json:"raw_keys,omitempty"`
+	// RawDigest (RawDigests, for RawKeys) is the digest of the kept
+	// page's bytes, as FetchPages found it: the worker that fetched the
+	// page may process it from what it parsed then.
+	RawDigest  string   `json:"raw_digest,omitempty"`
+	RawDigests []string `json:"raw_digests,omitempty"`
 	// Pages is how many pages FetchPages may fetch, from Page on.
 	Pages int `json:"pages,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -29,7 +30,9 @@ import (
 // had to be taken apart record by record; it was then written already,
 // and Counts says what it wrote.
 type FetchResult struct {
-	RawKey       string `json:"raw_key"`
+	RawKey string `json:"raw_key"`
+	// Digest is the digest of the page's bytes as kept (see parsedPages).
+	Digest       string `json:"digest,omitempty"`
 	Next         string `json:"next,omitempty"`
 	ResponseDate string `json:"response_date,omitempty"`
 	ListSize     int    `json:"list_size,omitempty"`
@@ -140,8 +143,11 @@ func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, err
 	defer sink.close()
 	out := FetchResult{RawKey: in.run().RawPageKey(in.Page, "xml")}
 	args := oaipmh.ListArgs{MetadataPrefix: in.Source.OAI.MetadataPrefix, Set: in.Set, From: in.From, Until: in.Until, Token: in.Cursor}
-	info, rep, err := client.List(ctx, "ListRecords", args, sink, func(oaipmh.Record) error {
+	digest := newPageDigest()
+	var records []oaipmh.Record
+	info, rep, err := client.List(ctx, "ListRecords", args, io.MultiWriter(sink, digest), func(r oaipmh.Record) error {
 		out.Records++
+		records = append(records, r)
 		return nil
 	})
 	out.Repaired = rep.Total()
@@ -161,6 +167,8 @@ func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, err
 	if err := sink.upload(ctx, h.Store, out.RawKey, "text/xml"); err != nil {
 		return FetchResult{}, err
 	}
+	out.Digest = digest.String()
+	h.parsed.put(out.RawKey, out.Digest, records)
 	out.Next, out.ResponseDate, out.ListSize = info.Token.Value, info.ResponseDate, info.Token.CompleteListSize
 	return out, nil
 }
@@ -188,7 +196,10 @@ func (h *Harvest) processPages(ctx context.Context, in PageInput) (PageResult, e
 	var wg sync.WaitGroup
 	for i, key := range in.RawKeys {
 		pages[i] = in
-		pages[i].Page, pages[i].RawKey, pages[i].RawKeys = in.Page+i, key, nil
+		pages[i].Page, pages[i].RawKey, pages[i].RawKeys, pages[i].RawDigests = in.Page+i, key, nil, nil
+		if len(in.RawDigests) == len(in.RawKeys) {
+			pages[i].RawDigest = in.RawDigests[i]
+		}
 		wg.Go(func() { results[i], errs[i] = h.processPage(ctx, pages[i]) })
 	}
 	wg.Wait()
@@ -215,9 +226,13 @@ func (h *Harvest) processPage(ctx context.Context, in PageInput) (PageResult, er
 	if in.RawKey == "" {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("source %s page %d: no kept page to process", in.Source.ID, in.Page), "BadInput", nil)
 	}
-	body, err := h.Store.GetGzip(ctx, in.RawKey)
-	if err != nil {
-		return PageResult{}, fmt.Errorf("source %s page %d: kept page %s: %w", in.Source.ID, in.Page, in.RawKey, err)
+	records, parsed := h.parsed.take(in.RawKey, in.RawDigest)
+	var body []byte
+	if !parsed {
+		var err error
+		if body, err = h.Store.GetGzip(ctx, in.RawKey); err != nil {
+			return PageResult{}, fmt.Errorf("source %s page %d: kept page %s: %w", in.Source.ID, in.Page, in.RawKey, err)
+		}
 	}
 	res := &PageResult{RawKey: in.RawKey}
 	w, err := h.newPageWriter(ctx, in, res)
@@ -225,9 +240,16 @@ func (h *Harvest) processPage(ctx context.Context, in PageInput) (PageResult, er
 		return PageResult{}, err
 	}
 	w.rawKey = in.RawKey
-	_, _, err = oaipmh.Read(bytes.NewReader(body), func(r oaipmh.Record) error {
-		return w.add(ctx, oaiItem(r))
-	})
+	add := func(r oaipmh.Record) error { return w.add(ctx, oaiItem(r)) }
+	if parsed {
+		for _, r := range records {
+			if err = add(r); err != nil {
+				break
+			}
+		}
+	} else {
+		_, _, err = oaipmh.Read(bytes.NewReader(body), add)
+	}
 	if err != nil {
 		return w.abandon(ctx), fmt.Errorf("source %s page %d: kept page %s: %w", in.Source.ID, in.Page, in.RawKey, err)
 	}

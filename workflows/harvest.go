@@ -251,9 +251,9 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 		group = pagesPerProcess
 	}
 	processing := &pageRuns{in: &in, st: st}
-	// keys are fetched pages waiting to be processed together, from page
-	// first on; process starts them.
-	var keys []string
+	// keys (and their digests) are fetched pages waiting to be processed
+	// together, from page first on; process starts them.
+	var keys, digests []string
 	first := 0
 	process := func() {
 		if len(keys) == 0 {
@@ -265,12 +265,12 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
 		}
 		if len(keys) == 1 {
-			pin.RawKey = keys[0]
+			pin.RawKey, pin.RawDigest = keys[0], digests[0]
 		} else {
-			pin.RawKeys = keys
+			pin.RawKeys, pin.RawDigests = keys, digests
 		}
 		processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, pin))
-		keys = nil
+		keys, digests = nil, nil
 	}
 	// fail ends the run once the pages fetched are processed and counted.
 	fail := func(err error) (HarvestResult, error) {
@@ -361,6 +361,7 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 				if len(keys) == 0 {
 					first = in.Page
 				}
+				digests = append(digests, page.Digest)
 				if keys = append(keys, page.RawKey); len(keys) == group {
 					process()
 				}
