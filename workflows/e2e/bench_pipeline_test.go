@@ -230,7 +230,10 @@ const warmRecords = 10000
 //   - a full re-harvest of the first size, unchanged: records/s, the
 //     records written to S3 and the documents indexed (both should be 0);
 //   - a new set of the first size with two workers: records/s beside the
-//     first size's with one.
+//     first size's with one;
+//   - for each size, the CPU seconds each process of the stack used per
+//     1,000 records in the bare loops and in the harvest (where the
+//     difference between the two goes, with every core busy).
 //
 // A warm-up of warmRecords, a bare loop and a harvest, goes first.
 //
@@ -248,6 +251,7 @@ func BenchmarkHarvest(b *testing.B) {
 			b.Fatal(err)
 		}
 		worker := startAvoWorker(b, wcfg)
+		cpu := newStackCPU(worker.Process.Pid, f.clients.Config.S3.Endpoint, f.clients.Config.Elasticsearch.URLs[0])
 		parallel, writers := sources.DefaultOAIParallel, wcfg.Harvest.Writers
 		if writers <= 0 {
 			writers = 32
@@ -270,12 +274,16 @@ func BenchmarkHarvest(b *testing.B) {
 			recs := numbered(next, n)
 			next += n
 			pages := barePages(b, recs)
+			c0 := cpu.read()
 			bare := bareWrites(b, f, bareStore, pages, parallel, writers, true, "bare/")
+			c1 := cpu.read()
 			bulkOnly := bareWrites(b, f, bareStore, pages, parallel, writers, false, "bare/")
 			p := oaitest.New(b, recs, oaitest.Faults{PageSize: 100})
 			src := oaiSource(fmt.Sprintf("bench%d", n), p)
 			src.OAI.Timeout = sources.Duration(time.Minute)
+			c2 := cpu.read()
 			rate, counts := timedHarvest(b, f, src, workflows.HarvestOptions{})
+			c3 := cpu.read()
 			if counts.Indexed != n {
 				b.Fatalf("harvest of %d records indexed %d", n, counts.Indexed)
 			}
@@ -283,7 +291,9 @@ func BenchmarkHarvest(b *testing.B) {
 			// a sixth between runs on a shared machine, so the harvest is
 			// set beside the mean of one before and one after.
 			// (New keys: writing over objects costs the S3 server more.)
+			c4 := cpu.read()
 			bareAfter := bareWrites(b, f, bareStore, pages, parallel, writers, true, "bare-after/")
+			c5 := cpu.read()
 			bareBefore := bare
 			bare = (bareBefore + bareAfter) / 2
 			_, peak := rssKB(worker.Process.Pid)
@@ -295,6 +305,8 @@ func BenchmarkHarvest(b *testing.B) {
 			b.ReportMetric(float64(events), fmt.Sprintf("max-history-events@%d", n))
 			b.Logf("%d records: %.0f records/s; bare PUTs+_bulk %.0f/s (%.2f; %.0f/s before the harvest, %.0f/s after), bare _bulk %.0f/s (%.2f); worker peak RSS %.0f MB; %d runs, at most %d history events",
 				n, rate, bare, rate/bare, bareBefore, bareAfter, bulkOnly, rate/bulkOnly, float64(peak)/1024, runs, events)
+			b.Logf("%d records, CPU by process: bare loop before %s; harvest %s; bare loop after %s",
+				n, cpu.per(c0, c1, n), cpu.per(c2, c3, n), cpu.per(c4, c5, n))
 			if i == 0 {
 				first, oneWorker = src, rate
 			}
