@@ -1,9 +1,6 @@
 package activities
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"hash"
 	"sync"
 
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
@@ -32,16 +29,24 @@ type parsedPage struct {
 }
 
 // parsedPagesBudget bounds the bytes of records held: the pages fetched
-// ahead of their processing, a few rounds of them for several harvests.
-const parsedPagesBudget = 32 << 20
+// ahead of their processing, a few rounds of them for several harvests. A
+// page of more than maxParsedPage is not held (nor gathered while it is
+// fetched: memory follows a record, not a page).
+const (
+	parsedPagesBudget = 32 << 20
+	maxParsedPage     = parsedPagesBudget / 4
+)
+
+// recordBytes is about what holding r costs.
+func recordBytes(r oaipmh.Record) int { return len(r.Metadata) + len(r.Header.Identifier) + 64 }
 
 // put holds a page's records (the oldest go first when over budget).
 func (p *parsedPages) put(key, digest string, records []oaipmh.Record) {
 	size := 0
 	for _, r := range records {
-		size += len(r.Metadata) + len(r.Header.Identifier) + 64
+		size += recordBytes(r)
 	}
-	if size > parsedPagesBudget/4 {
+	if size > maxParsedPage {
 		return
 	}
 	p.mu.Lock()
@@ -91,13 +96,3 @@ func (p *parsedPages) dropLocked(key string) {
 		}
 	}
 }
-
-// pageDigest is the digest of a page's bytes as received, written to as
-// they are.
-type pageDigest struct{ h hash.Hash }
-
-func newPageDigest() pageDigest { return pageDigest{sha256.New()} }
-
-func (d pageDigest) Write(p []byte) (int, error) { return d.h.Write(p) }
-
-func (d pageDigest) String() string { return hex.EncodeToString(d.h.Sum(nil)) }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -143,11 +145,18 @@ func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, err
 	defer sink.close()
 	out := FetchResult{RawKey: in.run().RawPageKey(in.Page, "xml")}
 	args := oaipmh.ListArgs{MetadataPrefix: in.Source.OAI.MetadataPrefix, Set: in.Set, From: in.From, Until: in.Until, Token: in.Cursor}
-	digest := newPageDigest()
+	// The page's records are gathered for its processing on this worker
+	// (parsedPages), up to maxParsedPage.
+	digest := sha256.New()
 	var records []oaipmh.Record
+	gathered, gather := 0, true
 	info, rep, err := client.List(ctx, "ListRecords", args, io.MultiWriter(sink, digest), func(r oaipmh.Record) error {
 		out.Records++
-		records = append(records, r)
+		if gathered += recordBytes(r); gather && gathered <= maxParsedPage {
+			records = append(records, r)
+		} else {
+			records, gather = nil, false
+		}
 		return nil
 	})
 	out.Repaired = rep.Total()
@@ -167,8 +176,10 @@ func (h *Harvest) fetchPage(ctx context.Context, in PageInput) (FetchResult, err
 	if err := sink.upload(ctx, h.Store, out.RawKey, "text/xml"); err != nil {
 		return FetchResult{}, err
 	}
-	out.Digest = digest.String()
-	h.parsed.put(out.RawKey, out.Digest, records)
+	out.Digest = hex.EncodeToString(digest.Sum(nil))
+	if gather {
+		h.parsed.put(out.RawKey, out.Digest, records)
+	}
 	out.Next, out.ResponseDate, out.ListSize = info.Token.Value, info.ResponseDate, info.Token.CompleteListSize
 	return out, nil
 }
