@@ -74,6 +74,10 @@ func StartS3(ctx context.Context, o S3Options) (*Process, error) {
 		args: []string{
 			"--access", S3AccessKey, "--secret", S3SecretKey, "--region", S3Region,
 			"--port", fmt.Sprintf("127.0.0.1:%d", port), "--health", "/health", "--quiet",
+			// Connections kept open between requests, as S3 keeps them:
+			// without it the gateway closes every connection after one
+			// answer, and clients dial anew for each request.
+			"--keep-alive",
 			// Object metadata in a side folder rather than extended
 			// attributes, which some filesystems (overlay, tmpfs) lack.
 			"posix", "--sidecar", meta, "--versioning-dir", versions, data,

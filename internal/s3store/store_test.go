@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http/httptrace"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/archiefvooronderwijs/avo/internal/s3store"
 	"github.com/archiefvooronderwijs/avo/internal/testenv"
@@ -127,5 +131,48 @@ func TestPutIfHoldsOnlyForTheVersionRead(t *testing.T) {
 	obj, err := st.Get(ctx, "cond/doc.json", 0)
 	if err != nil || string(obj.Body) != `{"n":2}` || obj.ETag != v2 {
 		t.Fatalf("kept %s (%s), %v; want the second write (%s)", obj.Body, obj.ETag, err, v2)
+	}
+}
+
+// Connections are kept between requests, as many as the writers use at
+// once (s3.connections): a harvest makes a request a record, and opening
+// a connection for each costs client and server more than the request.
+func TestConnectionsAreReused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := testenv.Config(t)
+	const writers = 32
+	c.S3.Connections = writers
+	st := testenv.Store(t, c)
+	var opened, reused atomic.Int64
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if info.Reused {
+			reused.Add(1)
+		} else {
+			opened.Add(1)
+		}
+	}})
+	for i := range 20 {
+		if err := st.Put(ctx, fmt.Sprintf("conns/one/%d.json", i), []byte(`{}`), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if opened.Load() > 1 {
+		t.Errorf("20 requests one after the other opened %d connections, want 1", opened.Load())
+	}
+	opened.Store(0)
+	for round := range 10 {
+		var g errgroup.Group
+		for i := range writers {
+			g.Go(func() error {
+				return st.Put(ctx, fmt.Sprintf("conns/many/%d-%d.json", round, i), []byte(`{}`), "application/json")
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := opened.Load(); n > writers {
+		t.Errorf("10 rounds of %d writers at once opened %d connections (%d reused), want at most %d", writers, n, reused.Load(), writers)
 	}
 }
