@@ -219,10 +219,10 @@ func Harvest(ctx workflow.Context, in HarvestInput) (HarvestResult, error) {
 const fetchAhead = 4
 
 // pagesPerProcess is how many fetched pages one ProcessPage writes
-// together, where as many as twice that are processed at once: an
+// together at most, so that two of them are processed at once: an
 // activity costs Temporal about as much as all the rest of a page's
 // work there, and two of them still spread over two workers.
-const pagesPerProcess = 2
+const pagesPerProcess = 4
 
 // harvestPipelined fetches the provider's pages one after the other, a
 // few at a time in one activity under the provider's lock that keeps the
@@ -242,13 +242,22 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 		delay = time.Duration(in.Source.OAI.Delay)
 		parallel = in.Source.OAI.Pipeline()
 	}
+	// Runs begun before four pages a process (and eight at once by
+	// default) go on with two (and four).
+	perProcess := pagesPerProcess
+	if workflow.GetVersion(ctx, "four-pages-a-process", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		perProcess = 2
+		if in.Source.OAI == nil || in.Source.OAI.Parallel <= 0 {
+			parallel = 4
+		}
+	}
 	// Runs begun before fetching ahead fetch as many pages as they process
 	// at once, and process each page alone.
 	ahead, group := fetchAhead, 1
 	if workflow.GetVersion(ctx, "fetch-ahead", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		ahead = 1
-	} else if parallel >= 2*pagesPerProcess {
-		group = pagesPerProcess
+	} else {
+		group = max(1, min(perProcess, parallel/2)) // at least two at once
 	}
 	processing := &pageRuns{in: &in, st: st}
 	// keys (and their digests) are fetched pages waiting to be processed

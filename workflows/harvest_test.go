@@ -340,14 +340,16 @@ func TestWatermarkMovesOnlyForRunsToThePresent(t *testing.T) {
 	}
 }
 
-// Fetched pages are processed two by one activity, never held for the
-// next batch, each page exactly once; a set that processes fewer than
-// four at once gets one page an activity.
-func TestHarvestProcessesFetchedPagesInPairs(t *testing.T) {
+// Fetched pages are processed up to four by one activity, so that two
+// activities run at once, never held for the next batch, each page
+// exactly once; a set that processes fewer than four at once gets one
+// page an activity.
+func TestHarvestProcessesFetchedPagesTogether(t *testing.T) {
 	for _, c := range []struct {
 		parallel, pages, batches int
 		want                     [][]int // the pages of each ProcessPage
 	}{
+		{parallel: 8, pages: 19, want: [][]int{{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}, {13, 14, 15, 16}, {17, 18, 19}}},
 		{parallel: 4, pages: 19, want: [][]int{{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}, {15, 16}, {17, 18}, {19}}},
 		{parallel: 2, pages: 3, want: [][]int{{1}, {2}, {3}}},
 	} {

@@ -60,13 +60,15 @@ type OAI struct {
 	MaxRequests   int `yaml:"max_requests,omitempty" json:"max_requests,omitempty"`
 	MaxEmptyPages int `yaml:"max_empty_pages,omitempty" json:"max_empty_pages,omitempty"`
 	// Parallel bounds the fetched pages being mapped, stored and indexed
-	// at once, on any worker, while the next page is fetched (default 4).
+	// at once, on any worker, while the next page is fetched (default 8).
 	Parallel int `yaml:"parallel,omitempty" json:"parallel,omitempty"`
 }
 
 // DefaultOAIParallel is how many pages of a harvest are processed at once
-// when the source does not say.
-const DefaultOAIParallel = 4
+// when the source does not say: two activities of four pages, so that
+// one worker keeps its cores busy while one of them ends and the next
+// begins, and two workers share a set.
+const DefaultOAIParallel = 8
 
 // Pipeline returns how many of the source's fetched pages are processed at
 // once.
