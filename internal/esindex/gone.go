@@ -108,7 +108,7 @@ func (g *goneLog) entomb(ctx context.Context, deletes []Op, send func(Op) error)
 			body.Write(doc)
 			body.WriteByte('\n')
 		}
-		if err := g.ix.bulk(ctx, g.ix.Gone(), body.Bytes()); err != nil {
+		if err := g.ix.Bulk(ctx, g.ix.Gone(), body.Bytes()); err != nil {
 			return fmt.Errorf("tombstones of %d documents: %w", len(live), err)
 		}
 	}
@@ -140,7 +140,7 @@ func (g *goneLog) unbury(ctx context.Context) error {
 		for _, h := range res.Hits.Hits {
 			fmt.Fprintf(&body, `{"delete":{"_id":%q}}`+"\n", h.ID)
 		}
-		if err := g.ix.bulk(ctx, g.ix.Gone(), body.Bytes()); err != nil {
+		if err := g.ix.Bulk(ctx, g.ix.Gone(), body.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -148,9 +148,9 @@ func (g *goneLog) unbury(ctx context.Context) error {
 	return nil
 }
 
-// bulk sends a small _bulk body to index and checks every item (a delete
-// of what is not there is fine).
-func (ix Indices) bulk(ctx context.Context, index string, body []byte) error {
+// Bulk sends a _bulk body made ahead to index, in one request, and checks
+// every item (a delete of what is not there is fine).
+func (ix Indices) Bulk(ctx context.Context, index string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+index+"/_bulk", bytes.NewReader(body))
 	if err != nil {
 		return err
