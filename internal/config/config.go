@@ -77,7 +77,8 @@ type S3 struct {
 	// Profile selects a named profile of the shared AWS config.
 	Profile string `yaml:"profile" json:"profile"`
 	// Connections is how many connections to S3 are kept open for reuse:
-	// as many as the writers of the pages a worker runs at once.
+	// as many as the writers of the pages a worker runs at once (8 pages
+	// of 32 by default); a write beyond them opens one and closes it.
 	Connections int `yaml:"connections" json:"connections"`
 }
 
@@ -149,7 +150,7 @@ func Default() Config {
 		Temporal: Temporal{Address: fmt.Sprintf("127.0.0.1:%d", LocalTemporalPort), Namespace: "default", TaskQueue: "avo"},
 		S3: S3{
 			Endpoint: fmt.Sprintf("http://127.0.0.1:%d", LocalS3Port), Region: "us-east-1",
-			Bucket: "avo", PathStyle: true, Connections: 128,
+			Bucket: "avo", PathStyle: true, Connections: 256,
 		},
 		Elasticsearch: Elasticsearch{
 			URLs:        []string{fmt.Sprintf("http://127.0.0.1:%d", LocalElasticsearchPort)},

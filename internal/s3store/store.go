@@ -40,7 +40,7 @@ type Store struct {
 func New(ctx context.Context, c config.S3) (*Store, error) {
 	conns := c.Connections
 	if conns <= 0 {
-		conns = 128
+		conns = config.Default().S3.Connections
 	}
 	// The SDK keeps 10 idle connections a host by default: with more
 	// writers than that, connections are opened again on every page.
