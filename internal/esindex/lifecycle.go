@@ -442,7 +442,7 @@ func (ix Indices) Docs(ctx context.Context, kind string, ids []string, fields ..
 	}
 	// Sources stay raw until found: most ids a harvest asks about are
 	// not there, and a slice of whole documents grown for each answer was
-	// a tenth of what a harvesting worker allocated.
+	// 7 % of what a harvesting worker allocated.
 	type answer struct {
 		ID     string          `json:"_id"`
 		Found  bool            `json:"found"`
