@@ -226,7 +226,7 @@ const pagesPerProcess = 4
 
 // harvestPipelined fetches the provider's pages one after the other, a
 // few at a time in one activity under the provider's lock that keeps the
-// answers in S3, and hands the fetched pages, two at a time, to
+// answers in S3, and hands the fetched pages, a few at a time, to
 // ProcessPage activities that any worker may take: up to the source's
 // parallel pages are processed at once while the next are fetched. The
 // provider sees one request at a time; the writes of one large set spread
@@ -259,73 +259,69 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 	} else {
 		group = max(1, min(perProcess, parallel/2)) // at least two at once
 	}
+	// The next batch is fetched while the last one's pages are processed:
+	// fetching after the last of them had started left processing idle
+	// whenever the fetch took longer than the last pages (about one run
+	// second in twenty). Runs begun before fetch between batches.
+	overlap := !whole && workflow.GetVersion(ctx, "fetch-while-processing", workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	processing := &pageRuns{in: &in, st: st}
 	// keys (and their digests) are fetched pages waiting to be processed
-	// together, from page first on; process starts them.
+	// together, from page first on; ready are such groups waiting for room.
 	var keys, digests []string
+	var ready []activities.PageInput
 	first := 0
+	startReady := func() {
+		for len(ready) > 0 {
+			processing.waitBelow(ctx, max(parallel/group, 1))
+			processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, ready[0]))
+			ready = ready[1:]
+		}
+	}
+	// process makes the pages waiting a group, started at once unless the
+	// next batch is to be fetched first.
 	process := func() {
-		if len(keys) == 0 {
-			return
+		if len(keys) > 0 {
+			pin := activities.PageInput{
+				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: first,
+				TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
+			}
+			if len(keys) == 1 {
+				pin.RawKey, pin.RawDigest = keys[0], digests[0]
+			} else {
+				pin.RawKeys, pin.RawDigests = keys, digests
+			}
+			ready = append(ready, pin)
+			keys, digests = nil, nil
 		}
-		processing.waitBelow(ctx, max(parallel/group, 1))
-		pin := activities.PageInput{
-			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: first,
-			TrackSeen: in.Prepared.TrackSeen, RetryBase: in.Timeouts.RetryBase,
+		if !overlap {
+			startReady()
 		}
-		if len(keys) == 1 {
-			pin.RawKey, pin.RawDigest = keys[0], digests[0]
-		} else {
-			pin.RawKeys, pin.RawDigests = keys, digests
-		}
-		processing.start(workflow.ExecuteActivity(pageCtx, a.ProcessPage, pin))
-		keys, digests = nil, nil
 	}
 	// fail ends the run once the pages fetched are processed and counted.
 	fail := func(err error) (HarvestResult, error) {
 		process()
+		startReady()
 		_ = processing.drain(ctx)
 		st.Counts, st.Quarantine = in.Counts, in.Quarantine
 		return finish(ctx, in, st, err)
 	}
-	for pagesThisRun := 0; ; {
-		if pagesThisRun >= in.Limits.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := processing.drain(ctx); err != nil {
-				return fail(err)
-			}
-			log.Info("continuing as new", "page", in.Page)
-			return HarvestResult{}, workflow.NewContinueAsNewError(ctx, Harvest, in)
-		}
-		if in.Requests >= in.Limits.MaxRequests {
-			return fail(temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-				"stopped after %d requests, the cap for source %s (max_requests): the provider's list does not end", in.Requests, in.Source.ID), "RequestCap", nil))
-		}
-		if delay > 0 && in.Page > 0 {
-			if err := workflow.Sleep(ctx, delay); err != nil {
-				return fail(err)
-			}
-		}
-		// A page that failed to process ends the run: nothing more is
-		// fetched.
-		processing.waitBelow(ctx, parallel)
-		if processing.err != nil {
-			return fail(processing.err)
-		}
-		// Several rounds of pages ahead, within the run's limits, so the
-		// provider's lock is taken once for many pages (the fetch stays a
-		// quarter of its timeout at most); one page at a time where the
-		// provider asks for pauses.
+	// fetch asks for the next batch of pages under the provider's lock:
+	// several rounds of pages ahead, within the run's limits, so the lock
+	// is taken once for many pages (the fetch stays a quarter of its
+	// timeout at most); one page at a time where the provider asks for
+	// pauses.
+	fetch := func(ctx workflow.Context, pagesThisRun int) (activities.FetchBatch, error) {
 		batch := min(ahead*parallel, in.Limits.MaxPagesPerRun-pagesThisRun, in.Limits.MaxRequests-in.Requests)
 		if delay > 0 || whole {
 			batch = 1
 		}
+		pin := activities.PageInput{
+			Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
+			Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
+			RetryBase: in.Timeouts.RetryBase, Pages: batch,
+		}
 		var fetched activities.FetchBatch
 		err := withProvider(ctx, &in, pageTimeout+time.Minute, func() error {
-			pin := activities.PageInput{
-				Source: in.Source, Set: in.Set, HarvestID: in.HarvestID, Page: in.Page + 1,
-				Cursor: in.Cursor, From: in.Prepared.From, Until: in.Prepared.Until, TrackSeen: in.Prepared.TrackSeen,
-				RetryBase: in.Timeouts.RetryBase, Pages: batch,
-			}
 			if whole {
 				var pr activities.PageResult
 				err := workflow.ExecuteActivity(pageCtx, a.HarvestPage, pin).Get(ctx, &pr)
@@ -334,6 +330,75 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			}
 			return workflow.ExecuteActivity(pageCtx, a.FetchPages, pin).Get(ctx, &fetched)
 		})
+		return fetched, err
+	}
+	// mayFetch ends the run where no more is to be fetched now: it
+	// continues as new at its limits, and stops at the request cap or
+	// once a page failed to process.
+	mayFetch := func(pagesThisRun int) (bool, HarvestResult, error) {
+		if pagesThisRun >= in.Limits.MaxPagesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			startReady()
+			if err := processing.drain(ctx); err != nil {
+				res, err := fail(err)
+				return false, res, err
+			}
+			log.Info("continuing as new", "page", in.Page)
+			return false, HarvestResult{}, workflow.NewContinueAsNewError(ctx, Harvest, in)
+		}
+		if in.Requests >= in.Limits.MaxRequests {
+			res, err := fail(temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"stopped after %d requests, the cap for source %s (max_requests): the provider's list does not end", in.Requests, in.Source.ID), "RequestCap", nil))
+			return false, res, err
+		}
+		return true, HarvestResult{}, nil
+	}
+	// next is the batch being fetched while pages are processed; pause is
+	// waited before it (the provider asked for it).
+	var next workflow.Future
+	var pause time.Duration
+	fetchNext := func(pagesThisRun int) {
+		f, set := workflow.NewFuture(ctx)
+		wait := pause
+		if delay > 0 && in.Page > 0 {
+			wait = max(wait, delay)
+		}
+		pause = 0
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			if wait > 0 {
+				if err := workflow.Sleep(gctx, wait); err != nil {
+					set.Set(nil, err)
+					return
+				}
+			}
+			set.Set(fetch(gctx, pagesThisRun))
+		})
+		next = f
+	}
+	for pagesThisRun := 0; ; {
+		var fetched activities.FetchBatch
+		var err error
+		if next != nil {
+			err = next.Get(ctx, &fetched)
+			next = nil
+		} else {
+			if ok, res, err := mayFetch(pagesThisRun); !ok {
+				return res, err
+			}
+			if delay > 0 && in.Page > 0 {
+				if err := workflow.Sleep(ctx, delay); err != nil {
+					return fail(err)
+				}
+			}
+			// A page that failed to process ends the run: nothing more is
+			// fetched.
+			if !overlap {
+				processing.waitBelow(ctx, parallel)
+			}
+			if processing.err != nil {
+				return fail(processing.err)
+			}
+			fetched, err = fetch(ctx, pagesThisRun)
+		}
 		// restart harvests the window again from its start when the
 		// provider refused a token (it expired). Writes are idempotent,
 		// so records seen twice are stored once.
@@ -382,6 +447,7 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			st.Counts, st.Quarantine, st.UpdatedAt = in.Counts, in.Quarantine, workflow.Now(ctx)
 			if page.Next == "" {
 				process()
+				startReady()
 				if err := processing.drain(ctx); err != nil {
 					return fail(err)
 				}
@@ -402,11 +468,23 @@ func harvestPipelined(ctx workflow.Context, in HarvestInput, st *Status, pageCtx
 			case restart(f.Type):
 			case f.NonRetryable:
 				return fail(temporal.NewNonRetryableApplicationError(f.Message, f.Type, nil))
+			case f.RetryAfter > 0 && overlap:
+				pause = f.RetryAfter
 			case f.RetryAfter > 0:
 				if err := workflow.Sleep(ctx, f.RetryAfter); err != nil {
 					return fail(err)
 				}
 			}
+		}
+		if overlap {
+			if ok, res, err := mayFetch(pagesThisRun); !ok {
+				return res, err
+			}
+			if processing.err != nil {
+				return fail(processing.err)
+			}
+			fetchNext(pagesThisRun)
+			startReady()
 		}
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
 
@@ -401,5 +403,62 @@ func TestHarvestProcessesFetchedPagesTogether(t *testing.T) {
 		if report.Counts.Pages != c.pages || report.Counts.Records != 10*c.pages || report.Counts.Indexed != 10*c.pages {
 			t.Errorf("parallel %d: counts %+v of %d pages", c.parallel, report.Counts, c.pages)
 		}
+	}
+}
+
+// The next batch is fetched while the last one's pages are processed: a
+// page that waits for the next fetch to begin is not waiting for itself.
+// Fetched only once the last page of a batch had begun, as before, the
+// pages below would wait in vain.
+func TestHarvestFetchesWhileProcessing(t *testing.T) {
+	env, h := newEnv(t)
+	s := src
+	oai := *src.OAI
+	oai.Parallel = 2 // a page a ProcessPage, two at once, batches of eight pages
+	s.OAI = &oai
+	const n, batch = 12, fetchAhead * 2
+	nextBatch := make(chan struct{})
+	var once sync.Once
+	fetches(env, h, func(in activities.PageInput) (activities.FetchResult, error) {
+		if in.Page == batch+1 {
+			once.Do(func() { close(nextBatch) })
+		}
+		next := ""
+		if in.Page < n {
+			next = fmt.Sprintf("t%d", in.Page)
+		}
+		return activities.FetchResult{RawKey: fmt.Sprintf("raw/page-%d", in.Page), Records: 10, Next: next}, nil
+	})
+	var mu sync.Mutex
+	var inVain []int
+	env.OnActivity(h.ProcessPage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			if in.Page <= batch {
+				select {
+				case <-nextBatch:
+				case <-time.After(time.Second):
+					mu.Lock()
+					inVain = append(inVain, in.Page)
+					mu.Unlock()
+				}
+			}
+			return activities.PageResult{Counts: bucket.Counts{Records: 10, Indexed: 10}}, nil
+		})
+	var report bucket.Report
+	env.OnActivity(h.FinishHarvest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r bucket.Report) (activities.FinishResult, error) {
+			report = r
+			return activities.FinishResult{ReportKey: "k"}, nil
+		})
+	env.SetTestTimeout(time.Minute)
+	env.ExecuteWorkflow(Harvest, HarvestInput{Source: s, HarvestID: "h", Limits: Limits{MaxPagesPerRun: 100}})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(inVain) > 0 {
+		t.Errorf("pages %v of the first batch waited in vain for the next batch to be fetched", inVain)
+	}
+	if report.Counts.Pages != n || report.Counts.Records != 10*n || report.Counts.Indexed != 10*n {
+		t.Errorf("counts %+v of %d pages", report.Counts, n)
 	}
 }

@@ -249,7 +249,9 @@ func BenchmarkHarvest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		worker := startAvoWorker(b, wcfg)
+		one := wcfg
+		one.Worker.Listen = freeAddr(b)
+		worker := startAvoWorker(b, one)
 		cpu := newStackCPU(worker.Process.Pid, f.clients.Config.S3.Endpoint, f.clients.Config.Elasticsearch.URLs[0])
 		parallel, writers := sources.DefaultOAIParallel, wcfg.Harvest.Writers
 		if writers <= 0 {
@@ -304,6 +306,8 @@ func BenchmarkHarvest(b *testing.B) {
 			b.ReportMetric(float64(events), fmt.Sprintf("max-history-events@%d", n))
 			b.Logf("%d records: %.0f records/s; bare PUTs+_bulk %.0f/s (%.2f; %.0f/s before the harvest, %.0f/s after), bare _bulk %.0f/s (%.2f); worker peak RSS %.0f MB; %d runs, at most %d history events",
 				n, rate, bare, rate/bare, bareBefore, bareAfter, bulkOnly, rate/bulkOnly, float64(peak)/1024, runs, events)
+			b.Logf("%d records, the worker's memory (MB): %s", n, workerMemory(one.Worker.Listen))
+			b.Logf("%d records, the harvest's course: %s", n, harvestTimeline(b, f, workflows.HarvestWorkflowID(src.ID, "")))
 			b.Logf("%d records, CPU by process: bare loop before %s; harvest %s; bare loop after %s",
 				n, cpu.per(c0, c1, n), cpu.per(c2, c3, n), cpu.per(c4, c5, n))
 			if i == 0 {

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -135,4 +139,129 @@ func historySizes(b *testing.B, f *fixture, workflowID string) (runs, maxEvents 
 		maxEvents = max(maxEvents, n)
 	}
 	return runs, maxEvents
+}
+
+// activityTimeline says where a harvest's time went, from its histories:
+// from the start to the first ProcessPage begun, from the last one ended
+// to the close, and how many ProcessPage activities ran at once on average
+// in between (and for how long none did).
+type activityTimeline struct {
+	startup, tail, idle time.Duration
+	meanProcessing      float64
+	fetches             int
+	fetching            time.Duration
+}
+
+func (t activityTimeline) String() string {
+	return fmt.Sprintf("%.1fs to the first page processed, %.1fs from the last to the end, %.2f pages' activities at once on average (%.1fs with none), %d fetches taking %.1fs",
+		t.startup.Seconds(), t.tail.Seconds(), t.meanProcessing, t.idle.Seconds(), t.fetches, t.fetching.Seconds())
+}
+
+func harvestTimeline(b *testing.B, f *fixture, workflowID string) activityTimeline {
+	b.Helper()
+	resp, err := f.clients.Temporal.ListWorkflow(f.ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: f.clients.Config.Temporal.Namespace, Query: fmt.Sprintf("WorkflowId = '%s'", workflowID), PageSize: 1000,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type span struct {
+		kind       string
+		start, end time.Time
+	}
+	var spans []span
+	var first, last time.Time
+	for _, e := range resp.GetExecutions() {
+		it := f.clients.Temporal.GetWorkflowHistory(f.ctx, workflowID, e.GetExecution().GetRunId(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		kinds := map[int64]string{}
+		open := map[int64]time.Time{}
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				b.Fatal(err)
+			}
+			at := ev.GetEventTime().AsTime()
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+			if at.After(last) {
+				last = at
+			}
+			switch ev.GetEventType() {
+			case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				kinds[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+			case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				open[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = at
+			case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+				spans = append(spans, span{kinds[id], open[id], at})
+			}
+		}
+	}
+	var t activityTimeline
+	var pStart, pEnd time.Time
+	type edge struct {
+		at time.Time
+		d  int
+	}
+	var edges []edge
+	for _, s := range spans {
+		switch s.kind {
+		case "FetchPages":
+			t.fetches++
+			t.fetching += s.end.Sub(s.start)
+		case "ProcessPage":
+			if pStart.IsZero() || s.start.Before(pStart) {
+				pStart = s.start
+			}
+			if s.end.After(pEnd) {
+				pEnd = s.end
+			}
+			edges = append(edges, edge{s.start, 1}, edge{s.end, -1})
+		}
+	}
+	if len(edges) == 0 {
+		return t
+	}
+	slices.SortFunc(edges, func(a, b edge) int { return a.at.Compare(b.at) })
+	var busy float64
+	n := 0
+	for i, e := range edges {
+		if i > 0 {
+			d := e.at.Sub(edges[i-1].at)
+			busy += float64(n) * d.Seconds()
+			if n == 0 {
+				t.idle += d
+			}
+		}
+		n += e.d
+	}
+	t.startup, t.tail = pStart.Sub(first), last.Sub(pEnd)
+	t.meanProcessing = busy / pEnd.Sub(pStart).Seconds()
+	return t
+}
+
+// workerMemory reads a worker's memory figures from its heap profile
+// (runtime.MemStats, in MB): where its resident set goes.
+func workerMemory(addr string) string {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, line := range strings.Split(string(body), "\n") {
+		name, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if !ok || !strings.HasPrefix(line, "# ") {
+			continue
+		}
+		switch name {
+		case "Sys", "HeapAlloc", "HeapInuse", "HeapIdle", "HeapReleased", "StackInuse", "NextGC", "GCSys", "OtherSys":
+			if n, err := strconv.ParseFloat(v, 64); err == nil {
+				out = append(out, fmt.Sprintf("%s %.0f", name, n/(1<<20)))
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
