@@ -184,14 +184,19 @@ func (e exitError) Error() string { return fmt.Sprintf("command exited with stat
 
 func newDevRunCmd(a *app) *cobra.Command {
 	var name string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "run -- COMMAND [ARG...]",
 		Short: "Start Elasticsearch, versitygw and Keycloak, run COMMAND with their addresses, stop them",
 		Long: `Start Elasticsearch, versitygw and Keycloak (the avo realm) on free
 ports, run COMMAND with ` + envTestElasticsearch + `, ` + envTestS3 + ` and
 ` + envTestIssuer + ` set (and the S3 credentials in AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY), then stop the servers, also when COMMAND fails. Exits with COMMAND's status. 'make test' runs the
-test suite this way.`,
+AWS_SECRET_ACCESS_KEY), then stop the servers, also when COMMAND fails, and remove their data
+(--keep leaves it for a look afterwards; the next run of the same name
+wipes it). Exits with COMMAND's status. 'make test' runs the test suite
+this way.`,
+		Example: `  avo dev run -- go test ./...
+  avo dev run --name bench --keep -- go test -run '^$' -bench Harvest ./workflows/e2e`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -199,7 +204,7 @@ test suite this way.`,
 			if err != nil {
 				return err
 			}
-			st, err := devstack.StartStack(ctx, devstack.StackOptions{CacheDir: cache, Name: name, Fresh: true, IdentityProvider: true, Logger: a.log})
+			st, err := devstack.StartStack(ctx, devstack.StackOptions{CacheDir: cache, Name: name, Fresh: true, Discard: !keep, IdentityProvider: true, Logger: a.log})
 			if err != nil {
 				return err
 			}
@@ -234,5 +239,6 @@ test suite this way.`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "test", "name of the stack (its data folder, wiped first)")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the servers' data after they stop")
 	return cmd
 }

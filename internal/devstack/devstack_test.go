@@ -296,3 +296,33 @@ func TestTemporalWebUIListsWorkflows(t *testing.T) {
 		}
 	}
 }
+
+// A stack started to be discarded takes its S3 objects and Elasticsearch
+// data along when it stops, and only its own.
+func TestDiscardedStackRemovesItsData(t *testing.T) {
+	cache := t.TempDir()
+	for _, name := range []string{"gone", "kept"} {
+		for _, dir := range stackData(cache, name) {
+			if err := os.MkdirAll(filepath.Join(dir, "buckets", "avo"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "buckets", "avo", "object"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := &Stack{data: stackData(cache, "gone")}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range stackData(cache, "gone") {
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there (%v)", dir, err)
+		}
+	}
+	for _, dir := range stackData(cache, "kept") {
+		if _, err := os.Stat(filepath.Join(dir, "buckets", "avo", "object")); err != nil {
+			t.Errorf("another stack's data went too: %v", err)
+		}
+	}
+}

@@ -36,7 +36,10 @@ type StackOptions struct {
 	// are stopped by Stop and killed by the kernel if this process dies.
 	Detached bool
 	Fresh    bool
-	Logger   *slog.Logger
+	// Discard removes the S3 objects and Elasticsearch data when the stack
+	// stops: a benchmark leaves millions of objects behind otherwise.
+	Discard bool
+	Logger  *slog.Logger
 	// S3Binary is the versitygw executable; empty searches the usual places.
 	S3Binary string
 	// IdentityProvider also starts Keycloak with the avo realm, on
@@ -56,6 +59,8 @@ type Stack struct {
 	ElasticsearchURL string
 
 	lock *os.File
+	// data is removed when the stack stops (StackOptions.Discard).
+	data []string
 }
 
 // lockStack keeps a second avo from starting a stack of the same name in
@@ -127,6 +132,9 @@ func StartStack(ctx context.Context, o StackOptions) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{lock: lock}
+	if o.Discard {
+		s.data = stackData(o.CacheDir, o.Name)
+	}
 	var wg sync.WaitGroup
 	var esErr, s3Err, kcErr error
 	if o.IdentityProvider {
@@ -196,10 +204,24 @@ func (s *Stack) Stop() error {
 			}
 		}
 	}
+	// Removed while the stack's lock is held: no other avo starts on it.
+	if len(errs) == 0 {
+		for _, dir := range s.data {
+			if err := os.RemoveAll(dir); err != nil {
+				errs = append(errs, fmt.Errorf("remove the stack's data: %w", err))
+			}
+		}
+	}
 	if s.lock != nil {
 		_ = s.lock.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// stackData are the folders of a stack's S3 objects and Elasticsearch
+// data.
+func stackData(cacheDir, name string) []string {
+	return []string{filepath.Join(cacheDir, "s3", name), filepath.Join(cacheDir, "elasticsearch", "nodes", name)}
 }
 
 // StopDetachedStack stops the servers `avo dev up` left running.
