@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/archiefvooronderwijs/avo/internal/bucket"
+	"github.com/archiefvooronderwijs/avo/internal/esindex"
 	"github.com/archiefvooronderwijs/avo/internal/oaipmh"
 	"github.com/archiefvooronderwijs/avo/mappings"
 )
@@ -191,29 +192,44 @@ func (h *Harvest) ProcessPage(ctx context.Context, in PageInput) (PageResult, er
 	if len(in.RawKeys) > 0 {
 		return h.processPages(ctx, in)
 	}
-	res, err := h.processPage(ctx, in)
+	res, err := h.processPage(ctx, in, nil)
 	return h.pageOutcome(ctx, in, res, err)
 }
 
 // processPages processes kept pages together, each as ProcessPage does one
 // and all at once: one activity for several pages costs Temporal a
-// fraction of one each. Its result is theirs summed; when a page fails,
-// the error carries what every page wrote, and a retry writes them all
-// again.
+// fraction of one each, and their documents share the bulk requests of
+// each index. Its result is theirs summed; when a page fails, the error
+// carries what every page wrote, and a retry writes them all again.
 func (h *Harvest) processPages(ctx context.Context, in PageInput) (PageResult, error) {
-	pages := make([]PageInput, len(in.RawKeys))
-	results := make([]PageResult, len(in.RawKeys))
-	errs := make([]error, len(in.RawKeys))
-	var wg sync.WaitGroup
+	n := len(in.RawKeys)
+	pages := make([]PageInput, n)
+	results := make([]PageResult, n)
+	errs := make([]error, n)
 	for i, key := range in.RawKeys {
 		pages[i] = in
 		pages[i].Page, pages[i].RawKey, pages[i].RawKeys, pages[i].RawDigests = in.Page+i, key, nil, nil
-		if len(in.RawDigests) == len(in.RawKeys) {
+		if len(in.RawDigests) == n {
 			pages[i].RawDigest = in.RawDigests[i]
 		}
-		wg.Go(func() { results[i], errs[i] = h.processPage(ctx, pages[i]) })
 	}
-	wg.Wait()
+	writers, err := h.openWriters(ctx, n)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i := range pages {
+			wg.Go(func() {
+				results[i], errs[i] = h.processPage(ctx, pages[i], &writers[i])
+				// A page that failed before its writes still lets the
+				// others' requests go out.
+				writers[i].close(context.WithoutCancel(ctx))
+			})
+		}
+		wg.Wait()
+	}
 	var sum PageResult
 	var first error
 	for i, res := range results {
@@ -233,7 +249,40 @@ func (h *Harvest) processPages(ctx context.Context, in PageInput) (PageResult, e
 	return sum, nil
 }
 
-func (h *Harvest) processPage(ctx context.Context, in PageInput) (PageResult, error) {
+// pageIndexWriters are a page's writers of the two indices.
+type pageIndexWriters struct {
+	catalog, education *esindex.Writer
+}
+
+// openWriters opens the index writers of n pages processed together: the
+// pages share each index's bulk requests, and every writer must be closed.
+func (h *Harvest) openWriters(ctx context.Context, n int) ([]pageIndexWriters, error) {
+	catalog, err := h.Index.NewWriters(ctx, esindex.Catalog, n)
+	if err != nil {
+		return nil, err
+	}
+	education, err := h.Index.NewWriters(ctx, esindex.Education, n)
+	if err != nil {
+		_ = esindex.CloseAll(ctx, catalog)
+		return nil, err
+	}
+	ws := make([]pageIndexWriters, n)
+	for i := range ws {
+		ws[i] = pageIndexWriters{catalog[i], education[i]}
+	}
+	return ws, nil
+}
+
+// close closes both writers (again: a second Close only answers as the
+// first did).
+func (p pageIndexWriters) close(ctx context.Context) {
+	_, _ = p.catalog.Close(ctx)
+	_, _ = p.education.Close(ctx)
+}
+
+// processPage processes one kept page, writing to the indices through
+// writers when given (and closing them), or through its own.
+func (h *Harvest) processPage(ctx context.Context, in PageInput, writers *pageIndexWriters) (PageResult, error) {
 	if in.RawKey == "" {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("source %s page %d: no kept page to process", in.Source.ID, in.Page), "BadInput", nil)
 	}
@@ -246,8 +295,11 @@ func (h *Harvest) processPage(ctx context.Context, in PageInput) (PageResult, er
 		}
 	}
 	res := &PageResult{RawKey: in.RawKey}
-	w, err := h.newPageWriter(ctx, in, res)
-	if err != nil {
+	var w *pageWriter
+	var err error
+	if writers != nil {
+		w = h.pageWriterWith(in, res, *writers)
+	} else if w, err = h.newPageWriter(ctx, in, res); err != nil {
 		return PageResult{}, err
 	}
 	w.rawKey = in.RawKey

@@ -65,24 +65,26 @@ type pageWriter struct {
 	rewrite bool
 }
 
+// newPageWriter opens a page writer with index writers of its own.
 func (h *Harvest) newPageWriter(ctx context.Context, in PageInput, res *PageResult) (*pageWriter, error) {
-	catalog, err := h.Index.NewWriter(ctx, esindex.Catalog)
+	iw, err := h.openWriters(ctx, 1)
 	if err != nil {
 		return nil, err
 	}
-	education, err := h.Index.NewWriter(ctx, esindex.Education)
-	if err != nil {
-		_, _ = catalog.Close(ctx)
-		return nil, err
-	}
-	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: catalog, education: education, res: res, done: map[string]bool{}, claims: map[string]string{},
+	return h.pageWriterWith(in, res, iw[0]), nil
+}
+
+// pageWriterWith makes a page writer that writes to the indices through
+// iw, which its finish or abandon closes.
+func (h *Harvest) pageWriterWith(in PageInput, res *PageResult, iw pageIndexWriters) *pageWriter {
+	w := &pageWriter{h: h, in: in, now: h.now().UTC(), catalog: iw.catalog, education: iw.education, res: res, done: map[string]bool{}, claims: map[string]string{},
 		deletes: deletions{h: h, source: in.Source.ID}}
 	writers := h.Writers
 	if writers <= 0 {
 		writers = defaultWriters
 	}
 	w.puts = newPageGroup(&h.pool, writers)
-	return w, nil
+	return w
 }
 
 // taken reports (and notes) whether the page already holds an identifier:

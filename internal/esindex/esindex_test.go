@@ -247,3 +247,120 @@ func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
 		t.Errorf("%d tombstones, %v; want %d", count.Count, err, n)
 	}
 }
+
+// Writers opened together (the pages of one batch) share one stream of
+// bulk requests: their ops go out in one request when the last of them
+// closes, and each answers for its own ops, also for deletes another
+// writer's op sent on to their tombstones.
+func TestWritersOpenedTogetherShareRequests(t *testing.T) {
+	ctx, ix := setup(t)
+	if err := ix.Setup(ctx, esindex.Education); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id string) []byte {
+		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "administrative_type": "video", "source_id": "t",
+			"is_published": true, "is_deleted": false, "provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
+		return b
+	}
+	const deletes = 150 // each of two writers: together more than a batch of tombstones
+	var seed []esindex.Op
+	for i := range 2 * deletes {
+		seed = append(seed, esindex.Op{ID: fmt.Sprintf("s%03d", i), Doc: doc(fmt.Sprintf("s%03d", i))})
+	}
+	if _, err := ix.Write(ctx, esindex.Education, seed); err != nil {
+		t.Fatal(err)
+	}
+	bulks := func() int {
+		var stats struct {
+			All struct {
+				Primaries struct {
+					Bulk struct {
+						Total int `json:"total_operations"`
+					} `json:"bulk"`
+				} `json:"primaries"`
+			} `json:"_all"`
+		}
+		if err := esindex.Do(ctx, ix.ES, http.MethodGet, "/"+ix.Alias(esindex.Education)+"/_stats/bulk", nil, &stats); err != nil {
+			t.Fatal(err)
+		}
+		return stats.All.Primaries.Bulk.Total
+	}
+	before := bulks()
+
+	ws, err := ix.NewWriters(ctx, esindex.Education, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(w *esindex.Writer, op esindex.Op) {
+		t.Helper()
+		if err := w.Add(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range deletes {
+		add(ws[0], esindex.Op{ID: fmt.Sprintf("s%03d", i)})
+	}
+	for i := range 5 {
+		add(ws[0], esindex.Op{ID: fmt.Sprintf("a%d", i), Doc: doc(fmt.Sprintf("a%d", i))})
+	}
+	for i := range deletes {
+		add(ws[1], esindex.Op{ID: fmt.Sprintf("s%03d", deletes+i)})
+	}
+	add(ws[1], esindex.Op{ID: "b0", Doc: doc("b0")})
+	add(ws[1], esindex.Op{ID: "bad", Ref: "oai:bad", Doc: []byte(`{"external_id":"bad","dc_title":"x","duration_seconds":"not a number"}`)})
+	add(ws[1], esindex.Op{ID: "b1", Doc: doc("b1")})
+
+	type answer struct {
+		out esindex.Outcome
+		err error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		out, err := ws[0].Close(ctx)
+		first <- answer{out, err}
+	}()
+	select {
+	case a := <-first:
+		t.Fatalf("the first writer's Close returned %+v, %v while two writers sharing its requests were open", a.out, a.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	second := make(chan answer, 1)
+	go func() {
+		out, err := ws[1].Close(ctx)
+		second <- answer{out, err}
+	}()
+	out2, err := ws[2].Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-second
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	out1 := b.out
+	a := <-first
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if a.out.Indexed != 5 || a.out.Deleted != deletes || a.out.Retryable != 0 || len(a.out.Rejected) != 0 {
+		t.Errorf("first writer: %+v, want 5 indexed and %d deleted", a.out, deletes)
+	}
+	if out1.Indexed != 2 || out1.Deleted != deletes || out1.Retryable != 0 || len(out1.Rejected) != 1 || out1.Rejected[0].Ref != "oai:bad" {
+		t.Errorf("second writer: %+v, want 2 indexed, %d deleted and oai:bad rejected", out1, deletes)
+	}
+	if out2.Indexed+out2.Deleted+out2.Retryable+len(out2.Rejected) != 0 {
+		t.Errorf("third writer, which wrote nothing: %+v", out2)
+	}
+	if again, err := ws[1].Close(ctx); err != nil || again.Indexed != out1.Indexed || len(again.Rejected) != 1 {
+		t.Errorf("a second Close answered %+v, %v; want the first answer", again, err)
+	}
+	if got := bulks() - before; got != 1 {
+		t.Errorf("the writers sent %d bulk requests to the education index, want 1", got)
+	}
+	if err := ix.Refresh(ctx, esindex.Education); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ix.Count(ctx, esindex.Education); err != nil || got != 7 {
+		t.Errorf("the education index holds %d, %v; want the 7 documents written", got, err)
+	}
+}

@@ -22,29 +22,36 @@ func (ix Indices) Gone() string { return ix.Prefix + "-oai-gone" }
 // goneBatch is how many deletes wait for their tombstones at most.
 const goneBatch = 200
 
-// goneLog keeps a Writer's tombstones: a delete's tombstone is written
-// before the delete (a crash between them leaves a tombstone of a
-// document still there, which readers ignore), and a document written
-// again takes its tombstone away.
+// goneLog keeps the tombstones of writers sharing a request stream: a
+// delete's tombstone is written before the delete (a crash between them
+// leaves a tombstone of a document still there, which readers ignore),
+// and a document written again takes its tombstone away.
 type goneLog struct {
 	ix Indices
 	// A page's writes add from many goroutines at once.
 	mu      sync.Mutex
-	deletes []Op
+	deletes []waitingDelete
 	written []string
 }
 
-// note keeps what op means for the tombstones: a write takes its
-// document's away at Close; a delete waits for its tombstone (wait), and
-// when goneBatch deletes wait, they are returned to be entombed.
-func (g *goneLog) note(op Op) (batch []Op, wait bool) {
+// waitingDelete is a delete waiting for its tombstone, and the writer
+// that answers for it.
+type waitingDelete struct {
+	op Op
+	w  *Writer
+}
+
+// note keeps what op (of writer w) means for the tombstones: a write takes
+// its document's away at Close; a delete waits for its tombstone (wait),
+// and when goneBatch deletes wait, they are returned to be entombed.
+func (g *goneLog) note(op Op, w *Writer) (batch []waitingDelete, wait bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if op.Doc != nil {
 		g.written = append(g.written, op.ID)
 		return nil, false
 	}
-	g.deletes = append(g.deletes, op)
+	g.deletes = append(g.deletes, waitingDelete{op, w})
 	if len(g.deletes) < goneBatch {
 		return nil, true
 	}
@@ -53,7 +60,7 @@ func (g *goneLog) note(op Op) (batch []Op, wait bool) {
 }
 
 // waiting takes the deletes that wait for their tombstones.
-func (g *goneLog) waiting() []Op {
+func (g *goneLog) waiting() []waitingDelete {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	batch := g.deletes
@@ -78,13 +85,13 @@ func (ix Indices) setupGone(ctx context.Context, body map[string]any) error {
 
 // entomb writes the tombstones of the documents of deletes that the
 // education index holds, then lets the deletes go.
-func (g *goneLog) entomb(ctx context.Context, deletes []Op, send func(Op) error) error {
+func (g *goneLog) entomb(ctx context.Context, deletes []waitingDelete) error {
 	if len(deletes) == 0 {
 		return nil
 	}
 	ids := make([]string, len(deletes))
-	for i, op := range deletes {
-		ids[i] = op.ID
+	for i, d := range deletes {
+		ids[i] = d.op.ID
 	}
 	live, err := g.ix.Docs(ctx, Education, ids, FieldExternalID, FieldType, FieldProviderID, FieldLevelIDs)
 	if err != nil {
@@ -112,8 +119,8 @@ func (g *goneLog) entomb(ctx context.Context, deletes []Op, send func(Op) error)
 			return fmt.Errorf("tombstones of %d documents: %w", len(live), err)
 		}
 	}
-	for _, op := range deletes {
-		if err := send(op); err != nil {
+	for _, d := range deletes {
+		if err := d.w.send(ctx, d.op); err != nil {
 			return err
 		}
 	}
