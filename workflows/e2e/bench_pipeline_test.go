@@ -306,17 +306,17 @@ func BenchmarkHarvest(b *testing.B) {
 			b.ReportMetric(rate/bulkOnly, fmt.Sprintf("of-bare-bulk@%d", n))
 			b.ReportMetric(float64(peak)/1024, fmt.Sprintf("worker-peak-MB@%d", n))
 			b.ReportMetric(float64(events), fmt.Sprintf("max-history-events@%d", n))
-			b.Logf("%d records: %.0f records/s; bare PUTs+_bulk %.0f/s (%.2f; %.0f/s before the harvest, %.0f/s after), bare _bulk %.0f/s (%.2f); worker peak RSS %.0f MB; %d runs, at most %d history events",
+			report("%d records: %.0f records/s; bare PUTs+_bulk %.0f/s (%.2f; %.0f/s before the harvest, %.0f/s after), bare _bulk %.0f/s (%.2f); worker peak RSS %.0f MB; %d runs, at most %d history events",
 				n, rate, bare, rate/bare, bareBefore, bareAfter, bulkOnly, rate/bulkOnly, float64(peak)/1024, runs, events)
-			b.Logf("%d records, the worker's memory (MB): %s", n, workerMemory(one.Worker.Listen))
-			b.Logf("%d records, the harvest's course: %s", n, harvestTimeline(b, f, workflows.HarvestWorkflowID(src.ID, "")))
-			b.Logf("%d records, CPU by process: bare loop before %s; harvest %s; bare loop after %s",
+			report("%d records, the worker's memory (MB): %s", n, workerMemory(one.Worker.Listen))
+			report("%d records, the harvest's course: %s", n, harvestTimeline(b, f, workflows.HarvestWorkflowID(src.ID, "")))
+			report("%d records, CPU by process: bare loop before %s; harvest %s; bare loop after %s",
 				n, cpu.per(c0, c1, n), cpu.per(c2, c3, n), cpu.per(c4, c5, n))
 			if i == 0 {
 				first, oneWorker = src, rate
 			}
 			seen := rec.take()
-			b.Logf("%d records: %d S3 requests (%s), %d reads of editors' decisions",
+			report("%d records: %d S3 requests (%s), %d reads of editors' decisions",
 				n, len(seen), mix(seen), requests(seen, "GET", "editorial/"))
 		}
 
@@ -332,7 +332,7 @@ func BenchmarkHarvest(b *testing.B) {
 		b.ReportMetric(rate, "records/s-unchanged")
 		b.ReportMetric(float64(written), "record-puts-unchanged")
 		b.ReportMetric(float64(indexed), "docs-indexed-unchanged")
-		b.Logf("re-harvest of %d unchanged records: %.0f records/s, %d records written to S3, %d documents indexed, %d S3 requests in all (%d PUTs)",
+		report("re-harvest of %d unchanged records: %.0f records/s, %d records written to S3, %d documents indexed, %d S3 requests in all (%d PUTs)",
 			n, rate, written, indexed, len(seen), puts(seen, ""))
 
 		// A new set of the first size with a second worker.
@@ -343,6 +343,12 @@ func BenchmarkHarvest(b *testing.B) {
 		rate2, _ := timedHarvest(b, f, src, workflows.HarvestOptions{})
 		b.ReportMetric(rate2, "records/s-2-workers")
 		b.ReportMetric(rate2/oneWorker, "2-workers/1")
-		b.Logf("%d records with 2 workers: %.0f records/s, %.2f of one worker's", n, rate2, rate2/oneWorker)
+		report("%d records with 2 workers: %.0f records/s, %.2f of one worker's", n, rate2, rate2/oneWorker)
 	}
+}
+
+// report prints a line of a benchmark's report on the standard output:
+// the testing package keeps only the first ten lines a benchmark logs.
+func report(format string, args ...any) {
+	fmt.Printf("    "+format+"\n", args...)
 }
