@@ -190,23 +190,32 @@ func TestWriteChecksEveryItem(t *testing.T) {
 	}
 }
 
-// A page writes to the education index from many goroutines at once, its
-// deletes waiting for their tombstones: every op arrives, with its id,
-// and every document deleted leaves one tombstone.
-func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
+// setupEducation sets the education index up as well.
+func setupEducation(t *testing.T) (context.Context, esindex.Indices) {
+	t.Helper()
 	ctx, ix := setup(t)
 	if err := ix.Setup(ctx, esindex.Education); err != nil {
 		t.Fatal(err)
 	}
-	doc := func(id string) []byte {
-		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "administrative_type": "video", "source_id": "t",
-			"is_published": true, "is_deleted": false, "provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
-		return b
-	}
+	return ctx, ix
+}
+
+// educationDoc is a published education document with id.
+func educationDoc(id string) []byte {
+	b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "administrative_type": "video", "source_id": "t",
+		"is_published": true, "is_deleted": false, "provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
+	return b
+}
+
+// A page writes to the education index from many goroutines at once, its
+// deletes waiting for their tombstones: every op arrives, with its id,
+// and every document deleted leaves one tombstone.
+func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
+	ctx, ix := setupEducation(t)
 	const n = 600 // three batches of deletes
 	var first []esindex.Op
 	for i := range n {
-		first = append(first, esindex.Op{ID: fmt.Sprintf("d%04d", i), Doc: doc(fmt.Sprintf("d%04d", i))})
+		first = append(first, esindex.Op{ID: fmt.Sprintf("d%04d", i), Doc: educationDoc(fmt.Sprintf("d%04d", i))})
 	}
 	if _, err := ix.Write(ctx, esindex.Education, first); err != nil {
 		t.Fatal(err)
@@ -221,7 +230,7 @@ func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
 			if err := w.Add(ctx, esindex.Op{ID: fmt.Sprintf("d%04d", i)}); err != nil {
 				return err
 			}
-			return w.Add(ctx, esindex.Op{ID: fmt.Sprintf("w%04d", i), Doc: doc(fmt.Sprintf("w%04d", i))})
+			return w.Add(ctx, esindex.Op{ID: fmt.Sprintf("w%04d", i), Doc: educationDoc(fmt.Sprintf("w%04d", i))})
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -253,19 +262,11 @@ func TestEducationWriterTakesOpsFromManyGoroutines(t *testing.T) {
 // closes, and each answers for its own ops, also for deletes another
 // writer's op sent on to their tombstones.
 func TestWritersOpenedTogetherShareRequests(t *testing.T) {
-	ctx, ix := setup(t)
-	if err := ix.Setup(ctx, esindex.Education); err != nil {
-		t.Fatal(err)
-	}
-	doc := func(id string) []byte {
-		b, _ := json.Marshal(map[string]any{"external_id": id, "dc_title": "titel " + id, "administrative_type": "video", "source_id": "t",
-			"is_published": true, "is_deleted": false, "provenance": map[string]any{"format": "t", "identifier": id, "raw": "s3://x", "harvest": "h", "mapping_version": "1"}})
-		return b
-	}
+	ctx, ix := setupEducation(t)
 	const deletes = 150 // each of two writers: together more than a batch of tombstones
 	var seed []esindex.Op
 	for i := range 2 * deletes {
-		seed = append(seed, esindex.Op{ID: fmt.Sprintf("s%03d", i), Doc: doc(fmt.Sprintf("s%03d", i))})
+		seed = append(seed, esindex.Op{ID: fmt.Sprintf("s%03d", i), Doc: educationDoc(fmt.Sprintf("s%03d", i))})
 	}
 	if _, err := ix.Write(ctx, esindex.Education, seed); err != nil {
 		t.Fatal(err)
@@ -301,14 +302,14 @@ func TestWritersOpenedTogetherShareRequests(t *testing.T) {
 		add(ws[0], esindex.Op{ID: fmt.Sprintf("s%03d", i)})
 	}
 	for i := range 5 {
-		add(ws[0], esindex.Op{ID: fmt.Sprintf("a%d", i), Doc: doc(fmt.Sprintf("a%d", i))})
+		add(ws[0], esindex.Op{ID: fmt.Sprintf("a%d", i), Doc: educationDoc(fmt.Sprintf("a%d", i))})
 	}
 	for i := range deletes {
 		add(ws[1], esindex.Op{ID: fmt.Sprintf("s%03d", deletes+i)})
 	}
-	add(ws[1], esindex.Op{ID: "b0", Doc: doc("b0")})
+	add(ws[1], esindex.Op{ID: "b0", Doc: educationDoc("b0")})
 	add(ws[1], esindex.Op{ID: "bad", Ref: "oai:bad", Doc: []byte(`{"external_id":"bad","dc_title":"x","duration_seconds":"not a number"}`)})
-	add(ws[1], esindex.Op{ID: "b1", Doc: doc("b1")})
+	add(ws[1], esindex.Op{ID: "b1", Doc: educationDoc("b1")})
 
 	type answer struct {
 		out esindex.Outcome
