@@ -281,7 +281,8 @@ func (p pageIndexWriters) close(ctx context.Context) {
 }
 
 // processPage processes one kept page, writing to the indices through
-// writers when given (and closing them), or through its own.
+// writers when given, or through its own. Its finish or abandon closes
+// them; when it returns before either, the caller closes given writers.
 func (h *Harvest) processPage(ctx context.Context, in PageInput, writers *pageIndexWriters) (PageResult, error) {
 	if in.RawKey == "" {
 		return PageResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("source %s page %d: no kept page to process", in.Source.ID, in.Page), "BadInput", nil)
